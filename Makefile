@@ -1,0 +1,34 @@
+# The two front-door commands: `make run` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install whenever pyproject.toml changes.
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(PIP) -e ".[plots]"
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(PIP) -e ".[dev,train,ray]"
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(BIN)/orchestra run
+
+test: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -n auto -q
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check orchestra_env agents baselines tests benchmarks
+
+bench: $(VENV)/.run-installed
+	$(BIN)/python benchmarks/throughput.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

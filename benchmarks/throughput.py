@@ -1,0 +1,122 @@
+"""Steps/s and resets/s of the env on one core, against a no-op Gymnasium env as the floor.
+
+    python benchmarks/throughput.py [--episodes N]
+
+Pins itself to one core. Policies are fixed routers (no model in the loop), so the numbers are
+the environment's own overhead: parsing, simulated experts, real BM25 retrieval, token
+counting, ledger, grading, rendering. Prints a Markdown table for benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import resource
+import statistics
+import time
+
+import gymnasium as gym
+
+import orchestra_env  # noqa: F401
+from orchestra_env.baselines.routers import FixedPlan
+
+
+class NoOpEnv(gym.Env):
+    observation_space = gym.spaces.Discrete(2)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0, {}
+
+    def step(self, action):
+        return 0, 0.0, False, False, {}
+
+
+gym.register("NoOp-v0", entry_point=NoOpEnv)
+
+PLANS = {
+    "search x3 + answer": [("search", {"model": "search-3"})] * 3 + [("answer", {"model": "answer-2"})],
+    "web search x2 + code + answer": [("search", {"model": "search-2", "source": "web"})] * 2
+    + [("enhance_reasoning", {"model": "reasoner-3"}), ("answer", {"model": "answer-1"})],
+}
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_noop(n: int) -> tuple[float, float]:
+    env = gym.make("NoOp-v0")
+    t = time.perf_counter()
+    for _ in range(n):
+        env.reset()
+    resets = n / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for _ in range(n):
+        env.step(0)
+    return n / (time.perf_counter() - t), resets
+
+
+def bench_env(env_id: str, plan, episodes: int, **kwargs) -> dict:
+    env = gym.make(env_id, **kwargs)
+    agent = FixedPlan(plan)
+    reset_s, step_s, steps = [], 0.0, 0
+    for ep in range(episodes):
+        t = time.perf_counter()
+        obs, info = env.reset(seed=ep)
+        reset_s.append(time.perf_counter() - t)
+        agent.reset(obs, info)
+        done = False
+        while not done:
+            action = agent.act(obs)
+            t = time.perf_counter()
+            obs, _, term, trunc, _ = env.step(action)
+            step_s += time.perf_counter() - t
+            steps += 1
+            done = term or trunc
+    return {
+        "steps_per_s": steps / step_s,
+        "reset_median_ms": 1000 * statistics.median(reset_s),
+        "resets_per_s": len(reset_s) / sum(reset_s),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--episodes", type=int, default=3000)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    t = time.perf_counter()
+    env = gym.make("ToolOrchestra-Multihop-v0")
+    env.reset(seed=0)
+    env.step('<tool_call>{"name": "search", "arguments": {"model": "search-3"}}</tool_call>')
+    warm = time.perf_counter() - t
+    rss_before = rss_mb()
+    noop_steps, noop_resets = bench_noop(200_000)
+    print(f"first env + world + index build: {warm:.2f} s; RSS {rss_before:.0f} MB")
+    print("| env | policy | steps/s | resets/s | median reset |")
+    print("|---|---|---|---|---|")
+    print(f"| no-op Gymnasium env (floor) | - | {noop_steps:,.0f} | {noop_resets:,.0f} | - |")
+    for name, plan in PLANS.items():
+        for render in ("chat", "toolorchestra"):
+            r = bench_env("ToolOrchestra-Multihop-v0", plan, args.episodes, render=render)
+            print(
+                f"| ToolOrchestra-Multihop-v0 render={render} | {name} | {r['steps_per_s']:,.0f} | "
+                f"{r['resets_per_s']:,.0f} | {r['reset_median_ms']:.3f} ms |"
+            )
+    # Memory: more envs and more episodes should not grow the process much (shared world).
+    gc.collect()
+    before = rss_mb()
+    envs = [gym.make("ToolOrchestra-Multihop-v0") for _ in range(50)]
+    for i, e in enumerate(envs):
+        e.reset(seed=i)
+    per_env = (rss_mb() - before) / 50
+    bench_env("ToolOrchestra-Multihop-v0", PLANS["search x3 + answer"], args.episodes)
+    print(f"\npeak RSS {rss_mb():.0f} MB; ≈{per_env * 1024:.0f} KB per extra env; RSS growth over the runs after warm-up: {rss_mb() - rss_before:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

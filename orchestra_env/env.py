@@ -1,0 +1,377 @@
+"""OrchestraEnv: each turn the policy calls one priced tool until it answers or runs out.
+
+The env is the only place that knows the whole loop (DESIGN.md §3):
+policy text → actions.parse_action → tools executor → ToolResult → ledger + episode state →
+(at the end) family.grade → rewards → render → (obs, reward, terminated, truncated, info).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from orchestra_env import render as rendering
+from orchestra_env import tokens
+from orchestra_env.actions import ParseError, ToolCall, parse_action
+from orchestra_env.episode import Episode
+from orchestra_env.ledger import Charge
+from orchestra_env.models.base import Expert
+from orchestra_env.models.profiles import Price, Profiles, load_profiles
+from orchestra_env.models.simulated import SimulatedExperts
+from orchestra_env.rewards import Preference, episode_reward, preset_preferences, reference_scales
+from orchestra_env.spaces import ToolCallText, observation_space
+from orchestra_env.tasks.suite import TaskSuite
+from orchestra_env.tasks.world import knowledge_world
+from orchestra_env.tools import qa
+from orchestra_env.tools.catalogue import qa_tool_specs
+from orchestra_env.tools.retrieval import search_index
+from orchestra_env.tools.spec import ToolSpec, tools_json
+
+EXTRA_TOOL_KEYS = ("web_search",)  # counted calls that are not model aliases
+
+
+class OrchestraEnv(gym.Env[dict, str]):
+    """A Gymnasium env over priced tool orchestration. See the README for every option.
+
+    Args:
+        families: a family name, a list of names, or {name: weight}.
+        tools: aliases (e.g. "search-3") and/or tool names to offer; default all.
+        tool_subsample: per episode, drop each alias with this probability (keeping at least
+            one per tool), so a policy must read which tools it has.
+        prices: "paper", the name of a price table in the profiles, or {model: (in, out)}
+            in USD per million tokens.
+        price_jitter: per episode, scale every model's prices by a log-uniform factor in
+            [e^-j, e^j] (the paper randomises providers so policies learn to read prices);
+            the tool descriptions show the prices charged.
+        experts: "simulated", or an object with `complete(ExpertRequest) -> ExpertReply`.
+        preference: "sample" (a preset per episode), a preset name, or a `Preference`.
+        max_turns, max_cost_usd, max_latency_s: truncate when a budget is exhausted.
+        render: observation format, "chat" or "toolorchestra".
+        format_penalty: reward subtracted for each malformed action.
+        max_format_errors: truncate after more malformed actions than this.
+        split: "train", "validation" or "test": the tasks episodes draw from.
+        world_seed: seed of the generated worlds (documents, databases).
+        policy_model: profile whose prices charge the policy's own tokens (None: free).
+        search_k: documents returned per search.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
+
+    def __init__(
+        self,
+        families: str | Sequence[str] | Mapping[str, float] = "multihop",
+        *,
+        tools: Sequence[str] | None = None,
+        tool_subsample: float = 0.0,
+        prices: str | Mapping[str, Any] = "paper",
+        price_jitter: float = 0.0,
+        experts: str | Expert = "simulated",
+        preference: str | Preference = "sample",
+        max_turns: int = 20,
+        max_cost_usd: float | None = None,
+        max_latency_s: float | None = None,
+        render: str = "chat",
+        format_penalty: float = 0.1,
+        max_format_errors: int = 3,
+        split: str = "train",
+        world_seed: int = 0,
+        policy_model: str | None = "qwen3-8b",
+        search_k: int = 3,
+        profiles: Profiles | str | None = None,
+        render_mode: str | None = None,
+    ):
+        if render not in rendering.FORMATS:
+            raise ValueError(f"render must be one of {rendering.FORMATS}, got {render!r}")
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        if price_jitter < 0:
+            raise ValueError(f"price_jitter must be >= 0, got {price_jitter}")
+        if not 0.0 <= tool_subsample < 1.0:
+            raise ValueError(f"tool_subsample must be in [0, 1), got {tool_subsample}")
+        self.render_mode = render_mode
+        self.render_format = render
+        self.profiles = _priced(
+            profiles if isinstance(profiles, Profiles) else load_profiles(profiles), prices
+        )
+        if policy_model is not None and policy_model not in self.profiles.models:
+            raise ValueError(f"unknown policy_model {policy_model!r}; known: {sorted(self.profiles.models)}")
+        self.policy_model = policy_model
+        self.experts = SimulatedExperts(self.profiles) if experts == "simulated" else experts
+        if isinstance(self.experts, str):
+            raise ValueError(f"experts must be 'simulated' or an Expert object, got {experts!r}")
+        self.suite = TaskSuite(_weights(families), world_seed=world_seed)
+        self.split = split
+        self.world_seed = world_seed
+        self.max_turns, self.max_cost_usd, self.max_latency_s = max_turns, max_cost_usd, max_latency_s
+        self.format_penalty, self.max_format_errors = format_penalty, max_format_errors
+        self.tool_subsample, self.search_k = tool_subsample, search_k
+        self.price_jitter = price_jitter
+
+        self.aliases = _offered_aliases(self.profiles, self.suite, tools)
+        self.tool_keys = self.aliases + EXTRA_TOOL_KEYS
+        self._presets = preset_preferences(self.profiles, self.tool_keys)
+        self._preference = _preference_option(preference, self._presets)
+        self._specs_cache: dict[tuple[str, ...], tuple[dict[str, ToolSpec], str]] = {}
+        all_specs, _ = self._specs(self.aliases, self.profiles)
+        self.action_space = ToolCallText(tuple(all_specs.values()))
+        self.observation_space = observation_space(len(self.tool_keys) + 3, max_turns)
+        self._episode: Episode | None = None
+        self._done = True
+
+    # -- Gymnasium API ---------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        options = options or {}
+        task_id = options.get("task_id")
+        task = self.suite.task(task_id) if task_id else self.suite.sample(self.np_random, self.split)
+        episode_seed = int(self.np_random.integers(2**62))
+        draw = random.Random(f"episode:{episode_seed}")
+        preference = _preference_option(options["preference"], self._presets) if "preference" in options else self._preference
+        if preference is None:
+            preference = self._presets[draw.choice(sorted(self._presets))]
+        family = self.suite.family(task.family)
+        offered = self._subsample(draw, [a for a in self.aliases if self.profiles.aliases[a].tool in family.tools])
+        self._profiles_now = self._episode_profiles(draw)
+        self._specs_now, self._tools_json = self._specs(offered, self._profiles_now)
+        self._family = family
+        self._episode = Episode(task=task, preference=preference, seed=episode_seed, tools=offered)
+        self._episode.messages = rendering.opening_messages(self._episode)
+        self._reference = reference_scales(task.reference_plan, self._profiles_now, tokens.count(task.prompt))
+        self._preference_vector = preference.vector(self.tool_keys)
+        self._done = False
+        self._context = qa.ToolContext(
+            profiles=self._profiles_now,
+            experts=self.experts,
+            episode=self._episode,
+            documents=self._document,
+            search=self._search,
+            run_code=_run_code,
+            search_k=self.search_k,
+        )
+        obs = self._observation()
+        return obs, self._info()
+
+    def step(self, action: str):
+        if self._done:
+            raise gym.error.ResetNeeded("call reset() before step(): the episode has ended")
+        ep = self._episode
+        ep.turns += 1
+        self._charge_policy(action)
+        parsed = parse_action(action, self._specs_now, allow_messages=False)
+        reward, info_extra = 0.0, {}
+        if isinstance(parsed, ToolCall):
+            result = qa.EXECUTORS[parsed.name](parsed, self._context)
+            self._apply(action, result)
+            info_extra["tool"] = parsed.name
+        else:
+            error = parsed.error if isinstance(parsed, ParseError) else "this task takes tool calls only"
+            ep.format_errors += 1
+            reward -= self.format_penalty
+            ep.messages += [
+                {"role": "assistant", "content": action if isinstance(action, str) else repr(action)},
+                {"role": "tool", "content": f"Error: {error}"},
+            ]
+            info_extra["error"] = error
+        terminated = ep.answer is not None
+        truncated = not terminated and self._out_of_budget()
+        info = self._info()
+        info.update(info_extra)
+        if terminated or truncated:
+            self._done = True
+            grade = self._family.grade(ep.task, ep)
+            terms = episode_reward(
+                grade.outcome, info["ledger"], ep.preference, *self._reference, len(ep.task.reference_plan)
+            )
+            reward += terms["total"]
+            info.update(outcome=grade.outcome, grading=grade.details, reward_terms=terms)
+        return self._observation(), reward, terminated, truncated, info
+
+    def render(self) -> str | None:
+        if self.render_mode == "ansi" and self._episode is not None:
+            return rendering.transcript(self._episode)
+        return None
+
+    def close(self) -> None:
+        self._episode = None
+        self._done = True
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def task_ids(self, split: str, n: int) -> list[str]:
+        """The first `n` task ids of a split (for evaluation with `reset(options={"task_id"})`)."""
+        return self.suite.task_ids(split, n)
+
+    def _apply(self, action: str, result: qa.ToolResult) -> None:
+        ep = self._episode
+        for charge in result.charges:
+            ep.ledger.charge(charge)
+        ep.evidence.add_documents(result.documents)
+        if result.code_run is not None:
+            ep.evidence.code_runs.append(result.code_run)
+        if result.answer is not None:
+            ep.answer = result.answer
+        ep.messages += [
+            {"role": "assistant", "content": action},
+            {"role": "tool", "content": result.content},
+        ]
+
+    def _charge_policy(self, action: Any) -> None:
+        """Bill the policy's own turn: the prompt it read and the text it wrote."""
+        if self.policy_model is None:
+            return
+        model = self._profiles_now.models[self.policy_model]
+        prompt = self._last_prompt_tokens
+        completion = tokens.count(action) if isinstance(action, str) else 0
+        self._episode.ledger.charge(
+            Charge(
+                tool="policy",
+                alias=self.policy_model,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                usd=model.price.usd(prompt, completion),
+                seconds=model.seconds(completion),
+                counted=False,
+            )
+        )
+
+    def _out_of_budget(self) -> bool:
+        ep, ledger = self._episode, self._episode.ledger
+        return (
+            ep.turns >= self.max_turns
+            or ep.format_errors > self.max_format_errors
+            or (self.max_cost_usd is not None and ledger.cost_usd >= self.max_cost_usd)
+            or (self.max_latency_s is not None and ledger.latency_s >= self.max_latency_s)
+        )
+
+    def _observation(self) -> dict:
+        ep = self._episode
+        if self.render_format == "toolorchestra":
+            messages = rendering.toolorchestra_messages(ep, self._document)
+        else:  # fresh dicts: a caller that edits an observation must not edit the episode
+            messages = tuple({"role": m["role"], "content": m["content"]} for m in ep.messages)
+        self._last_prompt_tokens = tokens.count(self._tools_json) + sum(
+            tokens.count(m["content"]) for m in messages
+        )
+        return {
+            "messages": messages,
+            "tools": self._tools_json,
+            "preference": self._preference_vector.copy(),
+            "budget": {
+                "cost_usd": np.array(ep.ledger.cost_usd, dtype=np.float64),
+                "latency_s": np.array(ep.ledger.latency_s, dtype=np.float64),
+                "turns_left": np.array(max(0, self.max_turns - ep.turns), dtype=np.int64),
+            },
+        }
+
+    def _info(self) -> dict:
+        ep = self._episode
+        return {
+            "task_id": ep.task.id,
+            "family": ep.task.family,
+            "episode_seed": ep.seed,
+            "turns": ep.turns,
+            "format_errors": ep.format_errors,
+            "ledger": ep.ledger.as_dict(),
+            "tools_offered": ep.tools,
+        }
+
+    def _specs(self, aliases: Sequence[str], profiles: Profiles) -> tuple[dict[str, ToolSpec], str]:
+        """Tool specs (by name) and their JSON; cached unless prices change per episode."""
+        key = tuple(aliases)
+        if profiles is not self.profiles or key not in self._specs_cache:
+            specs = qa_tool_specs(profiles, key)
+            built = ({s.name: s for s in specs}, tools_json(specs))
+            if profiles is not self.profiles:
+                return built
+            self._specs_cache[key] = built
+        return self._specs_cache[key]
+
+    def _episode_profiles(self, draw: random.Random) -> Profiles:
+        if not self.price_jitter:
+            return self.profiles
+        j = self.price_jitter
+        return self.profiles.with_prices(
+            {
+                name: Price(
+                    m.price.input_per_mtok * math.exp(draw.uniform(-j, j)),
+                    m.price.output_per_mtok * math.exp(draw.uniform(-j, j)),
+                )
+                for name, m in self.profiles.models.items()
+            }
+        )
+
+    def _subsample(self, draw: random.Random, aliases: list[str]) -> tuple[str, ...]:
+        if not self.tool_subsample:
+            return tuple(aliases)
+        kept = [a for a in aliases if draw.random() >= self.tool_subsample]
+        for tool in {self.profiles.aliases[a].tool for a in aliases}:
+            if not any(self.profiles.aliases[a].tool == tool for a in kept):
+                kept.append(draw.choice([a for a in aliases if self.profiles.aliases[a].tool == tool]))
+        return tuple(a for a in aliases if a in kept)
+
+    def _document(self, doc_id: int) -> tuple[str, str]:
+        doc = knowledge_world(self.world_seed).document(doc_id)
+        return doc.title, doc.text[: qa.SNIPPET_CHARS]
+
+    def _search(self, query: str, k: int, source: str) -> tuple[int, ...]:
+        return search_index(self.world_seed).search(query, k=k, source=source)
+
+
+def _run_code(code: str):
+    from orchestra_env.tools.sandbox import shared_sandbox
+
+    return shared_sandbox().run(code)
+
+
+def _weights(families: str | Sequence[str] | Mapping[str, float]) -> dict[str, float]:
+    if isinstance(families, str):
+        return {families: 1.0}
+    if isinstance(families, Mapping):
+        return {str(k): float(v) for k, v in families.items()}
+    return dict.fromkeys(families, 1.0)
+
+
+def _priced(profiles: Profiles, prices: str | Mapping[str, Any]) -> Profiles:
+    if prices == "paper":
+        return profiles
+    if isinstance(prices, str):
+        if prices not in profiles.price_tables:
+            raise ValueError(f"unknown price table {prices!r}; known: paper, {', '.join(profiles.price_tables)}")
+        return profiles.with_prices(profiles.price_tables[prices])
+    table = {m: p if isinstance(p, Price) else Price(*p) for m, p in prices.items()}
+    return profiles.with_prices(table)
+
+
+def _offered_aliases(profiles: Profiles, suite: TaskSuite, tools: Sequence[str] | None) -> tuple[str, ...]:
+    family_tools = {t for name in suite.names for t in suite.family(name).tools}
+    aliases = [a for a, spec in profiles.aliases.items() if spec.tool in family_tools]
+    if tools is None:
+        return tuple(aliases)
+    unknown = sorted(set(tools) - set(aliases) - family_tools)
+    if unknown:
+        raise ValueError(f"unknown tools or aliases {unknown}; available: {aliases}")
+    wanted = set(tools)
+    chosen = tuple(a for a in aliases if a in wanted or profiles.aliases[a].tool in wanted)
+    missing = sorted(family_tools - {profiles.aliases[a].tool for a in chosen})
+    if missing:
+        raise ValueError(f"tools {missing} would have no model alias; add one of their aliases")
+    return chosen
+
+
+def _preference_option(option: str | Preference | Mapping, presets: Mapping[str, Preference]) -> Preference | None:
+    """None means: sample a preset per episode."""
+    if isinstance(option, Preference):
+        return option
+    if isinstance(option, Mapping):
+        return Preference(**option)
+    if option == "sample":
+        return None
+    if option in presets:
+        return presets[option]
+    raise ValueError(f"preference must be 'sample', a Preference, or one of {sorted(presets)}; got {option!r}")

@@ -1,0 +1,169 @@
+"""Model profiles: prices, speed, token use and abilities of every expert model, from JSON.
+
+`profiles.json` (validated by `schemas/profiles.schema.json`) is the single source of these
+numbers; a user adds a model by adding an entry. Aliases (`search-1`, `answer-4`, …) bind a tool
+to a model, as in the paper's catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+
+
+TOOLS = ("search", "enhance_reasoning", "answer", "call_expert")  # tools whose aliases pick a model
+
+
+class ProfileError(ValueError):
+    """A profiles file that does not describe usable models; the message names the place."""
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens."""
+
+    input_per_mtok: float
+    output_per_mtok: float
+
+    def usd(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.input_per_mtok + completion_tokens * self.output_per_mtok) / 1e6
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    name: str
+    display_name: str
+    blurb: str
+    price: Price
+    ttft_s: float
+    tokens_per_s: float
+    completion_tokens: Mapping[str, int]  # mean completion tokens per role: search/reason/answer/act
+    completion_sigma: float  # log-normal spread of completion tokens
+    abilities: Mapping[str, float]  # logit-scale skill levels
+
+    def seconds(self, completion_tokens: int) -> float:
+        """Simulated wall-clock of one call producing `completion_tokens`."""
+        return self.ttft_s + completion_tokens / self.tokens_per_s
+
+
+@dataclass(frozen=True)
+class Alias:
+    name: str
+    tool: str
+    model: str
+    quoted_latency_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Fees:
+    web_search_per_query_usd: float
+    web_search_per_document_usd: float
+    interpreter_per_second_usd: float
+    local_search_price_model: str
+
+
+@dataclass(frozen=True)
+class Profiles:
+    models: Mapping[str, ModelProfile]
+    aliases: Mapping[str, Alias]
+    fees: Fees
+    discrimination: float
+    policy_model: str
+    price_tables: Mapping[str, Mapping[str, Price]]
+
+    def model_of(self, alias: str) -> ModelProfile:
+        return self.models[self.aliases[alias].model]
+
+    def aliases_for(self, tool: str) -> tuple[str, ...]:
+        return tuple(a for a, spec in self.aliases.items() if spec.tool == tool)
+
+    def with_aliases(self, aliases: Mapping[str, tuple[str, str]]) -> Profiles:
+        """A copy with extra aliases {name: (tool, model)}, e.g. to give any model every tool."""
+        added = {}
+        for name, (tool, model) in aliases.items():
+            if model not in self.models:
+                raise ProfileError(f"alias {name!r}: unknown model {model!r}; known: {sorted(self.models)}")
+            if tool not in TOOLS:
+                raise ProfileError(f"alias {name!r}: unknown tool {tool!r}; expected one of {TOOLS}")
+            added[name] = Alias(name=name, tool=tool, model=model)
+        return replace(self, aliases={**self.aliases, **added})
+
+    def with_prices(self, prices: Mapping[str, Price]) -> Profiles:
+        """A copy whose listed models are charged (and advertised) at `prices`."""
+        unknown = sorted(set(prices) - set(self.models))
+        if unknown:
+            raise ProfileError(f"price table names unknown models: {', '.join(unknown)}")
+        models = {
+            name: replace(p, price=prices.get(name, p.price)) for name, p in self.models.items()
+        }
+        return replace(self, models=models)
+
+
+def _schema() -> dict:
+    text = resources.files("orchestra_env").joinpath("schemas/profiles.schema.json").read_text()
+    return json.loads(text)
+
+
+def parse_profiles(data: Mapping, *, source: str = "profiles") -> Profiles:
+    """Validate `data` against the profiles schema and build `Profiles`."""
+    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=str)
+    if errors:
+        e = errors[0]
+        pointer = "/" + "/".join(str(p) for p in e.absolute_path)
+        raise ProfileError(f"{source}: {pointer}: {e.message}")
+    models = {
+        name: ModelProfile(
+            name=name,
+            display_name=m["display_name"],
+            blurb=m.get("blurb", ""),
+            price=Price(**m["price"]),
+            ttft_s=m["ttft_s"],
+            tokens_per_s=m["tokens_per_s"],
+            completion_tokens=dict(m["completion_tokens"]),
+            completion_sigma=m["completion_sigma"],
+            abilities=dict(m["abilities"]),
+        )
+        for name, m in data["models"].items()
+    }
+    aliases = {name: Alias(name=name, **a) for name, a in data["aliases"].items()}
+    for name, alias in aliases.items():
+        if alias.model not in models:
+            raise ProfileError(f"{source}: /aliases/{name}/model: unknown model {alias.model!r}")
+    for pointer, model in (
+        ("/policy_model", data["policy_model"]),
+        ("/fees/local_search_price_model", data["fees"]["local_search_price_model"]),
+    ):
+        if model not in models:
+            raise ProfileError(f"{source}: {pointer}: unknown model {model!r}")
+    tables = {
+        table: {m: Price(**p) for m, p in rows.items()}
+        for table, rows in data.get("price_tables", {}).items()
+    }
+    return Profiles(
+        models=models,
+        aliases=aliases,
+        fees=Fees(**data["fees"]),
+        discrimination=data["discrimination"],
+        policy_model=data["policy_model"],
+        price_tables=tables,
+    )
+
+
+@cache
+def default_profiles() -> Profiles:
+    """The bundled `profiles.json`, parsed once per process."""
+    text = resources.files("orchestra_env.models").joinpath("profiles.json").read_text()
+    return parse_profiles(json.loads(text), source="profiles.json")
+
+
+def load_profiles(path: str | Path | None = None) -> Profiles:
+    """The bundled profiles, or those in the JSON file at `path`."""
+    if path is None:
+        return default_profiles()
+    return parse_profiles(json.loads(Path(path).read_text()), source=str(path))

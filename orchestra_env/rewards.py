@@ -1,0 +1,165 @@
+"""Preferences and rewards: outcome, efficiency (money, latency) and tool-use preferences.
+
+Two rewards, both from the paper (reference/toolorchestra-facts.md §3):
+
+* `episode_reward` — what the env pays at the end of one episode, alone. Each term is put on a
+  per-task reference scale so it means something without a group: cost and latency score
+  1 − spent / reference (clipped to [0, 1]), where the reference is what the task's reference
+  plan costs with the priciest alias of each tool; a tool's usage scores calls / plan length.
+  R = (Σ_k p_k · term_k) / Σ_k p_k if the answer is right, else 0.
+* `group_normalized` — the paper's GRPO reward over a group of rollouts of one task: build
+  M = [m_1 … m_n, outcome, −cost, −latency], min–max normalise each column over the group
+  (0 where max = min), R = M_norm · P if outcome = 1 else 0. Cheaper and faster normalise higher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from orchestra_env.models.profiles import Profiles
+
+BASE_KEYS = ("outcome", "cost", "latency")
+
+# Models reached only through a paid third-party API (vs open weights one can host).
+PAID_API_MODELS = frozenset({"gpt-5", "gpt-5-mini", "claude-opus-4.1"})
+
+
+@dataclass(frozen=True)
+class Preference:
+    """Weights in [0, 1] for outcome, cost, latency and per-tool usage, with their instruction.
+
+    `tools` maps a tool key (a model alias such as "search-3", or "web_search") to a weight:
+    a positive weight rewards *using* that tool more (paper §3.2).
+    """
+
+    outcome: float = 1.0
+    cost: float = 0.0
+    latency: float = 0.0
+    tools: Mapping[str, float] = field(default_factory=dict)
+    instruction: str = ""
+
+    def __post_init__(self):
+        for name, w in (("outcome", self.outcome), ("cost", self.cost), ("latency", self.latency)):
+            if not 0.0 <= w <= 1.0:
+                raise ValueError(f"preference weight {name!r} must be in [0, 1], got {w}")
+        for key, w in self.tools.items():
+            if not 0.0 <= w <= 1.0:
+                raise ValueError(f"preference weight for tool {key!r} must be in [0, 1], got {w}")
+
+    def vector(self, tool_keys: Sequence[str]) -> np.ndarray:
+        """[outcome, cost, latency, *tools in `tool_keys` order] as float32."""
+        base = [self.outcome, self.cost, self.latency]
+        return np.array(base + [self.tools.get(k, 0.0) for k in tool_keys], dtype=np.float32)
+
+
+def preset_preferences(profiles: Profiles, tool_keys: Sequence[str]) -> dict[str, Preference]:
+    """The named preferences an episode can sample, each with its natural-language instruction."""
+    open_tools = {
+        k: 1.0
+        for k in tool_keys
+        if k in profiles.aliases and profiles.aliases[k].model not in PAID_API_MODELS
+    }
+    return {
+        "accuracy": Preference(instruction=""),
+        "balanced": Preference(
+            cost=0.5, latency=0.5, instruction="Balance accuracy against cost and speed."
+        ),
+        "cheap": Preference(
+            cost=1.0, instruction="Keep the cost as low as you can while answering correctly."
+        ),
+        "fast": Preference(
+            latency=1.0, instruction="I need the answer quickly: minimise the waiting time."
+        ),
+        "avoid_paid_apis": Preference(
+            tools=open_tools,
+            instruction="Avoid paid APIs (GPT-5, GPT-5-mini, web search); prefer local search "
+            "and open models.",
+        ),
+    }
+
+
+def reference_scales(plan: Sequence[str], profiles: Profiles, prompt_tokens: int) -> tuple[float, float]:
+    """(usd, seconds) of running `plan` with the priciest and slowest alias of each tool.
+
+    Prompt size per call is `prompt_tokens` plus 1,000 tokens of context per earlier step.
+    """
+    usd = seconds = 0.0
+    for step, tool in enumerate(plan):
+        roles_models = [
+            profiles.models[a.model] for a in profiles.aliases.values() if a.tool == tool
+        ]
+        if not roles_models:
+            continue
+        role = _ROLE_OF_TOOL.get(tool, "act")
+        prompt = prompt_tokens + 1000 * step
+        usd += max(m.price.usd(prompt, m.completion_tokens[role]) for m in roles_models)
+        seconds += max(m.seconds(m.completion_tokens[role]) for m in roles_models)
+    return max(usd, 1e-6), max(seconds, 1e-3)
+
+
+_ROLE_OF_TOOL = {"search": "search", "enhance_reasoning": "reason", "answer": "answer", "call_expert": "act"}
+
+
+def episode_reward(
+    outcome: int,
+    ledger: Mapping,
+    preference: Preference,
+    reference_usd: float,
+    reference_s: float,
+    plan_length: int,
+) -> dict[str, float]:
+    """The end-of-episode reward terms (each in [0, 1]) and their weighted `total`."""
+    terms = {
+        "outcome": float(outcome),
+        "cost": min(1.0, max(0.0, 1.0 - ledger["cost_usd"] / reference_usd)),
+        "latency": min(1.0, max(0.0, 1.0 - ledger["latency_s"] / reference_s)),
+    }
+    counts = {**ledger["calls_by_alias"], **ledger["calls"]}
+    weighted = preference.outcome + preference.cost + preference.latency
+    total = (
+        preference.outcome * terms["outcome"]
+        + preference.cost * terms["cost"]
+        + preference.latency * terms["latency"]
+    )
+    for key, w in preference.tools.items():
+        usage = min(1.0, counts.get(key, 0) / max(1, plan_length))
+        terms[f"tool:{key}"] = usage
+        total += w * usage
+        weighted += w
+    terms["total"] = (total / weighted if weighted > 0 else 1.0) if outcome else 0.0
+    return terms
+
+
+def group_normalized(
+    outcomes: Sequence[int],
+    ledgers: Sequence[Mapping],
+    preference: Preference,
+    tool_keys: Sequence[str] | None = None,
+) -> np.ndarray:
+    """The paper's group-relative preference reward for rollouts of one task (see module doc).
+
+    `ledgers` are `Ledger.as_dict()` snapshots; `tool_keys` fixes the tool columns (default:
+    the keys the preference weights).
+    """
+    if len(outcomes) != len(ledgers):
+        raise ValueError(f"{len(outcomes)} outcomes but {len(ledgers)} ledgers")
+    keys = list(preference.tools) if tool_keys is None else list(tool_keys)
+    rows = []
+    for outcome, ledger in zip(outcomes, ledgers, strict=True):
+        counts = {**ledger["calls_by_alias"], **ledger["calls"]}
+        rows.append(
+            [counts.get(k, 0) for k in keys]
+            + [outcome, -ledger["cost_usd"], -ledger["latency_s"]]
+        )
+    m = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(keys) + 3)
+    lo, hi = m.min(axis=0), m.max(axis=0)
+    span = hi - lo
+    norm = np.divide(m - lo, span, out=np.zeros_like(m), where=span > 0)
+    p = np.array(
+        [preference.tools.get(k, 0.0) for k in keys]
+        + [preference.outcome, preference.cost, preference.latency]
+    )
+    return np.where(np.asarray(outcomes) == 1, norm @ p, 0.0)

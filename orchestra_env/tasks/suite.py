@@ -1,0 +1,64 @@
+"""A weighted mixture of task families, with fixed train / validation / test splits."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from orchestra_env.tasks.base import SPLITS, Task, TaskFamily, index_in_split
+from orchestra_env.tasks.multihop import MultihopFamily
+from orchestra_env.tasks.reasoning import ReasoningFamily
+
+# Family name -> constructor taking the world seed. Later families register here.
+FAMILIES: dict[str, Callable[[int], TaskFamily]] = {
+    "multihop": MultihopFamily,
+    "reasoning": ReasoningFamily,
+}
+
+# Tasks per family per split that `sample` draws from: large enough never to repeat in a run,
+# fixed so that a split names the same tasks in every process.
+SPLIT_SIZES = {"train": 80_000, "validation": 10_000, "test": 10_000}
+
+
+class TaskSuite:
+    def __init__(self, families: Mapping[str, float], *, world_seed: int = 0):
+        unknown = sorted(set(families) - set(FAMILIES))
+        if unknown:
+            raise ValueError(f"unknown task families {unknown}; known: {sorted(FAMILIES)}")
+        if not families or any(w < 0 for w in families.values()) or sum(families.values()) <= 0:
+            raise ValueError(f"family weights must be non-negative with a positive sum: {dict(families)}")
+        self.families = {name: FAMILIES[name](world_seed) for name in families}
+        total = sum(families.values())
+        self.names = list(families)
+        self.weights = np.array([families[n] / total for n in self.names])
+
+    def sample(self, rng: np.random.Generator, split: str) -> Task:
+        """A task drawn by family weight, uniformly within the family's split."""
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        name = self.names[int(rng.choice(len(self.names), p=self.weights))]
+        k = int(rng.integers(SPLIT_SIZES[split]))
+        return self.families[name].task(index_in_split(split, k))
+
+    def task(self, task_id: str) -> Task:
+        """The task named `task_id` ("<family>/<index>")."""
+        name, _, index = task_id.partition("/")
+        if name not in self.families or not index.isdigit():
+            raise ValueError(f"unknown task id {task_id!r}; expected '<family>/<index>' with family in {self.names}")
+        return self.families[name].task(int(index))
+
+    def family(self, name: str) -> TaskFamily:
+        return self.families[name]
+
+    def task_ids(self, split: str, n: int) -> list[str]:
+        """The first `n` task ids of `split`: the same list in every process and run."""
+        rng = random.Random(f"task_ids:{split}")
+        counters = dict.fromkeys(self.names, 0)
+        ids = []
+        for _ in range(n):
+            name = rng.choices(self.names, weights=list(self.weights))[0]
+            ids.append(f"{name}/{index_in_split(split, counters[name])}")
+            counters[name] += 1
+        return ids

@@ -1,0 +1,153 @@
+"""Executors of the question-answering tools: search, enhance_reasoning, answer.
+
+Each executor asks an expert (simulated or live — it cannot tell) for its artefact, makes the
+artefact real (the retriever runs the query, the sandbox runs the program), and returns a
+`ToolResult` with what the policy sees and what it cost. Executors never touch the ledger or
+the reward: the env applies results.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from orchestra_env import tokens
+from orchestra_env.actions import ToolCall
+from orchestra_env.episode import CodeRun, Episode
+from orchestra_env.ledger import Charge
+from orchestra_env.models.base import Expert, ExpertReply, ExpertRequest
+from orchestra_env.models.profiles import Profiles
+from orchestra_env.tasks.grading import extract_answer
+
+SNIPPET_CHARS = 1200  # documents are capped like this in the released evaluation prompts
+
+SEARCH_PROMPT = (
+    "Write one web-search query that finds the next missing fact needed to solve the problem. "
+    "Reply with the query only, inside <query></query>."
+)
+REASON_PROMPT = (
+    "Write a self-contained Python program that computes what the problem asks from the facts "
+    "in the context, printing the result. Reply with one ```python``` block."
+)
+ANSWER_PROMPT = (
+    "Answer the problem using the context. Put the final answer alone inside "
+    "<answer></answer> (or \\boxed{} for a number)."
+)
+
+_QUERY = re.compile(r"<query>(.*?)</query>", re.DOTALL)
+_CODE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool call produced: the text the policy sees, the charges, and state changes."""
+
+    content: str
+    charges: tuple[Charge, ...]
+    documents: tuple[int, ...] = ()
+    code_run: CodeRun | None = None
+    answer: str | None = None  # set by `answer`: the episode ends
+
+
+@dataclass
+class ToolContext:
+    """What the executors may use; the env builds one per episode."""
+
+    profiles: Profiles
+    experts: Expert
+    episode: Episode
+    documents: Callable[[int], tuple[str, str]]  # doc id -> (title, capped text)
+    search: Callable[[str, int, str], tuple[int, ...]]  # (query, k, source) -> doc ids
+    run_code: Callable[[str], object]  # code -> SandboxResult
+    search_k: int = 3
+
+    def context_pieces(self, *, with_code: bool = True) -> tuple[str, ...]:
+        """The gathered context as prompt pieces: document snippets, then code and outputs."""
+        ev = self.episode.evidence
+        pieces = [self.documents(d)[1] for d in ev.documents]
+        if with_code:
+            pieces += [f"{run.code}\n{run.output}" for run in ev.code_runs]
+        return tuple(pieces)
+
+    def ask(self, role: str, alias: str, system: str, *, with_code: bool = True) -> ExpertReply:
+        episode = self.episode
+        request = ExpertRequest(
+            role=role,
+            model=self.profiles.aliases[alias].model,
+            prompt=(system, episode.task.prompt, *self.context_pieces(with_code=with_code)),
+            task=episode.task,
+            evidence=episode.evidence,
+            seed=episode.next_call_seed(),
+        )
+        return self.experts.complete(request)
+
+    def model_charge(self, tool: str, alias: str, reply: ExpertReply) -> Charge:
+        price = self.profiles.model_of(alias).price
+        return Charge(
+            tool=tool,
+            alias=alias,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            usd=price.usd(reply.prompt_tokens, reply.completion_tokens),
+            seconds=reply.seconds,
+        )
+
+
+def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
+    alias = call.arguments["model"]
+    source = call.arguments.get("source", "local")
+    reply = ctx.ask("search", alias, SEARCH_PROMPT, with_code=False)
+    match = _QUERY.search(reply.text)
+    query = (match.group(1) if match else reply.text).strip()
+    doc_ids = ctx.search(query, ctx.search_k, source)
+    charges = [ctx.model_charge("search", alias, reply)]
+    fees = ctx.profiles.fees
+    if source == "web":
+        usd = fees.web_search_per_query_usd + fees.web_search_per_document_usd * len(doc_ids)
+        charges.append(Charge(tool="web_search", usd=usd))
+    else:
+        local = ctx.profiles.models[fees.local_search_price_model].price
+        fee = local.usd(tokens.count(query), 0)
+        charges[0] = replace(charges[0], usd=charges[0].usd + fee)
+    shown = "\n\n".join(
+        f"[{i}] {title}\n{text}" for i, (title, text) in enumerate(map(ctx.documents, doc_ids), 1)
+    )
+    content = f"Query ({source}): {query}\n\n{shown or 'No documents found.'}"
+    return ToolResult(content=content, charges=tuple(charges), documents=doc_ids)
+
+
+def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
+    alias = call.arguments["model"]
+    reply = ctx.ask("reason", alias, REASON_PROMPT)
+    match = _CODE.search(reply.text)
+    code = (match.group(1) if match else reply.text).strip()
+    result = ctx.run_code(code)
+    output = result.as_text()
+    billed_s = max(1, math.ceil(result.cpu_seconds))  # billed per started second: deterministic
+    interpreter = Charge(
+        tool="interpreter",
+        counted=False,
+        usd=billed_s * ctx.profiles.fees.interpreter_per_second_usd,
+    )
+    return ToolResult(
+        content=f"```python\n{code}\n```\nOutput:\n{output}",
+        charges=(ctx.model_charge("enhance_reasoning", alias, reply), interpreter),
+        code_run=CodeRun(code=code, output=output, status=result.status),
+    )
+
+
+def answer(call: ToolCall, ctx: ToolContext) -> ToolResult:
+    alias = call.arguments["model"]
+    reply = ctx.ask("answer", alias, ANSWER_PROMPT)
+    final = extract_answer(reply.text)
+    final = reply.text.strip() if final is None else final
+    return ToolResult(
+        content=f"Final answer ({alias}): {final}",
+        charges=(ctx.model_charge("answer", alias, reply),),
+        answer=final,
+    )
+
+
+EXECUTORS = {"search": search, "enhance_reasoning": enhance_reasoning, "answer": answer}

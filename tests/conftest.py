@@ -1,0 +1,27 @@
+import pytest
+
+import orchestra_env  # noqa: F401  (registers the env ids)
+from orchestra_env.baselines.routers import FixedPlan
+
+
+@pytest.fixture
+def evidence_router():
+    """Search three times with a mid model, then answer with a strong one."""
+    return FixedPlan(
+        [("search", {"model": "search-2"})] * 3 + [("answer", {"model": "answer-1"})],
+        name="evidence",
+    )
+
+
+def play(env, agent, *, seed=None, options=None):
+    """Run one episode; returns (actions, final info, total reward)."""
+    obs, info = env.reset(seed=seed, options=options)
+    agent.reset(obs, info)
+    actions, total = [], 0.0
+    while True:
+        action = agent.act(obs)
+        actions.append(action)
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += reward
+        if terminated or truncated:
+            return actions, info, total

@@ -1,0 +1,60 @@
+"""Rewards: the paper's group-normalised formula (sign right), and the single-episode reward."""
+
+import numpy as np
+import pytest
+
+from orchestra_env import Preference, episode_reward, group_normalized
+
+
+def ledger(cost, latency, **calls):
+    return {"cost_usd": cost, "latency_s": latency, "calls": {}, "calls_by_alias": calls}
+
+
+def test_group_normalized_by_hand():
+    # Three rollouts of one task. Columns: search-3 calls, outcome, -cost, -latency.
+    ledgers = [ledger(0.10, 30, **{"search-3": 2}), ledger(0.30, 10), ledger(0.20, 20, **{"search-3": 1})]
+    outcomes = [1, 1, 0]
+    p = Preference(outcome=1.0, cost=1.0, latency=0.5, tools={"search-3": 1.0})
+    r = group_normalized(outcomes, ledgers, p)
+    # rollout 0: tool (2-0)/2=1, outcome (1-0)/1=1, cost (-0.1+0.3)/0.2=1, latency (-30+30)/20=0
+    # rollout 1: tool 0, outcome 1, cost 0, latency 1
+    np.testing.assert_allclose(r, [1 + 1 + 1 + 0, 0 + 1 + 0 + 0.5, 0.0])
+
+
+def test_cheaper_and_faster_normalise_higher():
+    p = Preference(outcome=0.0, cost=1.0, latency=1.0)
+    r = group_normalized([1, 1], [ledger(1.0, 100), ledger(0.5, 50)], p)
+    assert r[1] > r[0]
+    assert r[1] == pytest.approx(2.0) and r[0] == pytest.approx(0.0)
+
+
+def test_zero_when_wrong_and_constant_columns_are_zero():
+    p = Preference(outcome=1.0, cost=1.0)
+    r = group_normalized([0, 0], [ledger(0.1, 1), ledger(0.2, 1)], p)
+    assert r.tolist() == [0.0, 0.0]
+    r = group_normalized([1, 1], [ledger(0.1, 1), ledger(0.1, 1)], p)
+    assert r.tolist() == [0.0, 0.0]  # every column constant: max = min → 0
+
+
+def test_group_normalized_checks_lengths():
+    with pytest.raises(ValueError, match="2 outcomes but 1 ledgers"):
+        group_normalized([1, 0], [ledger(0, 0)], Preference())
+
+
+def test_episode_reward_terms():
+    p = Preference(outcome=1.0, cost=1.0, latency=0.0, tools={"search-3": 1.0})
+    terms = episode_reward(1, ledger(0.25, 10, **{"search-3": 1}), p, 1.0, 100.0, plan_length=4)
+    assert terms["cost"] == pytest.approx(0.75)
+    assert terms["latency"] == pytest.approx(0.9)
+    assert terms["tool:search-3"] == pytest.approx(0.25)
+    assert terms["total"] == pytest.approx((1 + 0.75 + 0.25) / 3)
+    assert episode_reward(0, ledger(0.25, 10), p, 1.0, 100.0, 4)["total"] == 0.0
+    over = episode_reward(1, ledger(5.0, 1000), Preference(outcome=0.0, cost=1.0), 1.0, 100.0, 4)
+    assert over["cost"] == 0.0 and over["total"] == 0.0
+
+
+def test_preference_validates_weights():
+    with pytest.raises(ValueError, match="'cost' must be in \\[0, 1\\]"):
+        Preference(cost=2.0)
+    with pytest.raises(ValueError, match="tool 'search-1'"):
+        Preference(tools={"search-1": -1.0})
