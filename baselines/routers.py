@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
-def tool_call(name: str, **arguments) -> str:
+def tool_call(name: str, arguments: dict) -> str:
     """The Hermes-format action text for one tool call."""
     return f"<tool_call>{json.dumps({'name': name, 'arguments': arguments})}</tool_call>"
 
@@ -37,4 +37,4 @@ class FixedPlan:
     def act(self, observation: dict) -> str:
         tool, arguments = self.plan[min(self._turn, len(self.plan) - 1)]
         self._turn += 1
-        return tool_call(tool, **arguments)
+        return tool_call(tool, arguments)

@@ -17,7 +17,7 @@ import numpy as np
 
 from orchestra_env import render as rendering
 from orchestra_env import tokens
-from orchestra_env.actions import ParseError, ToolCall, parse_action
+from orchestra_env.actions import Message, ToolCall, parse_action
 from orchestra_env.episode import Episode
 from orchestra_env.ledger import Charge
 from orchestra_env.models.base import Expert
@@ -25,10 +25,11 @@ from orchestra_env.models.profiles import Price, Profiles, load_profiles
 from orchestra_env.models.simulated import SimulatedExperts
 from orchestra_env.rewards import Preference, episode_reward, preset_preferences, reference_scales
 from orchestra_env.spaces import ToolCallText, observation_space
+from orchestra_env.tasks.base import Task
 from orchestra_env.tasks.suite import TaskSuite
 from orchestra_env.tasks.world import knowledge_world
 from orchestra_env.tools import qa
-from orchestra_env.tools.catalogue import qa_tool_specs
+from orchestra_env.tools.base import ToolContext, ToolResult
 from orchestra_env.tools.retrieval import search_index
 from orchestra_env.tools.spec import ToolSpec, tools_json
 
@@ -117,11 +118,11 @@ class OrchestraEnv(gym.Env[dict, str]):
         self._presets = preset_preferences(self.profiles, self.tool_keys)
         self._preference = _preference_option(preference, self._presets)
         self._specs_cache: dict[tuple[str, ...], tuple[dict[str, ToolSpec], str]] = {}
-        all_specs, _ = self._specs(self.aliases, self.profiles)
-        self.action_space = ToolCallText(tuple(all_specs.values()))
+        self.action_space = ToolCallText(self._all_specs())
         self.observation_space = observation_space(len(self.tool_keys) + 3, max_turns)
         self._episode: Episode | None = None
         self._done = True
+        self._ended = False
 
     # -- Gymnasium API ---------------------------------------------------------------------
 
@@ -138,14 +139,15 @@ class OrchestraEnv(gym.Env[dict, str]):
         family = self.suite.family(task.family)
         offered = self._subsample(draw, [a for a in self.aliases if self.profiles.aliases[a].tool in family.tools])
         self._profiles_now = self._episode_profiles(draw)
-        self._specs_now, self._tools_json = self._specs(offered, self._profiles_now)
+        self._specs_now, self._tools_json = self._specs(task, offered, self._profiles_now)
         self._family = family
         self._episode = Episode(task=task, preference=preference, seed=episode_seed, tools=offered)
-        self._episode.messages = rendering.opening_messages(self._episode)
+        self._episode.messages = rendering.opening_messages(self._episode, family.system_prompt(task))
         self._reference = reference_scales(task.reference_plan, self._profiles_now, tokens.count(task.prompt))
         self._preference_vector = preference.vector(self.tool_keys)
         self._done = False
-        self._context = qa.ToolContext(
+        self._ended = False
+        self._context = ToolContext(
             profiles=self._profiles_now,
             experts=self.experts,
             episode=self._episode,
@@ -153,6 +155,7 @@ class OrchestraEnv(gym.Env[dict, str]):
             search=self._search,
             run_code=_run_code,
             search_k=self.search_k,
+            resources=family.begin(task),
         )
         obs = self._observation()
         return obs, self._info()
@@ -163,14 +166,16 @@ class OrchestraEnv(gym.Env[dict, str]):
         ep = self._episode
         ep.turns += 1
         self._charge_policy(action)
-        parsed = parse_action(action, self._specs_now, allow_messages=False)
+        parsed = parse_action(action, self._specs_now, allow_messages=self._family.conversational)
         reward, info_extra = 0.0, {}
         if isinstance(parsed, ToolCall):
-            result = qa.EXECUTORS[parsed.name](parsed, self._context)
-            self._apply(action, result)
+            self._apply(action, self._family.execute(parsed, self._context))
             info_extra["tool"] = parsed.name
+        elif isinstance(parsed, Message):
+            self._apply(action, self._family.respond(parsed, self._context))
+            info_extra["tool"] = "message"
         else:
-            error = parsed.error if isinstance(parsed, ParseError) else "this task takes tool calls only"
+            error = parsed.error
             ep.format_errors += 1
             reward -= self.format_penalty
             ep.messages += [
@@ -178,7 +183,7 @@ class OrchestraEnv(gym.Env[dict, str]):
                 {"role": "tool", "content": f"Error: {error}"},
             ]
             info_extra["error"] = error
-        terminated = ep.answer is not None
+        terminated = self._ended
         truncated = not terminated and self._out_of_budget()
         info = self._info()
         info.update(info_extra)
@@ -207,19 +212,22 @@ class OrchestraEnv(gym.Env[dict, str]):
         """The first `n` task ids of a split (for evaluation with `reset(options={"task_id"})`)."""
         return self.suite.task_ids(split, n)
 
-    def _apply(self, action: str, result: qa.ToolResult) -> None:
-        ep = self._episode
+    def _apply(self, action: str, result: ToolResult) -> None:
+        ep, evidence = self._episode, self._episode.evidence
         for charge in result.charges:
             ep.ledger.charge(charge)
-        ep.evidence.add_documents(result.documents)
+        evidence.add_documents(result.documents)
         if result.code_run is not None:
-            ep.evidence.code_runs.append(result.code_run)
+            evidence.code_runs.append(result.code_run)
+        if result.call is not None:
+            evidence.calls.append(result.call)
+        evidence.said_to_user.extend(result.said)
+        evidence.user_said.extend(result.user_said)
         if result.answer is not None:
             ep.answer = result.answer
-        ep.messages += [
-            {"role": "assistant", "content": action},
-            {"role": "tool", "content": result.content},
-        ]
+        self._ended = result.final
+        ep.messages.append({"role": "assistant", "content": action})
+        ep.messages.extend(result.replies)
 
     def _charge_policy(self, action: Any) -> None:
         """Bill the policy's own turn: the prompt it read and the text it wrote."""
@@ -251,7 +259,7 @@ class OrchestraEnv(gym.Env[dict, str]):
 
     def _observation(self) -> dict:
         ep = self._episode
-        if self.render_format == "toolorchestra":
+        if self.render_format == "toolorchestra" and not self._family.conversational:
             messages = rendering.toolorchestra_messages(ep, self._document)
         else:  # fresh dicts: a caller that edits an observation must not edit the episode
             messages = tuple({"role": m["role"], "content": m["content"]} for m in ep.messages)
@@ -281,11 +289,11 @@ class OrchestraEnv(gym.Env[dict, str]):
             "tools_offered": ep.tools,
         }
 
-    def _specs(self, aliases: Sequence[str], profiles: Profiles) -> tuple[dict[str, ToolSpec], str]:
+    def _specs(self, task: Task, aliases: Sequence[str], profiles: Profiles) -> tuple[dict[str, ToolSpec], str]:
         """Tool specs (by name) and their JSON; cached unless prices change per episode."""
-        key = tuple(aliases)
+        key = (task.family, task.toolset, tuple(aliases))
         if profiles is not self.profiles or key not in self._specs_cache:
-            specs = qa_tool_specs(profiles, key)
+            specs = self.suite.family(task.family).tool_specs(task, profiles, aliases)
             built = ({s.name: s for s in specs}, tools_json(specs))
             if profiles is not self.profiles:
                 return built
@@ -305,6 +313,17 @@ class OrchestraEnv(gym.Env[dict, str]):
                 for name, m in self.profiles.models.items()
             }
         )
+
+    def _all_specs(self) -> tuple[ToolSpec, ...]:
+        """Every tool any episode may offer (what the action space samples from)."""
+        specs: dict[str, ToolSpec] = {}
+        for name in self.suite.names:
+            family = self.suite.family(name)
+            for task in family.example_tasks():
+                family_aliases = [a for a in self.aliases if self.profiles.aliases[a].tool in family.tools]
+                for spec in family.tool_specs(task, self.profiles, family_aliases):
+                    specs.setdefault(spec.name, spec)
+        return tuple(specs.values())
 
     def _subsample(self, draw: random.Random, aliases: list[str]) -> tuple[str, ...]:
         if not self.tool_subsample:

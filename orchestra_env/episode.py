@@ -24,12 +24,26 @@ class CodeRun:
     status: str
 
 
+@dataclass(frozen=True)
+class CallRecord:
+    """A domain tool call that ran, and what it returned."""
+
+    name: str
+    arguments: dict
+    ok: bool
+    output: str
+
+
 @dataclass
 class Evidence:
-    """What is in the context: retrieved documents (ids, first-seen order) and code runs."""
+    """What is in the context: retrieved documents (ids, first-seen order), code runs, and in
+    conversations the domain calls made and what the agent and the user said."""
 
     documents: list[int] = field(default_factory=list)
     code_runs: list[CodeRun] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
+    said_to_user: list[str] = field(default_factory=list)
+    user_said: list[str] = field(default_factory=list)
     _seen: set[int] = field(default_factory=set, repr=False)
 
     def add_documents(self, doc_ids: tuple[int, ...]) -> tuple[int, ...]:

@@ -16,12 +16,6 @@ from orchestra_env.episode import Episode
 
 FORMATS = ("chat", "toolorchestra")
 
-CHAT_SYSTEM = (
-    "You orchestrate tools and models to solve the user's problem. Each turn, call exactly one "
-    "tool as <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>; you may think first "
-    "inside <think></think>. Every call costs money and time, as each tool's description "
-    "states: spend where it pays off."
-)
 TOOLORCHESTRA_SYSTEM = "You are good at using tools."
 TOOLORCHESTRA_INSTRUCTION = (
     "Choose an appropriate tool and model to make progress on the problem, "
@@ -35,9 +29,9 @@ def problem_text(episode: Episode) -> str:
     return f"{episode.task.prompt}\n\n{instruction}" if instruction else episode.task.prompt
 
 
-def opening_messages(episode: Episode) -> list[dict]:
+def opening_messages(episode: Episode, system: str) -> list[dict]:
     return [
-        {"role": "system", "content": CHAT_SYSTEM},
+        {"role": "system", "content": system},
         {"role": "user", "content": problem_text(episode)},
     ]
 

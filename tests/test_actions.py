@@ -41,7 +41,7 @@ def test_first_valid_call_of_a_turn_is_executed():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ('<tool_call>{"name": "search", "arguments": {"model": }}</tool_call>', "invalid JSON in tool call at position 41"),
+        ('<tool_call>{"name": "search", "arguments": {"model": }}</tool_call>', "invalid JSON in tool call at position 42"),
         ('<tool_call>{"name": "calc", "arguments": {}}</tool_call>', "unknown tool 'calc'; available: answer, enhance_reasoning, search"),
         ('<tool_call>{"name": "answer", "arguments": {"model": "gpt-5"}}</tool_call>', "tool 'answer': argument 'model': 'gpt-5' is not one of"),
         ('<tool_call>{"name": "answer", "arguments": {}}</tool_call>', "tool 'answer': arguments: 'model' is a required property"),
@@ -101,9 +101,10 @@ def test_fuzz_random_text_never_raises(text):
 @given(st.data())
 def test_fuzz_broken_json_never_raises_in_env(data):
     env = _ENV
+    seed, action = data.draw(st.integers(0, 1000)), _broken(data)
     if env._done:
-        env.reset(seed=data.draw(st.integers(0, 1000)))
-    _, reward, _, _, info = env.step(_broken(data))
+        env.reset(seed=seed)
+    _, reward, _, _, info = env.step(action)
     assert ("error" in info) != ("tool" in info)
     if "error" in info:
         assert reward == pytest.approx(-env.format_penalty)

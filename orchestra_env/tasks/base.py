@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from orchestra_env.tools import qa
+from orchestra_env.tools.catalogue import QA_TOOLS, qa_tool_specs
+
 if TYPE_CHECKING:
+    from orchestra_env.actions import Message, ToolCall
     from orchestra_env.episode import Episode, Evidence
     from orchestra_env.models.base import Check
+    from orchestra_env.models.profiles import Profiles
+    from orchestra_env.tools.base import ToolContext, ToolResult
+    from orchestra_env.tools.spec import ToolSpec
+
+CHAT_SYSTEM = (
+    "You orchestrate tools and models to solve the user's problem. Each turn, call exactly one "
+    "tool as <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>; you may think first "
+    "inside <think></think>. Every call costs money and time, as each tool's description "
+    "states: spend where it pays off."
+)
 
 SPLITS = ("train", "validation", "test")
 
@@ -37,6 +52,7 @@ class Task(Protocol):
     prompt: str  # the problem as the user poses it
     difficulty: dict[str, float]
     reference_plan: tuple[str, ...]  # tool names of a reference solution, in order
+    toolset: str  # which tool set the task is played with ("qa", or a domain's name)
 
     def demands(self, role: str, evidence: Evidence) -> tuple[Check, ...]:
         """The skills an expert in `role` needs for the next step, given what is in context."""
@@ -52,9 +68,52 @@ class Grade:
 
 
 class TaskFamily(Protocol):
+    """What the env asks of a family: tasks, the tools of a task, running them, grading."""
+
     name: str
-    tools: tuple[str, ...]  # tool names its episodes offer
+    tools: tuple[str, ...]  # tool names whose aliases pick a model (search, answer, call_expert…)
+    conversational: bool  # the policy may also talk to a user
 
     def task(self, index: int) -> Task: ...
 
+    def example_tasks(self) -> tuple[Task, ...]:
+        """One task per tool set the family uses (to list every tool it may offer)."""
+
+    def system_prompt(self, task: Task) -> str: ...
+
+    def tool_specs(self, task: Task, profiles: Profiles, aliases: Sequence[str]) -> tuple[ToolSpec, ...]: ...
+
+    def begin(self, task: Task) -> dict:
+        """Per-episode resources the executors need (e.g. a freshly restored database)."""
+
+    def execute(self, call: ToolCall, ctx: ToolContext) -> ToolResult: ...
+
+    def respond(self, message: Message, ctx: ToolContext) -> ToolResult:
+        """The user's reply to what the policy said (conversational families only)."""
+
     def grade(self, task: Task, episode: Episode) -> Grade: ...
+
+
+class QuestionFamily:
+    """Shared behaviour of the question-answering families: the paper's three QA tools."""
+
+    tools = QA_TOOLS
+    conversational = False
+
+    def example_tasks(self) -> tuple[Task, ...]:
+        return (self.task(0),)
+
+    def system_prompt(self, task: Task) -> str:
+        return CHAT_SYSTEM
+
+    def tool_specs(self, task: Task, profiles: Profiles, aliases: Sequence[str]) -> tuple[ToolSpec, ...]:
+        return qa_tool_specs(profiles, aliases)
+
+    def begin(self, task: Task) -> dict:
+        return {}
+
+    def execute(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
+        return qa.EXECUTORS[call.name](call, ctx)
+
+    def respond(self, message: Message, ctx: ToolContext) -> ToolResult:
+        raise TypeError(f"{type(self).__name__} takes tool calls only")

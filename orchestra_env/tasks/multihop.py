@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from orchestra_env.episode import Episode, Evidence
 from orchestra_env.models.base import Check
-from orchestra_env.tasks.base import Grade
+from orchestra_env.tasks.base import Grade, QuestionFamily
 from orchestra_env.tasks.grading import answers_match
 from orchestra_env.tasks.world import KnowledgeWorld, MultihopQuestion, knowledge_world
 
@@ -37,6 +37,7 @@ class MultihopTask:
     question: MultihopQuestion
     world: KnowledgeWorld = field(repr=False, compare=False)
     family: str = FAMILY
+    toolset = "qa"
 
     @property
     def id(self) -> str:
@@ -142,11 +143,10 @@ def break_program(program: str, rng: random.Random) -> str:
     return program.replace("print(", "print(undefined_fact + ", 1) if "print(" in program else "raise ValueError('missing fact')"
 
 
-class MultihopFamily:
+class MultihopFamily(QuestionFamily):
     """Questions `index` = 0, 1, … over the knowledge world of `world_seed`."""
 
     name = FAMILY
-    tools = ("search", "enhance_reasoning", "answer")
 
     def __init__(self, world_seed: int = 0):
         self.world = knowledge_world(world_seed)

@@ -27,7 +27,7 @@ from itertools import product
 
 from orchestra_env.episode import Episode, Evidence
 from orchestra_env.models.base import Check
-from orchestra_env.tasks.base import Grade
+from orchestra_env.tasks.base import Grade, QuestionFamily
 from orchestra_env.tasks.grading import answers_match
 from orchestra_env.tasks.multihop import CODE_OUTPUT_BONUS, break_program
 
@@ -252,6 +252,7 @@ class ReasoningTask:
     index: int
     problem: Problem
     family: str = FAMILY
+    toolset = "qa"
 
     @property
     def id(self) -> str:
@@ -309,9 +310,8 @@ def wrong_answer(answer: str, rng: random.Random) -> str:
     return str(value + rng.choice([-1, 1]) * max(1, round(abs(value) * rng.uniform(0.001, 0.2))))
 
 
-class ReasoningFamily:
+class ReasoningFamily(QuestionFamily):
     name = FAMILY
-    tools = ("search", "enhance_reasoning", "answer")
 
     def __init__(self, world_seed: int = 0):
         self.seed = world_seed

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
+from functools import partial
 
 import numpy as np
 
+from orchestra_env.domain import bundled_domains
 from orchestra_env.tasks.base import SPLITS, Task, TaskFamily, index_in_split
+from orchestra_env.tasks.function_calling import FAMILY as FC
+from orchestra_env.tasks.function_calling import FunctionCallingFamily
 from orchestra_env.tasks.multihop import MultihopFamily
 from orchestra_env.tasks.reasoning import ReasoningFamily
 
-# Family name -> constructor taking the world seed. Later families register here.
+# Family name -> constructor taking the world seed. "function_calling" cycles through every
+# bundled domain; "function_calling.<domain>" is one domain alone.
 FAMILIES: dict[str, Callable[[int], TaskFamily]] = {
     "multihop": MultihopFamily,
     "reasoning": ReasoningFamily,
+    FC: FunctionCallingFamily,
+    **{f"{FC}.{d}": partial(FunctionCallingFamily, domains=(d,), name=f"{FC}.{d}") for d in bundled_domains()},
 }
 
 # Tasks per family per split that `sample` draws from: large enough never to repeat in a run,

@@ -46,6 +46,28 @@ def alias_table(profiles: Profiles, aliases: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+EXPERT_PURPOSE = (
+    "Ask a model to take the next step of this conversation for you: it reads the whole "
+    "conversation and either calls one of the domain's tools or speaks to the user, and that "
+    "step is taken."
+)
+
+
+def expert_tool_spec(profiles: Profiles, aliases: Sequence[str]) -> ToolSpec:
+    """The `call_expert(expert)` tool of conversational tasks, over the offered expert aliases."""
+    offered = [a for a in aliases if profiles.aliases[a].tool == "call_expert"]
+    return ToolSpec(
+        name="call_expert",
+        description=f"{EXPERT_PURPOSE}\nChoose the expert:\n{alias_table(profiles, offered)}",
+        parameters={
+            "type": "object",
+            "properties": {"expert": {"type": "string", "enum": offered}},
+            "required": ["expert"],
+            "additionalProperties": False,
+        },
+    )
+
+
 def qa_tool_specs(profiles: Profiles, aliases: Sequence[str]) -> tuple[ToolSpec, ...]:
     """Specs of search / enhance_reasoning / answer over the offered `aliases`."""
     fees = profiles.fees

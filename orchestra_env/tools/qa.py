@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from orchestra_env import tokens
 from orchestra_env.actions import ToolCall
-from orchestra_env.episode import CodeRun, Episode
+from orchestra_env.episode import CodeRun
 from orchestra_env.ledger import Charge
-from orchestra_env.models.base import Expert, ExpertReply, ExpertRequest
-from orchestra_env.models.profiles import Profiles
 from orchestra_env.tasks.grading import extract_answer
+from orchestra_env.tools.base import ToolContext, ToolResult, tool_reply
 
 SNIPPET_CHARS = 1200  # documents are capped like this in the released evaluation prompts
 
@@ -40,65 +38,10 @@ _QUERY = re.compile(r"<query>(.*?)</query>", re.DOTALL)
 _CODE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
 
 
-@dataclass(frozen=True)
-class ToolResult:
-    """What a tool call produced: the text the policy sees, the charges, and state changes."""
-
-    content: str
-    charges: tuple[Charge, ...]
-    documents: tuple[int, ...] = ()
-    code_run: CodeRun | None = None
-    answer: str | None = None  # set by `answer`: the episode ends
-
-
-@dataclass
-class ToolContext:
-    """What the executors may use; the env builds one per episode."""
-
-    profiles: Profiles
-    experts: Expert
-    episode: Episode
-    documents: Callable[[int], tuple[str, str]]  # doc id -> (title, capped text)
-    search: Callable[[str, int, str], tuple[int, ...]]  # (query, k, source) -> doc ids
-    run_code: Callable[[str], object]  # code -> SandboxResult
-    search_k: int = 3
-
-    def context_pieces(self, *, with_code: bool = True) -> tuple[str, ...]:
-        """The gathered context as prompt pieces: document snippets, then code and outputs."""
-        ev = self.episode.evidence
-        pieces = [self.documents(d)[1] for d in ev.documents]
-        if with_code:
-            pieces += [f"{run.code}\n{run.output}" for run in ev.code_runs]
-        return tuple(pieces)
-
-    def ask(self, role: str, alias: str, system: str, *, with_code: bool = True) -> ExpertReply:
-        episode = self.episode
-        request = ExpertRequest(
-            role=role,
-            model=self.profiles.aliases[alias].model,
-            prompt=(system, episode.task.prompt, *self.context_pieces(with_code=with_code)),
-            task=episode.task,
-            evidence=episode.evidence,
-            seed=episode.next_call_seed(),
-        )
-        return self.experts.complete(request)
-
-    def model_charge(self, tool: str, alias: str, reply: ExpertReply) -> Charge:
-        price = self.profiles.model_of(alias).price
-        return Charge(
-            tool=tool,
-            alias=alias,
-            prompt_tokens=reply.prompt_tokens,
-            completion_tokens=reply.completion_tokens,
-            usd=price.usd(reply.prompt_tokens, reply.completion_tokens),
-            seconds=reply.seconds,
-        )
-
-
 def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
     source = call.arguments.get("source", "local")
-    reply = ctx.ask("search", alias, SEARCH_PROMPT, with_code=False)
+    reply = ctx.ask("search", alias, (SEARCH_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces(with_code=False)))
     match = _QUERY.search(reply.text)
     query = (match.group(1) if match else reply.text).strip()
     doc_ids = ctx.search(query, ctx.search_k, source)
@@ -115,12 +58,12 @@ def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
         f"[{i}] {title}\n{text}" for i, (title, text) in enumerate(map(ctx.documents, doc_ids), 1)
     )
     content = f"Query ({source}): {query}\n\n{shown or 'No documents found.'}"
-    return ToolResult(content=content, charges=tuple(charges), documents=doc_ids)
+    return tool_reply(content, charges=tuple(charges), documents=doc_ids)
 
 
 def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
-    reply = ctx.ask("reason", alias, REASON_PROMPT)
+    reply = ctx.ask("reason", alias, (REASON_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces()))
     match = _CODE.search(reply.text)
     code = (match.group(1) if match else reply.text).strip()
     result = ctx.run_code(code)
@@ -131,8 +74,8 @@ def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
         counted=False,
         usd=billed_s * ctx.profiles.fees.interpreter_per_second_usd,
     )
-    return ToolResult(
-        content=f"```python\n{code}\n```\nOutput:\n{output}",
+    return tool_reply(
+        f"```python\n{code}\n```\nOutput:\n{output}",
         charges=(ctx.model_charge("enhance_reasoning", alias, reply), interpreter),
         code_run=CodeRun(code=code, output=output, status=result.status),
     )
@@ -140,13 +83,14 @@ def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
 
 def answer(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
-    reply = ctx.ask("answer", alias, ANSWER_PROMPT)
+    reply = ctx.ask("answer", alias, (ANSWER_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces()))
     final = extract_answer(reply.text)
     final = reply.text.strip() if final is None else final
-    return ToolResult(
-        content=f"Final answer ({alias}): {final}",
+    return tool_reply(
+        f"Final answer ({alias}): {final}",
         charges=(ctx.model_charge("answer", alias, reply),),
         answer=final,
+        final=True,
     )
 
 

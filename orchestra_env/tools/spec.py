@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import jsonschema
 
@@ -19,6 +19,19 @@ class ToolSpec:
     def validator(self) -> jsonschema.protocols.Validator:
         """The compiled argument validator (built once per spec)."""
         return jsonschema.Draft202012Validator(self.parameters)
+
+    def argument_error(self, arguments: dict) -> str | None:
+        """Why `arguments` do not fit the schema (naming the argument), or None if they do."""
+        return self._argument_error(json.dumps(arguments, sort_keys=True))
+
+    @lru_cache(maxsize=4096)  # noqa: B019 (specs live as long as their env; arguments repeat a lot)
+    def _argument_error(self, canonical: str) -> str | None:
+        error = next(iter(self.validator.iter_errors(json.loads(canonical))), None)
+        if error is None:
+            return None
+        where = "/".join(str(p) for p in error.absolute_path)
+        place = f"argument {where!r}" if where else "arguments"
+        return f"{place}: {error.message}"
 
     def openai(self) -> dict:
         """The OpenAI / Hermes function-tool format that chat templates take."""

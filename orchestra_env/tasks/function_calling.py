@@ -1,0 +1,291 @@
+"""The function-calling family (ToolScale/tau2-like): conversations over JSON-authored domains.
+
+The policy talks to a deterministic scripted user, calls the domain's functions (real SQL on the
+episode's SQLite world), or pays `call_expert(expert)` to have a model propose and take the next
+step. Graded as tau2: the final database must equal the golden replay's, and every
+`communicate_info` item must have been said to the user. Golden actions are *not* a required
+script: any sequence of calls that reaches the same database (and says the same facts) passes.
+
+The simulated expert (role "act") needs `tool_use`; on success it proposes the next step a
+competent agent would take — ask the user for a missing fact, the next golden call, or the
+reply that communicates the result — and on failure a plausible mistake (a wrong argument
+value, or claiming to be done too early).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+from orchestra_env.actions import Message, ParseError, ToolCall, parse_action
+from orchestra_env.domain import Domain, DomainTask, bundled_domains, communicated, load_domain
+from orchestra_env.episode import CallRecord, Episode, Evidence
+from orchestra_env.ledger import Charge
+from orchestra_env.models.base import Check
+from orchestra_env.models.profiles import Profiles
+from orchestra_env.tasks.base import Grade
+from orchestra_env.tools.base import ToolContext, ToolResult, tool_reply
+from orchestra_env.tools.catalogue import expert_tool_spec
+from orchestra_env.tools.spec import ToolSpec
+
+FAMILY = "function_calling"
+STOP = "###STOP###"  # the user ends the conversation (tau2's convention)
+TOOL_USE_BASE = -0.5  # difficulty of a one-action task; each further action adds TOOL_USE_STEP
+TOOL_USE_STEP = 0.35
+
+AGENT_INSTRUCTIONS = (
+    "\n\nYou are the agent serving this user. Each turn do exactly one thing: call one tool as "
+    "<tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>, or talk to the user inside "
+    "<message></message>. You may think first inside <think></think>. call_expert asks a "
+    "stronger model to take the next step for you, at its price."
+)
+
+
+@cache
+def shared_domain(name: str) -> Domain:
+    """A bundled domain, loaded and validated once per process."""
+    return load_domain(name)
+
+
+@dataclass(frozen=True)
+class FunctionCallingTask:
+    index: int
+    case: DomainTask
+    family: str = FAMILY
+
+    @property
+    def id(self) -> str:
+        return f"{self.family}/{self.index}"
+
+    @property
+    def toolset(self) -> str:
+        return self.case.domain
+
+    @property
+    def prompt(self) -> str:
+        return "Hi. " + first_person(self.case.user_scenario["instructions"]["reason_for_call"])
+
+    @property
+    def difficulty(self) -> dict[str, float]:
+        return {"tool_use": TOOL_USE_BASE + TOOL_USE_STEP * (len(self.case.actions) - 1)}
+
+    @property
+    def reference_plan(self) -> tuple[str, ...]:
+        return ("call_expert",) * (len(self.case.actions) + 1)
+
+    def demands(self, role: str, evidence: Evidence) -> tuple[Check, ...]:
+        return (Check("tool_use", self.difficulty["tool_use"]),)
+
+    def artefact(self, role: str, evidence: Evidence, success: bool, rng: random.Random) -> str:
+        step = next_step(self.case, evidence)
+        return step if success else mistake(step, self.case, rng)
+
+
+def next_step(case: DomainTask, evidence: Evidence) -> str:
+    """What a competent agent does next: ask for a missing fact, make the next golden call, or
+    tell the user what they need to hear."""
+    done = {(c.name, _canonical(c.arguments)) for c in evidence.calls if c.ok}
+    opening = case.user_scenario["instructions"]["reason_for_call"]
+    context = " ".join([opening, *evidence.user_said, *(c.output for c in evidence.calls)]).lower()
+    for action in case.actions:
+        if (action["name"], _canonical(action["arguments"])) in done:
+            continue
+        values = {str(v).lower() for v in action["arguments"].values()}
+        for name, value in case.known.items():
+            if str(value).lower() in values and str(value).lower() not in context:
+                return f"<message>Could you tell me your {name}, please?</message>"
+        return _tool_call(action["name"], action["arguments"])
+    missing = [i for i in case.communicate_info if not communicated(i, evidence.said_to_user)]
+    if missing:
+        return f"<message>Here is what you asked for: {'; '.join(missing)}.</message>"
+    return "<message>Everything is done. Is there anything else I can help you with?</message>"
+
+
+def mistake(step: str, case: DomainTask, rng: random.Random) -> str:
+    """A plausible wrong version of `step`: one argument value off, or done too early."""
+    match = re.search(r"<tool_call>(.*)</tool_call>", step, re.DOTALL)
+    if match is None or rng.random() < 0.3:
+        return "<message>That is all taken care of. Have a good day!</message>"
+    call = json.loads(match.group(1))
+    arguments = dict(call["arguments"])
+    if arguments:
+        key = rng.choice(sorted(arguments))
+        arguments[key] = _perturb(arguments[key], rng)
+    return _tool_call(call["name"], arguments)
+
+
+def _perturb(value, rng: random.Random):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + rng.choice([-1, 1]) * max(1, abs(value) * 0.1)
+    text = str(value)
+    digits = [i for i, ch in enumerate(text) if ch.isdigit()]
+    if digits:
+        i = rng.choice(digits)
+        return text[:i] + str((int(text[i]) + rng.randint(1, 9)) % 10) + text[i + 1 :]
+    return text + " "
+
+
+def _tool_call(name: str, arguments: dict) -> str:
+    return f"<tool_call>{json.dumps({'name': name, 'arguments': arguments})}</tool_call>"
+
+
+def _canonical(arguments: dict) -> str:
+    return json.dumps(arguments, sort_keys=True, default=str)
+
+
+_PRONOUNS = [(r"\bYou are\b", "I am"), (r"\byou are\b", "I am"), (r"\bYou were\b", "I was"),
+             (r"\byou were\b", "I was"), (r"\bYourself\b", "Myself"), (r"\byourself\b", "myself"),
+             (r"\bYour\b", "My"), (r"\byour\b", "my"), (r"\bYou\b", "I"), (r"\byou\b", "I")]
+
+
+def first_person(text: str) -> str:
+    """The scenario's second-person instructions as the user would say them."""
+    for pattern, repl in _PRONOUNS:
+        text = re.sub(pattern, repl, text)
+    return text
+
+
+# -- the scripted user -----------------------------------------------------------------------
+
+_SYNONYMS = {"id": ("id", "number", "identifier", "reference"), "email": ("email", "e-mail", "mail"),
+             "phone": ("phone", "telephone", "mobile"), "name": ("name",), "date": ("date", "day", "when")}
+_CONFIRM = re.compile(r"\b(confirm|proceed|go ahead|shall i|should i|do you want|would you like|ok to)\b")
+_GOODBYE = re.compile(r"\b(goodbye|bye|transfer(ring)? you|cannot help|can't help)\b")
+
+
+@dataclass
+class ScriptedUser:
+    """A deterministic user: opens with the reason for the call, gives known facts only when
+    asked (matched on the fact's name or synonyms), confirms when asked to, says it does not
+    know anything else, and hangs up once its goals are met or the agent gives up."""
+
+    case: DomainTask
+    given: set[str] = field(default_factory=set)
+
+    def reply(self, message: str, goals_met: bool) -> tuple[str, bool]:
+        """(what the user says, whether the conversation is over)."""
+        if goals_met:
+            return f"Thank you, that is everything I needed. {STOP}", True
+        text = message.lower()
+        asked = [(n, v) for n, v in self.case.known.items() if _asks_for(n, text)]
+        if asked:
+            self.given.update(n for n, _ in asked)
+            return " ".join(f"My {n} is {v}." for n, v in asked), False
+        if _CONFIRM.search(text):
+            return "Yes, please go ahead.", False
+        if _GOODBYE.search(text):
+            return f"Alright. {STOP}", True
+        if "?" in text:
+            return "I'm afraid I don't know that.", False
+        return "Could you help me with what I asked?", False
+
+
+def _asks_for(name: str, text: str) -> bool:
+    words = [w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in ("in", "of", "the", "on")]
+    return bool(words) and all(any(s in text for s in _SYNONYMS.get(w, (w,))) for w in words)
+
+
+# -- the family ------------------------------------------------------------------------------
+
+
+class FunctionCallingFamily:
+    """Tasks cycle through the family's domains: index i is task i // n of domain i % n."""
+
+    tools = ("call_expert",)
+    conversational = True
+
+    def __init__(self, world_seed: int = 0, domains: Sequence[str] | None = None, name: str = FAMILY):
+        self.name = name
+        self.seed = world_seed
+        self.domains = tuple(shared_domain(d) for d in (domains or bundled_domains()))
+        self._worlds: dict = {}
+        self._specs: dict[str, tuple[ToolSpec, ...]] = {}
+
+    def task(self, index: int) -> FunctionCallingTask:
+        domain = self.domains[index % len(self.domains)]
+        return FunctionCallingTask(index, domain.task(index // len(self.domains), self.seed), self.name)
+
+    def example_tasks(self) -> tuple[FunctionCallingTask, ...]:
+        return tuple(self.task(i) for i in range(len(self.domains)))
+
+    def system_prompt(self, task: FunctionCallingTask) -> str:
+        return self._domain(task).policy + AGENT_INSTRUCTIONS
+
+    def tool_specs(self, task: FunctionCallingTask, profiles: Profiles, aliases: Sequence[str]) -> tuple[ToolSpec, ...]:
+        domain_specs = tuple(t.spec for t in self._domain(task).tools.values())
+        return domain_specs + (expert_tool_spec(profiles, aliases),)
+
+    def begin(self, task: FunctionCallingTask) -> dict:
+        name = task.case.domain
+        if name not in self._worlds:
+            self._worlds[name] = self._domain(task).build_world(self.seed)
+        world = self._worlds[name]
+        world.reset()
+        return {"world": world, "user": ScriptedUser(task.case)}
+
+    def execute(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
+        if call.name == "call_expert":
+            return self._call_expert(call, ctx)
+        return self._run_domain_tool(call, ctx)
+
+    def respond(self, message: Message, ctx: ToolContext) -> ToolResult:
+        task, evidence = ctx.episode.task, ctx.episode.evidence
+        said = evidence.said_to_user + [message.text]
+        goals = ctx.resources["world"].hash() == task.case.expected_hash and all(
+            communicated(i, said) for i in task.case.communicate_info
+        )
+        answer, over = ctx.resources["user"].reply(message.text, goals)
+        return ToolResult(
+            replies=({"role": "user", "content": answer},), said=(message.text,), user_said=(answer,), final=over
+        )
+
+    def grade(self, task: FunctionCallingTask, episode: Episode) -> Grade:
+        world = self._worlds[task.case.domain]
+        result = self._domain(task).grade(task.case, world, episode.evidence.said_to_user)
+        return Grade(outcome=int(result["reward"] == 1.0), details={"domain": task.case.domain, **result})
+
+    # -- executors -------------------------------------------------------------------------
+
+    def _domain(self, task: FunctionCallingTask) -> Domain:
+        return next(d for d in self.domains if d.name == task.case.domain)
+
+    def _run_domain_tool(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
+        outcome = ctx.resources["world"].call(call.name, call.arguments)
+        price = self._domain(ctx.episode.task).tools[call.name].price_usd
+        return tool_reply(
+            outcome.content,
+            call=CallRecord(call.name, call.arguments, outcome.ok, outcome.content),
+            charges=(Charge(tool=call.name, usd=price or 0.0),),
+        )
+
+    def _call_expert(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
+        """The expert reads the conversation and proposes one step, which is then taken."""
+        alias = call.arguments["expert"]
+        episode = ctx.episode
+        prompt = tuple(m["content"] for m in episode.messages)
+        reply = ctx.ask("act", alias, prompt)
+        charge = ctx.model_charge("call_expert", alias, reply)
+        specs = {n: t.spec for n, t in self._domain(episode.task).tools.items()}
+        proposal = parse_action(reply.text, specs, allow_messages=True)
+        if isinstance(proposal, ParseError):
+            return tool_reply(f"{alias} proposed an invalid step: {proposal.error}", charges=(charge,))
+        step = self.execute(proposal, ctx) if isinstance(proposal, ToolCall) else self.respond(proposal, ctx)
+        header = f"{alias} took the step: {reply.text.strip()}"
+        replies = ({"role": "tool", "content": f"{header}\n{step.content}"},) if isinstance(proposal, ToolCall) else (
+            {"role": "tool", "content": header},
+            *step.replies,
+        )
+        return ToolResult(
+            replies=replies,
+            charges=(charge, *step.charges),
+            call=step.call,
+            said=step.said,
+            user_said=step.user_said,
+            final=step.final,
+        )
