@@ -1,18 +1,60 @@
-"""Non-LLM routers: fixed plans of tool calls that need no model to decide.
+"""Non-LLM routers: policies that pick tools by rule, for comparison with learned orchestrators.
 
-A router sees only what any policy sees (the observation); it never peeks at the task.
+A router sees only what any policy sees — the observation — except `Oracle`, the upper bound,
+which replays the episode to find the cheapest plan that succeeds (and says so in its name).
+Every router handles both kinds of task: question answering (search / enhance_reasoning /
+answer) and conversations (domain tools and call_expert), read off the offered tools.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from orchestra_env.spaces import sample_arguments
+
+# Aliases by strength within each tool, as the tool descriptions present them.
+STRONG = {"search": "search-1", "enhance_reasoning": "reasoner-1", "answer": "answer-1", "call_expert": "expert-1"}
+MID = {"search": "search-2", "enhance_reasoning": "reasoner-2", "answer": "answer-2", "call_expert": "expert-2"}
+CHEAP = {"search": "search-3", "enhance_reasoning": "reasoner-3", "answer": "answer-4", "call_expert": "expert-3"}
+# Open-weight aliases: what "avoid paid APIs" leaves (GPT-5 and GPT-5-mini are paid APIs).
+OPEN = {"search": "search-3", "enhance_reasoning": "reasoner-3", "answer": "answer-3", "call_expert": "expert-3"}
+
+_NUMERIC_QUESTION = re.compile(r"\b(how many|sum|remainder|probability|modulo|what is .*[+\-*/^]|days|year)\b", re.I)
 
 
 def tool_call(name: str, arguments: dict) -> str:
     """The Hermes-format action text for one tool call."""
     return f"<tool_call>{json.dumps({'name': name, 'arguments': arguments})}</tool_call>"
+
+
+def offered(observation: dict) -> dict[str, dict]:
+    """The tools of this turn by name: {name: {"description", "parameters"}}."""
+    return {t["function"]["name"]: t["function"] for t in json.loads(observation["tools"])}
+
+
+def aliases(observation: dict, tool: str) -> list[str]:
+    return offered(observation)[tool]["parameters"]["properties"]["model" if tool != "call_expert" else "expert"]["enum"]
+
+
+def pick(observation: dict, tool: str, wanted: str) -> str:
+    """`wanted` if offered this episode, else the first offered alias of `tool`."""
+    available = aliases(observation, tool)
+    return wanted if wanted in available else available[0]
+
+
+def avoids_paid_apis(observation: dict) -> bool:
+    """The user's preference puts weight on open tools and none on outcome-only routing."""
+    text = observation["messages"][1]["content"] if len(observation["messages"]) > 1 else ""
+    return "Avoid paid APIs" in text
+
+
+def turns_taken(observation: dict) -> int:
+    return sum(1 for m in observation["messages"] if m["role"] == "assistant")
 
 
 @dataclass
@@ -38,3 +80,156 @@ class FixedPlan:
         tool, arguments = self.plan[min(self._turn, len(self.plan) - 1)]
         self._turn += 1
         return tool_call(tool, arguments)
+
+
+@dataclass
+class RandomRouter:
+    """A uniformly random valid tool call each turn (seeded by the episode)."""
+
+    name: str = "random"
+    _rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0), repr=False)
+
+    def reset(self, observation: dict, info: dict) -> None:
+        self._rng = np.random.default_rng(info.get("episode_seed", 0))
+
+    def act(self, observation: dict) -> str:
+        tools = offered(observation)
+        name = sorted(tools)[int(self._rng.integers(len(tools)))]
+        return tool_call(name, sample_arguments(tools[name]["parameters"], self._rng))
+
+
+@dataclass
+class SingleModel:
+    """One tier of models for every call: `alone` answers directly; otherwise search twice,
+    compute when the question looks numeric, and answer. Conversations: that tier's expert."""
+
+    tier: dict
+    alone: bool = False
+    name: str = "single-model"
+
+    def reset(self, observation: dict, info: dict) -> None:
+        pass
+
+    def act(self, observation: dict) -> str:
+        tools = offered(observation)
+        if "call_expert" in tools:
+            return tool_call("call_expert", {"expert": pick(observation, "call_expert", self.tier["call_expert"])})
+        turn = turns_taken(observation)
+        question = observation["messages"][1]["content"]
+        plan = ["answer"] if self.alone else ["search", "search"] + (
+            ["enhance_reasoning"] if _NUMERIC_QUESTION.search(question) else []
+        ) + ["answer"]
+        tool = plan[min(turn, len(plan) - 1)]
+        return tool_call(tool, {"model": pick(observation, tool, self.tier[tool])})
+
+
+@dataclass
+class EvidenceFirst:
+    """Gather with cheap calls (three searches, code for numeric questions), answer with a mid
+    model. Honours "avoid paid APIs" by answering with an open model."""
+
+    name: str = "evidence-first"
+
+    def reset(self, observation: dict, info: dict) -> None:
+        self._open = avoids_paid_apis(observation)
+
+    def act(self, observation: dict) -> str:
+        tools = offered(observation)
+        if "call_expert" in tools:
+            return tool_call("call_expert", {"expert": pick(observation, "call_expert", CHEAP["call_expert"])})
+        question = observation["messages"][1]["content"]
+        plan = ["search"] * 3 + (["enhance_reasoning"] if _NUMERIC_QUESTION.search(question) else []) + ["answer"]
+        tool = plan[min(turns_taken(observation), len(plan) - 1)]
+        tier = OPEN if self._open or tool != "answer" else MID
+        return tool_call(tool, {"model": pick(observation, tool, tier[tool] if tool != "search" else CHEAP[tool])})
+
+
+@dataclass
+class CheapestFirst:
+    """Escalate only when the evidence is weak: search cheaply; when the gathered documents
+    mention the question's named entities, answer cheaply, else search again with a stronger
+    model and answer with a stronger one. Conversations: a cheap expert, a stronger one after
+    an error. Honours "avoid paid APIs" by never escalating to paid models."""
+
+    max_searches: int = 4
+    name: str = "cheapest-first"
+
+    def reset(self, observation: dict, info: dict) -> None:
+        self._open = avoids_paid_apis(observation)
+
+    def act(self, observation: dict) -> str:
+        tools = offered(observation)
+        last = observation["messages"][-1]["content"] if len(observation["messages"]) > 2 else ""
+        if "call_expert" in tools:
+            escalate = "Error" in last and not self._open
+            return tool_call("call_expert", {"expert": pick(observation, "call_expert", (MID if escalate else CHEAP)["call_expert"])})
+        turn = turns_taken(observation)
+        strength = evidence_strength(observation)
+        if turn == 0:
+            return tool_call("search", {"model": pick(observation, "search", CHEAP["search"])})
+        if strength >= 0.99 or turn >= self.max_searches:
+            tier = CHEAP if strength >= 0.99 else (OPEN if self._open else MID)
+            return tool_call("answer", {"model": pick(observation, "answer", tier["answer"])})
+        tier = OPEN if self._open else MID
+        return tool_call("search", {"model": pick(observation, "search", tier["search"])})
+
+
+_NAME = re.compile(r"(?:'[^']+'|\b[A-Z][a-z]+(?:\s+[A-Z][a-z-]+)+)")
+
+
+def evidence_strength(observation: dict) -> float:
+    """Share of the question's named entities that the gathered tool results mention."""
+    question = observation["messages"][1]["content"]
+    names = {n.strip("'") for n in _NAME.findall(question)}
+    if not names:
+        return 0.0
+    gathered = " ".join(m["content"] for m in observation["messages"][2:] if m["role"] == "tool")
+    return sum(n in gathered for n in names) / len(names)
+
+
+class Oracle:
+    """The upper bound: replays the episode (same task, same draws) under each candidate plan,
+    cheapest first, and follows the first that succeeds. It sees the future; no real policy can."""
+
+    name = "oracle (upper bound)"
+
+    def __init__(self, env_id: str = "ToolOrchestra-v0", **env_kwargs):
+        import gymnasium as gym
+
+        self._env = gym.make(env_id, **env_kwargs).unwrapped
+        self._actions: list[str] = []
+
+    def reset(self, observation: dict, info: dict) -> None:
+        self._turn = 0
+        candidates = self._candidates(observation)
+        replays = [self._replay(plan, info) for plan in candidates]
+        solved = [(cost, actions) for actions, outcome, cost in replays if outcome]
+        # No plan succeeds: do the cheapest thing (the first candidate is the cheapest tier).
+        self._actions = min(solved, key=lambda r: r[0])[1] if solved else replays[0][0]
+
+    def act(self, observation: dict) -> str:
+        action = self._actions[min(self._turn, len(self._actions) - 1)]
+        self._turn += 1
+        return action
+
+    def _candidates(self, observation: dict) -> list[list[tuple[str, dict]]]:
+        tools = offered(observation)
+        if "call_expert" in tools:
+            return [[("call_expert", {"expert": e})] * 12 for e in (CHEAP["call_expert"], MID["call_expert"], STRONG["call_expert"]) if e in aliases(observation, "call_expert")]
+        plans = []
+        for n_search, code in ((0, False), (0, True), (2, False), (2, True), (4, False), (4, True)):
+            for tier in (CHEAP, OPEN, MID, STRONG):
+                plan = [("search", {"model": pick(observation, "search", tier["search"])})] * n_search
+                plan += [("enhance_reasoning", {"model": pick(observation, "enhance_reasoning", tier["enhance_reasoning"])})] if code else []
+                plans.append(plan + [("answer", {"model": pick(observation, "answer", tier["answer"])})])
+        return plans
+
+    def _replay(self, plan, info) -> tuple[list[str], int, float]:
+        """(actions taken, outcome, $ spent) of `plan` on this very episode."""
+        self._env.reset(options={"task_id": info["task_id"], "episode_seed": info["episode_seed"]})
+        actions = [tool_call(t, a) for t, a in plan]
+        for i, action in enumerate(actions):
+            _, _, terminated, truncated, step_info = self._env.step(action)
+            if terminated or truncated:
+                return actions[: i + 1], step_info["outcome"], step_info["ledger"]["cost_usd"]
+        return actions, 0, step_info["ledger"]["cost_usd"]

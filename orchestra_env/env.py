@@ -132,6 +132,8 @@ class OrchestraEnv(gym.Env[dict, str]):
         task_id = options.get("task_id")
         task = self.suite.task(task_id) if task_id else self.suite.sample(self.np_random, self.split)
         episode_seed = int(self.np_random.integers(2**62))
+        if "episode_seed" in options:  # replay an episode's exact draws (info["episode_seed"])
+            episode_seed = int(options["episode_seed"])
         draw = random.Random(f"episode:{episode_seed}")
         preference = _preference_option(options["preference"], self._presets) if "preference" in options else self._preference
         if preference is None:

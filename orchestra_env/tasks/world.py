@@ -24,7 +24,9 @@ arithmetic over hop values ("How many years after its founder's birth was ... fo
 sums and differences over two chains), and comparisons of two chains ("Which was founded
 earlier, ... or ...?"). A question names only its starting entities, never the intermediate
 ones. Each hop records the document that states it and the targeted query a competent
-searcher writes for it.
+searcher writes for it. Difficulty (per skill, logit scale, clipped to ±3) grows with the
+number of hops, web-only hops, look-alike density of the hops' subjects, their obscurity
+(1 − popularity), and arithmetic / comparison.
 
 Everything is byte-identical for a seed in any process: no `hash()` of strings, no iteration
 over sets, no global random state.
@@ -707,6 +709,10 @@ class KnowledgeWorld:
         for e in self.entities:
             kinds[e.kind].append(e.id)
         self._by_kind = MappingProxyType({k: tuple(v) for k, v in kinds.items()})
+
+    def __reduce__(self):
+        # Pickles as its seed: the other process gets (or builds) the identical world.
+        return knowledge_world, (self.seed,)
 
     def document(self, doc_id: int) -> Document:
         return self.documents[doc_id]

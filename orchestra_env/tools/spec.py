@@ -20,6 +20,11 @@ class ToolSpec:
         """The compiled argument validator (built once per spec)."""
         return jsonschema.Draft202012Validator(self.parameters)
 
+    def __getstate__(self) -> dict:
+        # The compiled validator does not pickle (vector envs and Ray ship spaces between
+        # processes); it is rebuilt on first use.
+        return {k: v for k, v in self.__dict__.items() if k != "validator"}
+
     def argument_error(self, arguments: dict) -> str | None:
         """Why `arguments` do not fit the schema (naming the argument), or None if they do."""
         return self._argument_error(json.dumps(arguments, sort_keys=True))

@@ -1,0 +1,131 @@
+"""Wrappers that turn the text env into a classic RL problem: a `Discrete` choice of (tool, model)
+and a fixed-length numeric observation, so any RL library (SB3, CleanRL) runs on it."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import zlib
+
+import gymnasium as gym
+import numpy as np
+
+from orchestra_env.baselines.routers import evidence_strength, tool_call
+
+HASH_DIM = 64  # hashed bag-of-words features of the problem text
+
+
+def routes(profiles, aliases) -> list[tuple[str, dict]]:
+    """Every (tool, arguments) a router can choose: each alias of search (local and web),
+    enhance_reasoning, answer and call_expert."""
+    out = []
+    for alias in aliases:
+        tool = profiles.aliases[alias].tool
+        if tool == "search":
+            out += [(tool, {"model": alias, "source": "local"}), (tool, {"model": alias, "source": "web"})]
+        elif tool == "call_expert":
+            out.append((tool, {"expert": alias}))
+        else:
+            out.append((tool, {"model": alias}))
+    return out
+
+
+class DiscreteRouting(gym.ActionWrapper):
+    """Action `i` is the i-th route of `routes(...)`, sent as a Hermes tool call.
+
+    A route the episode does not offer (another family's tool, or an alias dropped by
+    `tool_subsample`) is a malformed action and is penalised by the env; `action_masks()`
+    (the sb3-contrib convention) and `info["action_mask"]` say which routes are valid now.
+    """
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        base = env.unwrapped
+        self.routes = routes(base.profiles, base.aliases)
+        self.action_space = gym.spaces.Discrete(len(self.routes))
+        self._texts = [tool_call(t, a) for t, a in self.routes]
+
+    def action(self, action: int) -> str:
+        return self._texts[int(action)]
+
+    def action_masks(self) -> np.ndarray:
+        offered = set(self.env.unwrapped._episode.tools) if self.env.unwrapped._episode else set()
+        tools = set(self.env.unwrapped._specs_now)
+        return np.array(
+            [t in tools and next(iter(a.values())) in offered for t, a in self.routes], dtype=bool
+        )
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        info["action_mask"] = self.action_masks()
+        return obs, info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(self.action(action))
+        info["action_mask"] = self.action_masks()
+        return obs, reward, terminated, truncated, info
+
+
+class FeatureObservation(gym.ObservationWrapper):
+    """A fixed-length float32 vector from what any policy can see in the observation: hashed
+    words of the problem, evidence gathered (documents, code outputs, how many of the problem's
+    names the results mention), the last result's errors, spending, turns left, the preference
+    vector and the prices shown in the tool descriptions. Never the hidden difficulty or answer."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        base = env.unwrapped
+        self._aliases = list(base.aliases)
+        self._max_turns = base.max_turns
+        n_pref = base.observation_space["preference"].shape[0]
+        self._size = HASH_DIM + 12 + n_pref + 2 * len(self._aliases)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(self._size,), dtype=np.float32)
+        self._prices_cache: dict[str, np.ndarray] = {}
+
+    def observation(self, obs: dict) -> np.ndarray:
+        messages = obs["messages"]
+        problem = messages[1]["content"] if len(messages) > 1 else ""
+        results = [m["content"] for m in messages[2:] if m["role"] in ("tool", "user")]
+        last = results[-1] if results else ""
+        calls = [m["content"] for m in messages[2:] if m["role"] == "assistant"]
+        features = [
+            len(calls) / self._max_turns,
+            sum("search" in c for c in calls) / 5,
+            sum("enhance_reasoning" in c for c in calls) / 3,
+            sum("call_expert" in c for c in calls) / 10,
+            evidence_strength(obs),
+            float("Output:" in last and "Error" not in last),
+            float(last.startswith("Error") or "Error:" in last),
+            float('"call_expert"' in obs["tools"]),  # a conversation rather than a question
+            math.log1p(float(obs["budget"]["cost_usd"]) * 100),
+            math.log1p(float(obs["budget"]["latency_s"])) / 5,
+            float(obs["budget"]["turns_left"]) / self._max_turns,
+            float(bool(re.search(r"\d", problem))),
+        ]
+        return np.concatenate(
+            [_hashed_words(problem), np.asarray(features, dtype=np.float32), obs["preference"], self._prices(obs["tools"])]
+        ).astype(np.float32)
+
+    def _prices(self, tools_json: str) -> np.ndarray:
+        """log $/M tokens (in, out) per alias, as printed in this episode's tool descriptions."""
+        if tools_json not in self._prices_cache:
+            prices = np.zeros(2 * len(self._aliases), dtype=np.float32)
+            text = " ".join(t["function"]["description"] for t in json.loads(tools_json))
+            for i, alias in enumerate(self._aliases):
+                m = re.search(rf"\| {re.escape(alias)} \|[^|]*\|[^|]*\| ([\d.e-]+) / ([\d.e-]+) \|", text)
+                if m:
+                    prices[2 * i : 2 * i + 2] = np.log1p([float(m.group(1)), float(m.group(2))])
+            if len(self._prices_cache) > 256:
+                self._prices_cache.clear()
+            self._prices_cache[tools_json] = prices
+        return self._prices_cache[tools_json]
+
+
+def _hashed_words(text: str) -> np.ndarray:
+    """A stable (crc32, not `hash`) bag of lower-cased words, L2-normalised."""
+    v = np.zeros(HASH_DIM, dtype=np.float32)
+    for word in re.findall(r"[a-z]+", text.lower()):
+        v[zlib.crc32(word.encode()) % HASH_DIM] += 1.0
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm else v
