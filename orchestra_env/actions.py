@@ -98,9 +98,7 @@ def _parse_call_json(raw: str, tools: Mapping[str, ToolSpec]) -> ToolCall | Pars
             return ParseError(f"tool {name!r}: arguments string is not JSON at position {e.pos}: {e.msg}")
     if not isinstance(arguments, dict):
         return ParseError(f"tool {name!r}: arguments must be a JSON object")
-    error = next(iter(spec.validator.iter_errors(arguments)), None)
+    error = spec.argument_error(arguments)
     if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path)
-        place = f"argument {where!r}" if where else "arguments"
-        return ParseError(f"tool {name!r}: {place}: {error.message}")
+        return ParseError(f"tool {name!r}: {error}")
     return ToolCall(name, arguments)

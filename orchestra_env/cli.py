@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 import orchestra_env
+from orchestra_env.domain_cli import add_domain_commands
 from orchestra_env.models.profiles import load_profiles
 from orchestra_env.tasks.suite import FAMILIES
 
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--episodes", type=int, default=5)
     run.add_argument("--seed", type=int, default=0)
     run.set_defaults(func=cmd_run)
+    add_domain_commands(sub)
     return parser
 
 

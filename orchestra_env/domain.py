@@ -37,7 +37,9 @@ from orchestra_env.tools.spec import ToolSpec
 
 SCHEMAS = Path(__file__).with_name("schemas")
 DEFAULT_TODAY = "2025-01-15"
-MAX_ATTEMPTS = 25  # sampling tries per task before a template is declared broken
+# Sampling tries per task before a template counts as broken: the hardest bundled compositions
+# need ~4 on average, so 100 leaves a spurious failure about 1e-12 likely.
+MAX_ATTEMPTS = 100
 WORLD_CACHE = 8  # pristine worlds (seeds) a Domain keeps
 TASK_CACHE = 4096
 
@@ -255,8 +257,8 @@ class Column:
 
     @property
     def generators(self) -> list[str]:
-        found = [g for g in GENERATORS[:-1] if g in self.spec]
-        return found or [g for g in GENERATORS[-1:] if g in self.spec]
+        found = [g for g in GENERATORS if g != "enum" and g in self.spec]
+        return found or (["enum"] if "enum" in self.spec else [])
 
     @property
     def generator(self) -> str:
@@ -278,7 +280,9 @@ class Column:
         if self.unique:
             parts.append("UNIQUE")
         if "enum" in self.spec:
-            parts.append(f"CHECK ({_q(self.name)} IN ({', '.join(map(_literal, self.spec['enum']))}))")
+            parts.append(
+                f"CHECK ({_q(self.name)} IN ({', '.join(map(_literal, self.spec['enum']))}))"
+            )
         if "minimum" in self.spec:
             parts.append(f"CHECK ({_q(self.name)} >= {self.spec['minimum']!r})")
         if "maximum" in self.spec:
@@ -318,7 +322,9 @@ class Table:
     @property
     def insert_sql(self) -> str:
         names = ", ".join(_q(c.name) for c in self.columns)
-        return f"INSERT INTO {_q(self.name)} ({names}) VALUES ({', '.join('?' * len(self.columns))})"
+        return (
+            f"INSERT INTO {_q(self.name)} ({names}) VALUES ({', '.join('?' * len(self.columns))})"
+        )
 
     @property
     def hash_sql(self) -> str:
@@ -357,7 +363,9 @@ class Check:
         if row[0]:
             return None
         names = [d[0] for d in cur.description[1:]]
-        return _render(self.error, {**params, **dict(zip(names, row[1:]))}, self.pointer)
+        return _render(
+            self.error, {**params, **dict(zip(names, row[1:], strict=True))}, self.pointer
+        )
 
 
 @dataclass(frozen=True)
@@ -386,9 +394,7 @@ class DomainTool:
         problem = next(self.spec.validator.iter_errors(arguments), None)
         if problem is not None:
             return self._error(_argument_problem(problem))
-        params = {
-            name: _bindable(arguments.get(name, default)) for name, default in self.defaults
-        }
+        params = {name: _bindable(arguments.get(name, default)) for name, default in self.defaults}
         before, ok = conn.total_changes, False
         if self.kind == "write":
             conn.execute("SAVEPOINT tool")
@@ -416,14 +422,16 @@ class DomainTool:
             cur = conn.execute(self.returns_sql, params)
             names = [d[0] for d in cur.description]
             if self.returns_many:
-                data = [dict(zip(names, row)) for row in cur]
+                data = [dict(zip(names, row, strict=True)) for row in cur]
             else:
                 row = cur.fetchone()
                 if row is None:
                     return self._error("nothing found for these arguments")
-                data = dict(zip(names, row))
+                data = dict(zip(names, row, strict=True))
         if self.message is not None:
-            content = _render(self.message, {**params, **(data or {})}, self.pointer + "/returns/message")
+            content = _render(
+                self.message, {**params, **(data or {})}, self.pointer + "/returns/message"
+            )
         else:
             content = json.dumps(data, ensure_ascii=False)
         return ToolOutcome(self.name, True, content, data, changes=conn.total_changes - before)
@@ -440,7 +448,9 @@ def _bindable(value: Any) -> Any:
 
 def _argument_problem(error: jsonschema.ValidationError) -> str:
     where = "/".join(map(str, error.absolute_path))
-    return f"argument {where!r}: {error.message}" if where else f"invalid arguments: {error.message}"
+    return (
+        f"argument {where!r}: {error.message}" if where else f"invalid arguments: {error.message}"
+    )
 
 
 @dataclass(frozen=True)
@@ -509,7 +519,7 @@ def _sql(text: str) -> str:
 def _connect(today: str, rng: Random | None = None) -> sqlite3.Connection:
     """An in-memory connection with foreign keys on and the domain's SQL functions.
 
-    Transactions are explicit (isolation_level=None): a tool's BEGIN..COMMIT is the engine's.
+    Transactions are explicit (isolation_level=None): the engine opens and ends them.
     `rng` seeds rand_int / rand_real, which exist only while a world is built.
     """
     conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
@@ -539,10 +549,20 @@ def _compile(conn, sql, names, pointer, problems, *, reads, build=False) -> list
     Returns the columns a query yields ([] for a write), or None after recording a problem.
     """
     if NONDETERMINISTIC.search(sql) or (not build and BUILD_ONLY.search(sql)):
-        problems.append(Problem(pointer, "reads the clock or a random source; use today() (rand_int / rand_real only in finalize)"))
+        problems.append(
+            Problem(
+                pointer,
+                "reads the clock or a random source; use today() (rand_int / rand_real only in finalize)",
+            )
+        )
         return None
     if TRANSACTION_CONTROL.search(_without_literals(sql)):
-        problems.append(Problem(pointer, "must not control transactions (no BEGIN, COMMIT, ROLLBACK, OR ROLLBACK): the engine runs each call as one unit"))
+        problems.append(
+            Problem(
+                pointer,
+                "must not control transactions (no BEGIN, COMMIT, ROLLBACK, OR ROLLBACK): the engine runs each call as one unit",
+            )
+        )
         return None
     params = dict.fromkeys(names)
     try:
@@ -552,7 +572,12 @@ def _compile(conn, sql, names, pointer, problems, *, reads, build=False) -> list
         return None
     if not reads:
         if sql.split(None, 1)[0].upper() not in WRITE_VERBS:
-            problems.append(Problem(pointer, "must be INSERT, UPDATE, DELETE or REPLACE (the engine owns the transaction)"))
+            problems.append(
+                Problem(
+                    pointer,
+                    "must be INSERT, UPDATE, DELETE or REPLACE (the engine owns the transaction)",
+                )
+            )
             return None
         return []
     if any(op[1] == "OpenWrite" for op in plan):
@@ -593,18 +618,33 @@ def _parse_tables(entities: dict, locale: str, problems: list) -> tuple[Table, .
     tables = {}
     for name, spec in entities.items():
         pointer = _ptr("entities", name)
-        columns = tuple(_parse_column(cname, prop, pointer) for cname, prop in spec["properties"].items())
-        pk = (spec["primary_key"],) if isinstance(spec["primary_key"], str) else tuple(spec["primary_key"])
+        columns = tuple(
+            _parse_column(cname, prop, pointer) for cname, prop in spec["properties"].items()
+        )
+        pk = (
+            (spec["primary_key"],)
+            if isinstance(spec["primary_key"], str)
+            else tuple(spec["primary_key"])
+        )
         by_name = {c.name: c for c in columns}
         for key in pk:
             if key not in by_name:
-                problems.append(Problem(pointer + "/primary_key", f"no column {key!r} in table {name!r}"))
+                problems.append(
+                    Problem(pointer + "/primary_key", f"no column {key!r} in table {name!r}")
+                )
             elif by_name[key].nullable:
-                problems.append(Problem(pointer + "/primary_key", f"primary key column {key!r} cannot be nullable"))
+                problems.append(
+                    Problem(
+                        pointer + "/primary_key", f"primary key column {key!r} cannot be nullable"
+                    )
+                )
         tables[name] = Table(name, spec.get("description", ""), spec["count"], pk, columns, pointer)
     for table in tables.values():
         for column in table.columns:
-            problems += [Problem(column.pointer + where, msg) for where, msg in _column_problems(column, table, tables, locale)]
+            problems += [
+                Problem(column.pointer + where, msg)
+                for where, msg in _column_problems(column, table, tables, locale)
+            ]
     return _reference_order(tables, problems)
 
 
@@ -614,21 +654,25 @@ def _parse_column(name: str, prop: dict, table_pointer: str) -> Column:
     return Column(name, json_type, "null" in types, prop, table_pointer + _ptr("properties", name))
 
 
-def _column_problems(col: Column, table: Table, tables: dict[str, Table], locale: str) -> list[tuple[str, str]]:
+def _column_problems(
+    col: Column, table: Table, tables: dict[str, Table], locale: str
+) -> list[tuple[str, str]]:
     """(sub-pointer, message) for everything wrong with one column's generator."""
     spec = col.spec
     found = col.generators
     if len(found) != 1:
-        return [("", f"give exactly one generator of {', '.join(GENERATORS)} (found {found or 'none'})")]
+        return [
+            ("", f"give exactly one generator of {', '.join(GENERATORS)} (found {found or 'none'})")
+        ]
     out = []
     if "x-null-rate" in spec and not col.nullable:
-        out.append(("/x-null-rate", "only a nullable column (type [T, \"null\"]) can have NULLs"))
+        out.append(("/x-null-rate", 'only a nullable column (type [T, "null"]) can have NULLs'))
     if "x-weights" in spec and len(spec["x-weights"]) != len(spec.get("enum", ())):
         out.append(("/x-weights", "needs an enum with as many values"))
     kind = found[0]
     check = {
         "x-pattern": _pattern_problems,
-        "enum": _enum_problems,
+        "enum": lambda c: _enum_problems(c, table),
         "default": _default_problems,
         "x-range": _range_column_problems,
         "x-references": lambda c: _reference_problems(c, table, tables),
@@ -640,22 +684,32 @@ def _column_problems(col: Column, table: Table, tables: dict[str, Table], locale
 def _pattern_problems(col: Column) -> list[tuple[str, str]]:
     pattern = col.spec["x-pattern"]
     if "{n" not in pattern:
-        return [("", "must use the row counter, e.g. \"ID-{n:04d}\"")]
+        return [("", 'must use the row counter, e.g. "ID-{n:04d}"')]
     try:
         value = pattern.format(n=1)
         if col.json_type == "integer":
             int(value)
     except (ValueError, KeyError, IndexError) as exc:
         return [("", f"cannot make a {col.json_type} from {pattern!r}: {exc}")]
-    return [] if col.json_type in ("string", "integer") else [("", f"makes strings, but the column is {col.json_type}")]
+    return (
+        []
+        if col.json_type in ("string", "integer")
+        else [("", f"makes strings, but the column is {col.json_type}")]
+    )
 
 
-def _enum_problems(col: Column) -> list[tuple[str, str]]:
-    return [
+def _enum_problems(col: Column, table: Table) -> list[tuple[str, str]]:
+    options = col.spec["enum"]
+    out = [
         (_ptr(i), f"{v!r} is not of type {col.json_type}")
-        for i, v in enumerate(col.spec["enum"])
+        for i, v in enumerate(options)
         if not (_type_ok(col.json_type, v) or (v is None and col.nullable))
     ]
+    if col.unique and table.count > len(options):
+        out.append(
+            ("", f"x-unique needs at most {len(options)} rows (one per value), not {table.count}")
+        )
+    return out
 
 
 def _default_problems(col: Column) -> list[tuple[str, str]]:
@@ -675,7 +729,9 @@ def _range_column_problems(col: Column) -> list[tuple[str, str]]:
     return []
 
 
-def _reference_problems(col: Column, table: Table, tables: dict[str, Table]) -> list[tuple[str, str]]:
+def _reference_problems(
+    col: Column, table: Table, tables: dict[str, Table]
+) -> list[tuple[str, str]]:
     target_name, target_col = col.references
     target = tables.get(target_name)
     if target is None:
@@ -688,9 +744,19 @@ def _reference_problems(col: Column, table: Table, tables: dict[str, Table]) -> 
     if target.primary_key != (target_col,) and not column.unique:
         return [("", f"{target_name}.{target_col} must be its table's primary key or x-unique")]
     if column.json_type != col.json_type:
-        return [("", f"{target_name}.{target_col} is {column.json_type}, this column is {col.json_type}")]
+        return [
+            (
+                "",
+                f"{target_name}.{target_col} is {column.json_type}, this column is {col.json_type}",
+            )
+        ]
     if col.unique and table.count > target.count:
-        return [("", f"x-unique needs at most {target.count} rows (the rows of {target_name}), not {table.count}")]
+        return [
+            (
+                "",
+                f"x-unique needs at most {target.count} rows (the rows of {target_name}), not {table.count}",
+            )
+        ]
     return []
 
 
@@ -706,10 +772,16 @@ def _reference_order(tables: dict[str, Table], problems: list) -> tuple[Table, .
     order, placed, pending = [], set(), list(tables.values())
     while pending:
         # Self and unknown references were reported with the columns; they do not block here.
-        ready = [t for t in pending if all(ref in placed or ref == t.name or ref not in tables for ref in _referenced(t))]
+        ready = [
+            t
+            for t in pending
+            if all(ref in placed or ref == t.name or ref not in tables for ref in _referenced(t))
+        ]
         if not ready:
             names = ", ".join(t.name for t in pending)
-            problems.append(Problem("/entities", f"tables reference each other in a cycle: {names}"))
+            problems.append(
+                Problem("/entities", f"tables reference each other in a cycle: {names}")
+            )
             return tuple(order + pending)
         order += ready
         placed |= {t.name for t in ready}
@@ -732,14 +804,21 @@ def _compile_db(today: str, tables: tuple[Table, ...], problems: list) -> sqlite
     return conn
 
 
-def _parse_tools(specs: list[dict], conn: sqlite3.Connection, problems: list) -> dict[str, DomainTool]:
+def _parse_tools(
+    specs: list[dict], conn: sqlite3.Connection, problems: list
+) -> dict[str, DomainTool]:
     """The tools that compiled; a broken tool is reported here and left out."""
     tools: dict[str, DomainTool] = {}
     first_at: dict[str, int] = {}
     for i, spec in enumerate(specs):
         pointer = _ptr("tools", i)
         if spec["name"] in first_at:
-            problems.append(Problem(pointer + "/name", f"duplicate tool name {spec['name']!r} (first at /tools/{first_at[spec['name']]})"))
+            problems.append(
+                Problem(
+                    pointer + "/name",
+                    f"duplicate tool name {spec['name']!r} (first at /tools/{first_at[spec['name']]})",
+                )
+            )
             continue
         first_at[spec["name"]] = i
         tool = _parse_tool(spec, pointer, conn, problems)
@@ -748,25 +827,43 @@ def _parse_tools(specs: list[dict], conn: sqlite3.Connection, problems: list) ->
     return tools
 
 
-def _parse_tool(spec: dict, pointer: str, conn: sqlite3.Connection, problems: list) -> DomainTool | None:
+def _parse_tool(
+    spec: dict, pointer: str, conn: sqlite3.Connection, problems: list
+) -> DomainTool | None:
     start = len(problems)
     parameters = spec["parameters"]
     try:
         jsonschema.Draft202012Validator.check_schema(parameters)
     except jsonschema.SchemaError as exc:
         error = best_match(exc.context) if exc.context else exc
-        problems.append(Problem(pointer + "/parameters" + _ptr(*error.absolute_path), f"not a valid JSON Schema: {error.message}"))
+        problems.append(
+            Problem(
+                pointer + "/parameters" + _ptr(*error.absolute_path),
+                f"not a valid JSON Schema: {error.message}",
+            )
+        )
         return None
     names = list(parameters["properties"])
     statements = tuple(_sql(s) for s in spec.get("statements", ()))
     if spec["kind"] == "read" and statements:
-        problems.append(Problem(pointer + "/statements", "a read tool has no statements (make it kind \"write\")"))
+        problems.append(
+            Problem(pointer + "/statements", 'a read tool has no statements (make it kind "write")')
+        )
     if spec["kind"] == "write" and not statements:
-        problems.append(Problem(pointer + "/statements", "a write tool needs at least one statement"))
+        problems.append(
+            Problem(pointer + "/statements", "a write tool needs at least one statement")
+        )
     for j, sql in enumerate(statements):
         _compile(conn, sql, names, f"{pointer}/statements/{j}", problems, reads=False)
-    checks = tuple(_parse_check(c, f"{pointer}/checks/{j}", names, conn, problems) for j, c in enumerate(spec.get("checks", ())))
+    checks = tuple(
+        _parse_check(c, f"{pointer}/checks/{j}", names, conn, problems)
+        for j, c in enumerate(spec.get("checks", ()))
+    )
     returns = spec["returns"]
+    if "rows" in returns and ({"row", "message"} & set(returns)):
+        problems.append(
+            Problem(pointer + "/returns", "`rows` goes alone (`row` may have a `message`)")
+        )
     returns_sql = returns.get("row") or returns.get("rows")
     columns: list[str] = []
     if returns_sql:
@@ -774,10 +871,15 @@ def _parse_tool(spec: dict, pointer: str, conn: sqlite3.Connection, problems: li
         where = pointer + "/returns/" + ("row" if "row" in returns else "rows")
         columns = _compile(conn, returns_sql, names, where, problems, reads=True) or []
     if "message" in returns:
-        _check_fields(returns["message"], [*names, *columns], pointer + "/returns/message", problems)
+        _check_fields(
+            returns["message"], [*names, *columns], pointer + "/returns/message", problems
+        )
     if len(problems) > start:
         return None
-    defaults = tuple((name, prop.get("default") if isinstance(prop, dict) else None) for name, prop in parameters["properties"].items())
+    defaults = tuple(
+        (name, prop.get("default") if isinstance(prop, dict) else None)
+        for name, prop in parameters["properties"].items()
+    )
     return DomainTool(
         spec=ToolSpec(spec["name"], spec["description"], parameters),
         kind=spec["kind"],
@@ -796,14 +898,23 @@ def _parse_check(spec: dict, pointer: str, names: list[str], conn, problems: lis
     query = _sql(spec["query"])
     columns = _compile(conn, query, names, pointer + "/query", problems, reads=True)
     condition = spec.get("condition")
-    sql = f"SELECT ({condition}) AS __ok, * FROM ({query}) LIMIT 1" if condition else f"SELECT 1 AS __ok, * FROM ({query}) LIMIT 1"
+    sql = (
+        f"SELECT ({condition}) AS __ok, * FROM ({query}) LIMIT 1"
+        if condition
+        else f"SELECT 1 AS __ok, * FROM ({query}) LIMIT 1"
+    )
     if columns is not None and condition:
         _compile(conn, sql, names, pointer + "/condition", problems, reads=True)
     _check_fields(spec["error"], [*names, *(columns or [])], pointer + "/error", problems)
     if "missing" in spec:
         _check_fields(spec["missing"], names, pointer + "/missing", problems)
     elif condition and _fields(spec["error"]) - set(names):
-        problems.append(Problem(pointer + "/error", "uses the query's columns, so give a `missing` message for when the query finds no row"))
+        problems.append(
+            Problem(
+                pointer + "/error",
+                "uses the query's columns, so give a `missing` message for when the query finds no row",
+            )
+        )
     return Check(sql, spec["error"], spec.get("missing"), pointer)
 
 
@@ -812,10 +923,17 @@ def _parse_templates(specs, conn, tools, declared_tools, locale, problems) -> tu
     first_at: dict[str, int] = {}
     for i, spec in enumerate(specs):
         if spec["name"] in first_at:
-            problems.append(Problem(_ptr("tasks", i, "name"), f"duplicate template name {spec['name']!r} (first at /tasks/{first_at[spec['name']]})"))
+            problems.append(
+                Problem(
+                    _ptr("tasks", i, "name"),
+                    f"duplicate template name {spec['name']!r} (first at /tasks/{first_at[spec['name']]})",
+                )
+            )
         first_at.setdefault(spec["name"], i)
         if "compose" not in spec:
-            template = _parse_atomic(spec, _ptr("tasks", i), conn, tools, declared_tools, locale, problems)
+            template = _parse_atomic(
+                spec, _ptr("tasks", i), conn, tools, declared_tools, locale, problems
+            )
             atomic.setdefault(spec["name"], template)
     templates = []
     for i, spec in enumerate(specs):
@@ -834,18 +952,26 @@ def _parse_atomic(spec, pointer, conn, tools, declared_tools, locale, problems) 
     sampled = True  # every sample query compiled, so `slots` is complete
     for j, step in enumerate(spec.get("sample", ())):
         where = f"{pointer}/sample/{j}"
-        if "query" in step:
+        if set(step) == {"query"}:
             query = _sql(step["query"])
             columns = _compile(conn, query, slots, where + "/query", problems, reads=True)
             sampled = sampled and columns is not None
             slots |= set(columns or ())
             steps.append(Step(where, query=query))
             continue
-        kind = next(k for k in ("range", "choice", "faker") if k in step)
+        kinds = [k for k in ("range", "choice", "faker") if k in step]
+        if "query" in step or "let" not in step or len(kinds) != 1:
+            problems.append(
+                Problem(where, "a step is a query, or a let with one of range, choice, faker")
+            )
+            continue
+        kind = kinds[0]
         if kind == "range" and (problem := _range_problem(step["range"])):
             problems.append(Problem(where + "/range", problem))
         if kind == "faker":
-            problems += [Problem(where + "/faker", msg) for _, msg in _faker_problems(step["faker"], locale)]
+            problems += [
+                Problem(where + "/faker", msg) for _, msg in _faker_problems(step["faker"], locale)
+            ]
         slots.add(step["let"])
         steps.append(Step(where, let=step["let"], draw={kind: step[kind]}))
     if sampled:  # else unknown-slot reports would only echo the broken query
@@ -860,9 +986,19 @@ def _parse_atomic(spec, pointer, conn, tools, declared_tools, locale, problems) 
         declared = tool.spec.parameters["properties"]
         for key in action["arguments"]:
             if key not in declared:
-                problems.append(Problem(f"{where}/arguments/{key}", f"{tool.name} has no parameter {key!r} (parameters: {', '.join(declared)})"))
+                problems.append(
+                    Problem(
+                        f"{where}/arguments/{key}",
+                        f"{tool.name} has no parameter {key!r} (parameters: {', '.join(declared)})",
+                    )
+                )
         if sampled:
-            _check_value_fields(action["arguments"], slots | {f"result_{r}" for r in range(j)}, where + "/arguments", problems)
+            _check_value_fields(
+                action["arguments"],
+                slots | {f"result_{r}" for r in range(j)},
+                where + "/arguments",
+                problems,
+            )
     results = {f"result_{r}" for r in range(len(spec["actions"]))}
     for j, text in enumerate(spec.get("communicate_info", ()) if sampled else ()):
         _check_fields(text, slots | results, f"{pointer}/communicate_info/{j}", problems)
@@ -885,18 +1021,34 @@ def _check_template_texts(spec: dict, pointer: str, slots: set[str], problems: l
     _check_value_fields(spec.get("user", {}), slots, pointer + "/user", problems)
 
 
-def _parse_composed(spec: dict, pointer: str, atomic: dict[str, Template], problems: list) -> Template:
+def _parse_composed(
+    spec: dict, pointer: str, atomic: dict[str, Template], problems: list
+) -> Template:
+    for key in ("sample", "actions", "communicate_info"):
+        if key in spec:
+            problems.append(
+                Problem(f"{pointer}/{key}", "a composed template takes this from its parts")
+            )
     parts = []
     for j, ref in enumerate(spec["compose"]):
         where = f"{pointer}/compose/{j}"
-        name, rename = (ref, {}) if isinstance(ref, str) else (ref["template"], ref.get("rename", {}))
+        name, rename = (
+            (ref, {}) if isinstance(ref, str) else (ref["template"], ref.get("rename", {}))
+        )
         target = atomic.get(name)
         if target is None:
-            problems.append(Problem(where, f"no atomic template named {name!r} (a composed template composes atomic ones)"))
+            problems.append(
+                Problem(
+                    where,
+                    f"no atomic template named {name!r} (a composed template composes atomic ones)",
+                )
+            )
             continue
         for local in rename:
             if local not in target.slots:
-                problems.append(Problem(f"{where}/rename/{local}", f"template {name!r} has no slot {local!r}"))
+                problems.append(
+                    Problem(f"{where}/rename/{local}", f"template {name!r} has no slot {local!r}")
+                )
         parts.append(Part(target, dict(rename)))
     slots = frozenset(part.glob(s) for part in parts for s in part.template.slots)
     _check_template_texts(spec, pointer, set(slots), problems)
@@ -929,7 +1081,7 @@ class World:
     def __init__(self, domain: Domain, seed: int, pristine: sqlite3.Connection):
         self.domain = domain
         self.seed = seed
-        self._conn = domain.connect()
+        self._conn = _connect(domain.today)
         pristine.backup(self._conn)
         self._conn.execute("BEGIN")
 
@@ -946,13 +1098,17 @@ class World:
             return ToolOutcome(str(name), False, f"Error: {error}", error=error)
         outcome = tool.run(self._conn, arguments)
         if not self._conn.in_transaction:  # SQLite ended the episode's transaction itself
-            raise RuntimeError(f"{name}: the database lost this episode's changes ({outcome.error})")
+            raise RuntimeError(
+                f"{name}: the database lost this episode's changes ({outcome.error})"
+            )
         return outcome
 
     def table_hashes(self) -> dict[str, str]:
         """sha256 of each table's rows in key order (repr of SQLite values is process-stable)."""
         return {
-            t.name: hashlib.sha256(repr(self._conn.execute(t.hash_sql).fetchall()).encode()).hexdigest()
+            t.name: hashlib.sha256(
+                repr(self._conn.execute(t.hash_sql).fetchall()).encode()
+            ).hexdigest()
             for t in self.domain.tables
         }
 
@@ -964,7 +1120,7 @@ class World:
         """Rows of an SQL query as dicts, for inspection (tests, scripted users, debugging)."""
         cur = self._conn.execute(sql, params)
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur]
+        return [dict(zip(names, row, strict=True)) for row in cur]
 
     def close(self) -> None:
         self._conn.close()
@@ -1094,13 +1250,9 @@ class Domain:
     finalize: tuple[str, ...]
     source: str
     _pristine: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
-    _scratch: dict = field(default_factory=dict, init=False, repr=False)
+    _scratch: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
     _tasks: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
     _orders: dict = field(default_factory=dict, init=False, repr=False)
-
-    def connect(self) -> sqlite3.Connection:
-        """An empty connection with this domain's settings and SQL functions."""
-        return _connect(self.today)
 
     def build_world(self, seed: int = 0) -> World:
         """A live world for `seed` (same seed, same rows, in any process)."""
@@ -1113,18 +1265,17 @@ class Domain:
         task returned were replayed and succeed, and each task changes the database or needs
         information communicated.
         """
-        key = (index, seed)
-        if key not in self._tasks:
-            template = self.templates[index % len(self.templates)]
-            self._tasks[key] = self._make_task(template, index, seed)
-            if len(self._tasks) > TASK_CACHE:
-                self._tasks.popitem(last=False)
-        return self._tasks[key]
+        template = self.templates[index % len(self.templates)]
+        return _cached(
+            self._tasks, (index, seed), lambda: self._make_task(template, index, seed), TASK_CACHE
+        )
 
     def grade(self, task: DomainTask, world_after: World, messages_to_user: Iterable[str]) -> dict:
         """tau2-style grade: db_match (final tables equal the golden replay's) × communicate."""
         if world_after.domain.name != self.name or world_after.seed != task.seed:
-            raise ValueError(f"task {task.id} is for {self.name} seed {task.seed}, the world is {world_after.domain.name} seed {world_after.seed}")
+            raise ValueError(
+                f"task {task.id} is for {self.name} seed {task.seed}, the world is {world_after.domain.name} seed {world_after.seed}"
+            )
         actual = world_after.table_hashes()
         differ = sorted(t for t, digest in actual.items() if task.expected_tables.get(t) != digest)
         messages = list(messages_to_user)
@@ -1141,12 +1292,7 @@ class Domain:
     # ---- worlds
 
     def _pristine_db(self, seed: int) -> sqlite3.Connection:
-        if seed not in self._pristine:
-            self._pristine[seed] = self._build(seed)
-            if len(self._pristine) > WORLD_CACHE:
-                self._pristine.popitem(last=False)
-        self._pristine.move_to_end(seed)
-        return self._pristine[seed]
+        return _cached(self._pristine, seed, lambda: self._build(seed), WORLD_CACHE)
 
     def _build(self, seed: int) -> sqlite3.Connection:
         conn = _connect(self.today, Random(_stable_seed(self.name, seed, "finalize")))
@@ -1158,7 +1304,9 @@ class Domain:
         conn.execute("BEGIN")
         for table in self.tables:
             fake.seed_instance(_stable_seed(self.name, seed, table.name, "faker"))
-            rows = self._generate(table, Random(_stable_seed(self.name, seed, table.name)), fake, values)
+            rows = self._generate(
+                table, Random(_stable_seed(self.name, seed, table.name)), fake, values
+            )
             try:
                 conn.executemany(table.insert_sql, rows)
             except sqlite3.Error as exc:
@@ -1175,18 +1323,23 @@ class Domain:
         """The table's rows; rows whose key or unique columns repeat are drawn again."""
         makers = [_maker(c, rng, fake, values) for c in table.columns]
         index = {c.name: i for i, c in enumerate(table.columns)}
-        keys = [tuple(index[k] for k in table.primary_key)] + [(index[c.name],) for c in table.columns if c.unique]
+        keys = [tuple(index[k] for k in table.primary_key)] + [
+            (index[c.name],) for c in table.columns if c.unique
+        ]
         seen: list[set] = [set() for _ in keys]
         rows = []
         for n in range(1, table.count + 1):
             for _ in range(MAX_ATTEMPTS):
                 row = tuple(make(n) for make in makers)
                 sigs = [tuple(row[i] for i in key) for key in keys]
-                if not any(sig in s and None not in sig for sig, s in zip(sigs, seen)):
+                if not any(sig in s and None not in sig for sig, s in zip(sigs, seen, strict=True)):
                     break
             else:
-                raise _fail(table.pointer, f"cannot draw {table.count} rows with distinct keys (stuck at row {n}); widen the generators or lower count")
-            for sig, s in zip(sigs, seen):
+                raise _fail(
+                    table.pointer,
+                    f"cannot draw {table.count} rows with distinct keys (stuck at row {n}); widen the generators or lower count",
+                )
+            for sig, s in zip(sigs, seen, strict=True):
                 s.add(sig)
             rows.append(row)
         values[table.name] = {c.name: [r[i] for r in rows] for i, c in enumerate(table.columns)}
@@ -1194,10 +1347,12 @@ class Domain:
 
     def _scratch_world(self, seed: int) -> tuple[World, dict[str, str]]:
         """A world for replaying golden actions, and its pristine table hashes."""
-        if seed not in self._scratch:
+
+        def make() -> tuple[World, dict[str, str]]:
             world = self.build_world(seed)
-            self._scratch[seed] = (world, world.table_hashes())
-        return self._scratch[seed]
+            return world, world.table_hashes()
+
+        return _cached(self._scratch, seed, make, WORLD_CACHE)
 
     # ---- tasks
 
@@ -1207,10 +1362,15 @@ class Domain:
         for attempt in range(MAX_ATTEMPTS):
             rng = Random(_stable_seed(self.name, seed, template.name, k, attempt))
             try:
-                return self._attempt(template, index, seed, k if attempt == 0 else None, rng, world, pristine)
+                return self._attempt(
+                    template, index, seed, k if attempt == 0 else None, rng, world, pristine
+                )
             except _Miss as miss:
                 last = miss
-        raise _fail(last.pointer, f"template {template.name!r} found no valid task in {MAX_ATTEMPTS} tries; last: {last.reason}")
+        raise _fail(
+            last.pointer,
+            f"template {template.name!r} found no valid task in {MAX_ATTEMPTS} tries; last: {last.reason}",
+        )
 
     def _attempt(self, template, index, seed, k, rng, world, pristine) -> DomainTask:
         """One try at a task: sample the slots, replay the golden actions, render the texts."""
@@ -1218,14 +1378,20 @@ class Domain:
         ns, views = self._sample(template, seed, k, rng, world._conn)
         actions: list[dict] = []
         communicate: list[str] = []
-        for part, view in zip(template.parts, views):
+        for part, view in zip(template.parts, views, strict=True):
             results = _replay(part.template, view, world, actions)
             values = {**view, **_result_slots(results)}
             pointer = part.template.pointer + "/communicate_info/"
-            communicate += [_render(text, values, pointer + str(j)) for j, text in enumerate(part.template.communicate)]
+            communicate += [
+                _render(text, values, pointer + str(j))
+                for j, text in enumerate(part.template.communicate)
+            ]
         expected = world.table_hashes()
         if expected == pristine and not communicate:
-            raise _Miss(template.pointer, "the golden actions change nothing and nothing must be communicated: the task needs no action")
+            raise _Miss(
+                template.pointer,
+                "the golden actions change nothing and nothing must be communicated: the task needs no action",
+            )
         known, user_scenario = self._user(template, ns, views)
         return DomainTask(
             id=f"{self.name}/{seed}/{index}",
@@ -1246,7 +1412,9 @@ class Domain:
             expected_tables=expected,
         )
 
-    def _sample(self, template: Template, seed: int, k: int | None, rng: Random, conn) -> tuple[dict, list[dict]]:
+    def _sample(
+        self, template: Template, seed: int, k: int | None, rng: Random, conn
+    ) -> tuple[dict, list[dict]]:
         """Draw the task's slots part by part; returns the task's slots and each part's view."""
         ns: dict[str, Any] = {"today": self.today}
         views = []
@@ -1267,14 +1435,16 @@ class Domain:
         return ns, views
 
     def _draw(self, step: Step, rng: Random) -> Any:
-        (kind, spec), = step.draw.items()
+        ((kind, spec),) = step.draw.items()
         if kind == "range":
             return _draw_range(spec, rng)
         if kind == "choice":
             return rng.choice(spec)
         return _draw_faker(spec, self.locale, rng, step.pointer + "/faker")
 
-    def _pick(self, step: Step, part: Part, view: dict, ns: dict, conn, rng: Random, first, k) -> dict:
+    def _pick(
+        self, step: Step, part: Part, view: dict, ns: dict, conn, rng: Random, first, k
+    ) -> dict:
         """One row of the step's query; columns named like existing slots must equal them."""
         try:
             cur = conn.execute(step.query, view)
@@ -1286,15 +1456,20 @@ class Domain:
         if not rows:
             raise _Miss(step.pointer, "the sample query found no rows")
         if first is None:
-            return dict(zip(names, rng.choice(rows)))
+            return dict(zip(names, rng.choice(rows), strict=True))
         if first not in self._orders:
-            self._orders[first] = Random(_stable_seed(self.name, *first, "order")).sample(range(len(rows)), len(rows))
-        return dict(zip(names, rows[self._orders[first][k % len(rows)]]))
+            self._orders[first] = Random(_stable_seed(self.name, *first, "order")).sample(
+                range(len(rows)), len(rows)
+            )
+        return dict(zip(names, rows[self._orders[first][k % len(rows)]], strict=True))
 
     def _user(self, template: Template, ns: dict, views: list[dict]) -> tuple[dict, dict]:
         """(known, tau2 user_scenario): the parts' user texts, merged; a composed template's own
         user texts (over the task's slots) replace the merged ones."""
-        rendered = [_render_user(part.template, view) for part, view in zip(template.parts, views)]
+        rendered = [
+            _render_user(part.template, view)
+            for part, view in zip(template.parts, views, strict=True)
+        ]
         own = _render_user(template, ns) if template.composed else {}
         known = {k: v for r in rendered for k, v in r.get("known", {}).items()}
         known.update(own.get("known", {}))
@@ -1309,7 +1484,9 @@ class Domain:
             "unknown_info": merged("unknown_info", " ") or None,
             "task_instructions": merged("task_instructions", " ") or DEFAULT_INSTRUCTIONS,
         }
-        persona = own.get("persona") or next((r["persona"] for r in rendered if r.get("persona")), None)
+        persona = own.get("persona") or next(
+            (r["persona"] for r in rendered if r.get("persona")), None
+        )
         return known, {"persona": persona, "instructions": instructions}
 
     def _description(self, template: Template, ns: dict, views: list[dict]) -> dict:
@@ -1317,17 +1494,38 @@ class Domain:
             purpose = _render(template.description, ns, template.pointer + "/description")
         else:
             purpose = _unique_join(
-                (_render(p.template.description, v, p.template.pointer + "/description") for p, v in zip(template.parts, views)),
+                (
+                    _render(p.template.description, v, p.template.pointer + "/description")
+                    for p, v in zip(template.parts, views, strict=True)
+                ),
                 "; then ",
             )
-        policies = template.relevant_policies or _unique_join((p.template.relevant_policies for p in template.parts), "\n")
-        return {"purpose": purpose or None, "relevant_policies": policies or None, "notes": f"template {template.name}"}
+        policies = template.relevant_policies or _unique_join(
+            (p.template.relevant_policies for p in template.parts), "\n"
+        )
+        return {
+            "purpose": purpose or None,
+            "relevant_policies": policies or None,
+            "notes": f"template {template.name}",
+        }
+
+
+def _cached(cache: OrderedDict, key: Any, make: Callable[[], Any], limit: int) -> Any:
+    """`cache[key]`, made on a miss; the least recently used entry goes past `limit`."""
+    if key not in cache:
+        cache[key] = make()
+        if len(cache) > limit:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return cache[key]
 
 
 def _render_user(template: Template, values: dict) -> dict:
     pointer = template.pointer + "/user"
     out: dict[str, Any] = {
-        key: _render(text, values, f"{pointer}/{key}") for key, text in template.user.items() if key != "known"
+        key: _render(text, values, f"{pointer}/{key}")
+        for key, text in template.user.items()
+        if key != "known"
     }
     known = template.user.get("known", {})
     out["known"] = {k: _render(v, values, f"{pointer}/known/{k}") for k, v in known.items()}
@@ -1339,17 +1537,21 @@ def _replay(template: Template, view: dict, world: World, actions: list[dict]) -
     results: list = []
     for j, action in enumerate(template.actions):
         pointer = f"{template.pointer}/actions/{j}"
-        arguments = _render_value(action["arguments"], {**view, **_result_slots(results)}, pointer + "/arguments")
+        arguments = _render_value(
+            action["arguments"], {**view, **_result_slots(results)}, pointer + "/arguments"
+        )
         outcome = world.call(action["name"], arguments)
         if not outcome.ok:
             raise _Miss(pointer, f"golden action failed: {outcome.error}")
         results.append(outcome.data)
-        actions.append({
-            "action_id": f"{action['name']}_{len(actions)}",
-            "requestor": "assistant",
-            "name": action["name"],
-            "arguments": arguments,
-        })
+        actions.append(
+            {
+                "action_id": f"{action['name']}_{len(actions)}",
+                "requestor": "assistant",
+                "name": action["name"],
+                "arguments": arguments,
+            }
+        )
     return results
 
 
@@ -1363,7 +1565,13 @@ def _maker(col: Column, rng: Random, fake, values: dict) -> Callable[[int], Any]
         base = lambda n: spec["default"]  # noqa: E731
     elif kind == "enum":
         options, weights = spec["enum"], spec.get("x-weights")
-        base = (lambda n: rng.choices(options, weights)[0]) if weights else (lambda n: rng.choice(options))
+        if col.unique:  # distinct values: a shuffle of the options, without replacement
+            order = rng.sample(options, len(options))
+            base = lambda n: order[n - 1]  # noqa: E731
+        elif weights:
+            base = lambda n: rng.choices(options, weights)[0]  # noqa: E731
+        else:
+            base = lambda n: rng.choice(options)  # noqa: E731
     elif kind == "x-range":
         base = lambda n: _draw_range(spec[kind], rng)  # noqa: E731
     elif kind == "x-references":
@@ -1394,20 +1602,29 @@ def _maker(col: Column, rng: Random, fake, values: dict) -> Callable[[int], Any]
 def bundled_domains() -> list[str]:
     """Names of the domains shipped with the package."""
     root = resources.files("orchestra_env.bundled_domains")
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and p.joinpath("domain.json").is_file())
+    return sorted(
+        p.name for p in root.iterdir() if p.is_dir() and p.joinpath("domain.json").is_file()
+    )
 
 
 def _locate(name_or_path: str | Path):
-    """(domain.json, its folder) for a folder, a file, or a bundled domain's name."""
+    """(domain.json, its folder) for a domain.json, a folder holding one, or a bundled name."""
     path = Path(name_or_path)
-    if path.is_dir():
-        return path / "domain.json", path
     if path.is_file():
         return path, path.parent
+    if (path / "domain.json").is_file():
+        return path / "domain.json", path
     if str(name_or_path) in bundled_domains():
         folder = resources.files("orchestra_env.bundled_domains").joinpath(str(name_or_path))
         return folder.joinpath("domain.json"), folder
-    raise DomainError([Problem("", f"no domain folder or file at {str(name_or_path)!r}, and no bundled domain of that name (bundled: {', '.join(bundled_domains())})")])
+    raise DomainError(
+        [
+            Problem(
+                "",
+                f"no domain.json at {str(name_or_path)!r}, and no bundled domain of that name (bundled: {', '.join(bundled_domains())})",
+            )
+        ]
+    )
 
 
 def load_domain(name_or_path: str | Path) -> Domain:
@@ -1422,7 +1639,9 @@ def load_domain(name_or_path: str | Path) -> Domain:
         try:
             doc = json.loads(file.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise _fail("", f"not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+            raise _fail(
+                "", f"not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
         except OSError as exc:
             raise _fail("", f"cannot read the file: {exc}") from None
         policy = folder.joinpath("policy.md")
@@ -1501,7 +1720,9 @@ class ValidationReport:
         return sum(t.distinct for t in self.templates)
 
 
-def validate_domain(name_or_path: str | Path, *, per_template: int = 100, seed: int = 0) -> ValidationReport:
+def validate_domain(
+    name_or_path: str | Path, *, per_template: int = 100, seed: int = 0
+) -> ValidationReport:
     """Check a domain end to end without raising: load it (schema, references, SQL compiled
     against the tables, slots), build its world, and instantiate every template over
     `per_template` indices, replaying the golden actions on fresh worlds."""
@@ -1511,19 +1732,26 @@ def validate_domain(name_or_path: str | Path, *, per_template: int = 100, seed: 
         domain = load_domain(name_or_path)
         report.domain, report.source, report.tools = domain.name, domain.source, len(domain.tools)
         world = domain.build_world(seed)
-        report.rows = {t.name: world.query(f"SELECT COUNT(*) AS n FROM {_q(t.name)}")[0]["n"] for t in domain.tables}
+        report.rows = {
+            t.name: world.query(f"SELECT COUNT(*) AS n FROM {_q(t.name)}")[0]["n"]
+            for t in domain.tables
+        }
         world.close()
     except DomainError as exc:
         report.problems += exc.problems
         report.seconds = time.perf_counter() - start
         return report
     for position, template in enumerate(domain.templates):
-        report.templates.append(_template_yield(domain, position, template, per_template, seed, report.problems))
+        report.templates.append(
+            _template_yield(domain, position, template, per_template, seed, report.problems)
+        )
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _template_yield(domain: Domain, position: int, template: Template, tries: int, seed: int, problems: list) -> TemplateYield:
+def _template_yield(
+    domain: Domain, position: int, template: Template, tries: int, seed: int, problems: list
+) -> TemplateYield:
     keys, sizes = set(), []
     for k in range(tries):
         try:
@@ -1533,7 +1761,9 @@ def _template_yield(domain: Domain, position: int, template: Template, tries: in
             break
         keys.add(json.dumps([task.actions, task.communicate_info], sort_keys=True, default=str))
         sizes.append(task.difficulty)
-    return TemplateYield(template.name, tries, len(sizes), len(keys), (min(sizes, default=0), max(sizes, default=0)))
+    return TemplateYield(
+        template.name, tries, len(sizes), len(keys), (min(sizes, default=0), max(sizes, default=0))
+    )
 
 
 # --------------------------------------------------------------------------- authoring, export
@@ -1561,7 +1791,9 @@ def scaffold_domain(name: str, dest: str | Path = ".") -> Path:
     example["name"] = name
     folder.mkdir(parents=True)
     (folder / "domain.json").write_text(json.dumps(example, indent=2) + "\n", encoding="utf-8")
-    (folder / "policy.md").write_text(SCAFFOLD_POLICY.format(title=name.replace("_", " ").title()), encoding="utf-8")
+    (folder / "policy.md").write_text(
+        SCAFFOLD_POLICY.format(title=name.replace("_", " ").title()), encoding="utf-8"
+    )
     return folder
 
 

@@ -27,9 +27,13 @@ def add_domain_commands(subparsers: argparse._SubParsersAction) -> None:
     domain = subparsers.add_parser("domain", help="author and check JSON domains")
     sub = domain.add_subparsers(dest="domain_command", required=True)
 
-    validate = sub.add_parser("validate", help="check domains end to end (every bundled one if none is named)")
+    validate = sub.add_parser(
+        "validate", help="check domains end to end (every bundled one if none is named)"
+    )
     validate.add_argument("domains", nargs="*", metavar="PATH|NAME")
-    validate.add_argument("--per-template", type=int, default=100, help="task indices tried per template")
+    validate.add_argument(
+        "--per-template", type=int, default=100, help="task indices tried per template"
+    )
     validate.add_argument("--seed", type=int, default=0, help="world seed")
     validate.set_defaults(func=cmd_validate)
 
@@ -42,7 +46,9 @@ def add_domain_commands(subparsers: argparse._SubParsersAction) -> None:
 
     tasks = subparsers.add_parser("tasks", help="export tasks")
     tasks_sub = tasks.add_subparsers(dest="tasks_command", required=True)
-    export = tasks_sub.add_parser("export", help="a domain's tasks in tau2-bench's task format (JSON)")
+    export = tasks_sub.add_parser(
+        "export", help="a domain's tasks in tau2-bench's task format (JSON)"
+    )
     export.add_argument("--domain", required=True, metavar="PATH|NAME")
     export.add_argument("--n", type=int, default=100, help="number of tasks")
     export.add_argument("--seed", type=int, default=0, help="world seed")
@@ -58,23 +64,48 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
             reports.append(validate_domain(name, per_template=args.per_template, seed=args.seed))
     console.print(_summary(reports))
     for report in reports:
-        if report.templates:
+        # Per-template yields for the domains asked about by name, and for any that failed.
+        if report.templates and (args.domains or not report.ok):
             console.print(_yields(report))
         for problem in report.problems:
-            console.print(f"{report.source} {problem}", style="red", markup=False, highlight=False, soft_wrap=True)
+            console.print(
+                f"{report.source} {problem}",
+                style="red",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     return 0 if all(r.ok for r in reports) else 1
 
 
 def _summary(reports: list[ValidationReport]) -> Table:
     table = Table(title="Domains")
-    for col in ("domain", "tables (rows)", "tools", "templates", "distinct tasks", "actions", "s", "status"):
+    for col in (
+        "domain",
+        "tables (rows)",
+        "tools",
+        "templates",
+        "distinct tasks",
+        "actions",
+        "s",
+        "status",
+    ):
         table.add_column(col)
     for r in reports:
         sizes = [t.actions for t in r.templates if t.valid]
         actions = f"{min(a for a, _ in sizes)}–{max(b for _, b in sizes)}" if sizes else "-"
         rows = f"{len(r.rows)} ({min(r.rows.values())}–{max(r.rows.values())})" if r.rows else "-"
         status = "[green]ok[/green]" if r.ok else f"[red]{len(r.problems)} problem(s)[/red]"
-        table.add_row(r.domain, rows, str(r.tools), str(len(r.templates)), str(r.distinct_tasks), actions, f"{r.seconds:.1f}", status)
+        table.add_row(
+            r.domain,
+            rows,
+            str(r.tools),
+            str(len(r.templates)),
+            str(r.distinct_tasks),
+            actions,
+            f"{r.seconds:.1f}",
+            status,
+        )
     return table
 
 
@@ -84,7 +115,12 @@ def _yields(report: ValidationReport) -> Table:
         table.add_column(col)
     for t in report.templates:
         low, high = t.actions
-        table.add_row(t.name, f"{t.valid} / {t.tried}", str(t.distinct), str(low) if low == high else f"{low}–{high}")
+        table.add_row(
+            t.name,
+            f"{t.valid} / {t.tried}",
+            str(t.distinct),
+            str(low) if low == high else f"{low}–{high}",
+        )
     return table
 
 
@@ -94,7 +130,9 @@ def cmd_new(args: argparse.Namespace, console: Console) -> int:
     except (FileExistsError, ValueError) as exc:
         console.print(str(exc), style="red", markup=False)
         return 1
-    console.print(f"wrote {folder}/domain.json and policy.md; check it with: orchestra domain validate {folder}")
+    console.print(
+        f"wrote {folder}/domain.json and policy.md; check it with: orchestra domain validate {folder}"
+    )
     return 0
 
 
@@ -104,7 +142,9 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
         table.add_column(col)
     for name in bundled_domains():
         d = load_domain(name)
-        table.add_row(name, str(len(d.tables)), str(len(d.tools)), str(len(d.templates)), d.description)
+        table.add_row(
+            name, str(len(d.tables)), str(len(d.tools)), str(len(d.templates)), d.description
+        )
     console.print(table)
     return 0
 

@@ -7,13 +7,16 @@ policy text → actions.parse_action → tools executor → ToolResult → ledge
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.registration import EnvSpec
 
 from orchestra_env import render as rendering
 from orchestra_env import tokens
@@ -49,7 +52,11 @@ class OrchestraEnv(gym.Env[dict, str]):
         price_jitter: per episode, scale every model's prices by a log-uniform factor in
             [e^-j, e^j] (the paper randomises providers so policies learn to read prices);
             the tool descriptions show the prices charged.
-        experts: "simulated", or an object with `complete(ExpertRequest) -> ExpertReply`.
+        experts: "simulated", "live" (real models, see `expert_backends`), or an object with
+            `complete(ExpertRequest) -> ExpertReply`.
+        expert_backends: with experts="live": {alias | model | "*": backend config or Backend},
+            or the path of a JSON/YAML file of such configs (see docs/live.md). Live episodes
+            are not reproducible, so the env's spec then says `nondeterministic=True`.
         preference: "sample" (a preset per episode), a preset name, or a `Preference`.
         max_turns, max_cost_usd, max_latency_s: truncate when a budget is exhausted.
         render: observation format, "chat" or "toolorchestra".
@@ -62,6 +69,20 @@ class OrchestraEnv(gym.Env[dict, str]):
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
+    _spec: EnvSpec | None = None
+
+    @property
+    def spec(self) -> EnvSpec | None:
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        # gym.make assigns the registered spec after construction, whatever the id; experts that
+        # are real models (they declare `nondeterministic`) make that spec say so, for every id,
+        # without a second set of "live" ids to register and keep in step.
+        if value is not None and getattr(getattr(self, "experts", None), "nondeterministic", False):
+            value = dataclasses.replace(value, nondeterministic=True)
+        self._spec = value
 
     def __init__(
         self,
@@ -72,6 +93,7 @@ class OrchestraEnv(gym.Env[dict, str]):
         prices: str | Mapping[str, Any] = "paper",
         price_jitter: float = 0.0,
         experts: str | Expert = "simulated",
+        expert_backends: Mapping[str, Any] | str | os.PathLike | None = None,
         preference: str | Preference = "sample",
         max_turns: int = 20,
         max_cost_usd: float | None = None,
@@ -102,9 +124,18 @@ class OrchestraEnv(gym.Env[dict, str]):
         if policy_model is not None and policy_model not in self.profiles.models:
             raise ValueError(f"unknown policy_model {policy_model!r}; known: {sorted(self.profiles.models)}")
         self.policy_model = policy_model
-        self.experts = SimulatedExperts(self.profiles) if experts == "simulated" else experts
+        if expert_backends is not None and experts != "live":
+            raise ValueError("expert_backends is only used with experts='live'")
+        if experts == "live":
+            if expert_backends is None:
+                raise ValueError("experts='live' needs expert_backends: {alias | model | '*': backend config} or a file path")
+            from orchestra_env.models.live import LiveExperts
+
+            self.experts = LiveExperts.from_config(expert_backends, self.profiles)
+        else:
+            self.experts = SimulatedExperts(self.profiles) if experts == "simulated" else experts
         if isinstance(self.experts, str):
-            raise ValueError(f"experts must be 'simulated' or an Expert object, got {experts!r}")
+            raise ValueError(f"experts must be 'simulated', 'live' or an Expert object, got {experts!r}")
         self.suite = TaskSuite(_weights(families), world_seed=world_seed)
         self.split = split
         self.world_seed = world_seed
@@ -114,6 +145,8 @@ class OrchestraEnv(gym.Env[dict, str]):
         self.price_jitter = price_jitter
 
         self.aliases = _offered_aliases(self.profiles, self.suite, tools)
+        if experts == "live":
+            self.experts.require(self.aliases)
         self.tool_keys = self.aliases + EXTRA_TOOL_KEYS
         self._presets = preset_preferences(self.profiles, self.tool_keys)
         self._preference = _preference_option(preference, self._presets)

@@ -28,14 +28,16 @@ def test_outcome_is_one_exactly_when_the_answer_is_right(evidence_router):
 
 
 def test_evidence_helps_and_strong_models_beat_weak_ones():
-    def accuracy(plan, n=120):
+    def accuracy(plan, n=200):
         env, agent = OrchestraEnv(split="test", policy_model=None), FixedPlan(plan)
         return sum(play(env, agent, seed=s)[1]["outcome"] for s in range(n)) / n
 
+    web_search = [("search", {"model": "search-1", "source": "web"})] * 4
     alone_weak = accuracy([("answer", {"model": "answer-4"})])
+    searched_weak = accuracy(web_search + [("answer", {"model": "answer-4"})])
     alone_strong = accuracy([("answer", {"model": "answer-1"})])
-    searched_strong = accuracy([("search", {"model": "search-1"})] * 4 + [("answer", {"model": "answer-1"})])
-    assert alone_weak < alone_strong < searched_strong
+    assert alone_weak + 0.08 < searched_weak  # calibrated: Qwen3-32B gains ~14 points from evidence
+    assert searched_weak + 0.15 < alone_strong  # ... and GPT-5 knows far more on its own
 
 
 def test_charges_follow_prices_and_tokens():

@@ -41,7 +41,7 @@ def test_bigger_numbers_are_harder_in_the_head():
     assert max(small) < min(large)
 
 
-@pytest.mark.parametrize("answer", ["42", "-7", "5/36", "Tuesday", "0"])
+@pytest.mark.parametrize("answer", ["42", "-7", "5/36", "1/6", "Tuesday", "0"])
 def test_wrong_answers_are_wrong_and_same_shape(answer):
     rng = random.Random(0)
     for _ in range(50):
@@ -54,10 +54,10 @@ def test_code_then_answer_beats_answering_in_the_head():
     family = ReasoningFamily(0)
     assert family.task(5).id == "reasoning/5"
 
-    def accuracy(plan, n=80):
+    def accuracy(plan, n=200):
         env = OrchestraEnv("reasoning", split="test", policy_model=None)
         return sum(play(env, FixedPlan(plan), seed=s)[1]["outcome"] for s in range(n)) / n
 
-    head = accuracy([("answer", {"model": "answer-3"})])
-    coded = accuracy([("enhance_reasoning", {"model": "reasoner-1"}), ("answer", {"model": "answer-3"})])
-    assert coded > head + 0.2
+    head = accuracy([("answer", {"model": "answer-1"})])
+    coded = accuracy([("enhance_reasoning", {"model": "reasoner-1"}), ("answer", {"model": "answer-1"})])
+    assert coded > head + 0.06  # calibrated to HLE: GPT-5 gains ~12 points from running code

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import jsonschema
-
 
 TOOLS = ("search", "enhance_reasoning", "answer", "call_expert")  # tools whose aliases pick a model
 
@@ -76,6 +75,8 @@ class Profiles:
     discrimination: float
     policy_model: str
     price_tables: Mapping[str, Mapping[str, Price]]
+    # family -> skill -> offset added to that family's step difficulties (fitted by calibrate.py)
+    difficulty_offsets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def model_of(self, alias: str) -> ModelProfile:
         return self.models[self.aliases[alias].model]
@@ -145,6 +146,10 @@ def parse_profiles(data: Mapping, *, source: str = "profiles") -> Profiles:
         table: {m: Price(**p) for m, p in rows.items()}
         for table, rows in data.get("price_tables", {}).items()
     }
+    offsets = {
+        family: dict(spec.get("difficulty_offset", {}))
+        for family, spec in data.get("families", {}).items()
+    }
     return Profiles(
         models=models,
         aliases=aliases,
@@ -152,6 +157,7 @@ def parse_profiles(data: Mapping, *, source: str = "profiles") -> Profiles:
         discrimination=data["discrimination"],
         policy_model=data["policy_model"],
         price_tables=tables,
+        difficulty_offsets=offsets,
     )
 
 

@@ -9,16 +9,22 @@ What an expert does at each step, and how hard it is (see models/simulated.py fo
 * answer — needs, per hop, `reading` (fact in context, a large bonus) or `knowledge` (recall,
   easier for popular facts); arithmetic and comparisons also need `reasoning`, made easy by a
   program output in context that already holds the answer.
+
+Every check's difficulty is then raised by the family's calibration offset for its skill
+(profiles.json "families" → "multihop" → "difficulty_offset", fitted by `orchestra calibrate`);
+`difficulty` reports the generated values, before the offset.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from orchestra_env.episode import Episode, Evidence
 from orchestra_env.models.base import Check
+from orchestra_env.models.profiles import default_profiles
 from orchestra_env.tasks.base import Grade, QuestionFamily
 from orchestra_env.tasks.grading import answers_match
 from orchestra_env.tasks.world import KnowledgeWorld, MultihopQuestion, knowledge_world
@@ -31,11 +37,27 @@ FAMILY = "multihop"
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
 _INT = re.compile(r"(?<![\w.])\d+(?![\w.])")
 
+Offset = tuple[tuple[str, float], ...]  # (skill, logit) pairs, sorted: hashable and frozen
+
+
+def family_offset(family: str, offset: Mapping[str, float] | None = None) -> Offset:
+    """`offset`, or else the family's difficulty offset in the bundled profiles."""
+    if offset is None:
+        offset = default_profiles().difficulty_offsets.get(family, {})
+    return tuple(sorted(offset.items()))
+
+
+def offset_checks(checks: Iterable[Check], offset: Offset) -> tuple[Check, ...]:
+    """`checks` with each difficulty raised by the offset of its skill."""
+    shift = dict(offset)
+    return tuple(Check(c.skill, c.difficulty + shift.get(c.skill, 0.0), c.bonus) for c in checks)
+
 
 @dataclass(frozen=True)
 class MultihopTask:
     question: MultihopQuestion
     world: KnowledgeWorld = field(repr=False, compare=False)
+    offset: Offset = ()  # calibration offset per skill, added to every check's difficulty
     family: str = FAMILY
     toolset = "qa"
 
@@ -63,6 +85,9 @@ class MultihopTask:
     # -- what experts need and write -------------------------------------------------------
 
     def demands(self, role: str, evidence: Evidence) -> tuple[Check, ...]:
+        return offset_checks(self._demands(role, evidence), self.offset)
+
+    def _demands(self, role: str, evidence: Evidence) -> tuple[Check, ...]:
         d = self.question.difficulty
         if role == "search":
             return (Check("query_writing", d["query_writing"]),)
@@ -144,15 +169,17 @@ def break_program(program: str, rng: random.Random) -> str:
 
 
 class MultihopFamily(QuestionFamily):
-    """Questions `index` = 0, 1, … over the knowledge world of `world_seed`."""
+    """Questions `index` = 0, 1, … over the knowledge world of `world_seed`; difficulties
+    raised by `difficulty_offset` ({skill: logit}; default: the bundled profiles')."""
 
     name = FAMILY
 
-    def __init__(self, world_seed: int = 0):
+    def __init__(self, world_seed: int = 0, difficulty_offset: Mapping[str, float] | None = None):
         self.world = knowledge_world(world_seed)
+        self.offset = family_offset(FAMILY, difficulty_offset)
 
     def task(self, index: int) -> MultihopTask:
-        return MultihopTask(self.world.question(index), self.world)
+        return MultihopTask(self.world.question(index), self.world, self.offset)
 
     def grade(self, task: MultihopTask, episode: Episode) -> Grade:
         q = task.question

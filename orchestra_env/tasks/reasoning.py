@@ -11,6 +11,10 @@ What an expert does (model in models/simulated.py):
 * answer — needs `reasoning` (raised by a program output in context that holds the answer); the
   knowledge questions need `knowledge` alone.
 * search — finds nothing that helps: no document holds these answers.
+
+Every check's difficulty is then raised by the family's calibration offset for its skill
+(profiles.json "families" → "reasoning" → "difficulty_offset", fitted by `orchestra calibrate`);
+`difficulty` reports the generated values, before the offset.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import datetime as dt
 import math
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import product
@@ -29,7 +33,13 @@ from orchestra_env.episode import Episode, Evidence
 from orchestra_env.models.base import Check
 from orchestra_env.tasks.base import Grade, QuestionFamily
 from orchestra_env.tasks.grading import answers_match
-from orchestra_env.tasks.multihop import CODE_OUTPUT_BONUS, break_program
+from orchestra_env.tasks.multihop import (
+    CODE_OUTPUT_BONUS,
+    Offset,
+    break_program,
+    family_offset,
+    offset_checks,
+)
 
 FAMILY = "reasoning"
 KNOWLEDGE_SHARE = 0.15  # share of tasks that are specialist-knowledge questions
@@ -251,6 +261,7 @@ def make_problem(seed: int, index: int) -> Problem:
 class ReasoningTask:
     index: int
     problem: Problem
+    offset: Offset = ()  # calibration offset per skill, added to every check's difficulty
     family: str = FAMILY
     toolset = "qa"
 
@@ -271,6 +282,9 @@ class ReasoningTask:
         return ("enhance_reasoning", "answer") if self.problem.program else ("answer",)
 
     def demands(self, role: str, evidence: Evidence) -> tuple[Check, ...]:
+        return offset_checks(self._demands(role, evidence), self.offset)
+
+    def _demands(self, role: str, evidence: Evidence) -> tuple[Check, ...]:
         d = self.problem.difficulty
         if role == "search":
             return (Check("query_writing", d["query_writing"]),)
@@ -304,20 +318,25 @@ def wrong_answer(answer: str, rng: random.Random) -> str:
         return rng.choice([d for d in calendar.day_name if d != answer])
     if "/" in answer:
         num, den = (int(x) for x in answer.split("/"))
-        wrong = Fraction(num + rng.choice([-1, 1]) * rng.randint(1, 3) or 1, den)
+        # A numerator of 0 would make the value 0; skip it rather than fold it onto the answer.
+        wrong = Fraction(rng.choice([n for n in range(num - 3, num + 4) if n not in (0, num)]), den)
         return f"{wrong.numerator}/{wrong.denominator}"
     value = int(answer)
     return str(value + rng.choice([-1, 1]) * max(1, round(abs(value) * rng.uniform(0.001, 0.2))))
 
 
 class ReasoningFamily(QuestionFamily):
+    """Problems `index` = 0, 1, … of `world_seed`; difficulties raised by `difficulty_offset`
+    ({skill: logit}; default: the bundled profiles')."""
+
     name = FAMILY
 
-    def __init__(self, world_seed: int = 0):
+    def __init__(self, world_seed: int = 0, difficulty_offset: Mapping[str, float] | None = None):
         self.seed = world_seed
+        self.offset = family_offset(FAMILY, difficulty_offset)
 
     def task(self, index: int) -> ReasoningTask:
-        return ReasoningTask(index, make_problem(self.seed, index))
+        return ReasoningTask(index, make_problem(self.seed, index), self.offset)
 
     def grade(self, task: ReasoningTask, episode: Episode) -> Grade:
         p = task.problem

@@ -1,0 +1,76 @@
+"""`orchestra calibrate`: fit the simulated experts to the paper's published accuracies, or
+report how the shipped profiles compare (see orchestra_env/calibrate.py).
+
+* `orchestra calibrate` — fit on n tasks per family and print the fit, with the accuracies the
+  env would measure (replayed from the evidence tables); writes nothing.
+* `--write` — also write the fit into profiles.json, then measure every cell through the env.
+* `--report-only` — no fit: measure the shipped profiles through the env and print the table.
+Exit status 1 when a measured cell is more than `TOLERANCE` points from the paper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.console import Console
+
+from orchestra_env import calibrate as cal
+from orchestra_env.models.profiles import load_profiles, parse_profiles
+
+
+def add_calibrate_command(subparsers: argparse._SubParsersAction) -> None:
+    """Register `calibrate [--n N] [--seed S] [--write] [--report-only]` on `subparsers`."""
+    parser = subparsers.add_parser(
+        "calibrate", help="fit the simulated experts to the paper's accuracies (HLE, FRAMES)"
+    )
+    parser.add_argument("--n", type=int, default=1000, help="test tasks per cell (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the episode seeds (default 0)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="write the fit into profiles.json, then measure")
+    mode.add_argument("--report-only", action="store_true", help="measure the shipped profiles; no fit")
+    parser.set_defaults(func=cmd_calibrate)
+
+
+def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
+    if args.n < 1:
+        console.print("[red]--n must be at least 1[/red]")
+        return 2
+    command = _command(args)
+    if args.report_only:
+        return _measured_report(args, console, command)
+    console.print(f"building the evidence tables of {args.n} tasks per family …")
+    tables = {f: cal.evidence_table(f, args.n, args.seed) for f in cal.FAMILIES}
+    result = cal.fit(tables, load_profiles(), log=console.print)
+    _print_fit(result, console)
+    if args.write:
+        console.print(f"wrote {cal.write_profiles(result)}; measuring every cell through the env …")
+        return _measured_report(args, console, command, result.expected)
+    fitted = parse_profiles(cal.fitted_data(result, json.loads(cal.profiles_path().read_text())))
+    cells = cal.replayed_cells(tables, fitted)
+    note = "(replayed from the evidence tables with the fitted values: nothing written)"
+    console.print(cal.report(cells, command=command, note=note, expected=result.expected), markup=False, highlight=False)
+    return _status(cells)
+
+
+def _measured_report(args: argparse.Namespace, console: Console, command: str, expected=None) -> int:
+    cells = cal.sweep(args.n, args.seed, log=lambda line: console.print(line, markup=False, highlight=False))
+    console.print(cal.report(cells, command=command, expected=expected), markup=False, highlight=False)
+    return _status(cells)
+
+
+def _print_fit(result: cal.Fit, console: Console) -> None:
+    console.print(f"objective {result.objective:.4f}; family offsets {result.offsets}", markup=False)
+    for model in cal.MODELS:
+        console.print(f"  {model:20s} {result.abilities[model]}", markup=False, highlight=False)
+
+
+def _status(cells) -> int:
+    """0 when every cell is within the tolerance of the paper, else 1."""
+    off = [abs(100 * c.accuracy - cal.TARGETS[k]) for k, c in cells.items()]
+    return 0 if max(off) <= cal.TOLERANCE else 1
+
+
+def _command(args: argparse.Namespace) -> str:
+    flags = " --write" if args.write else " --report-only" if args.report_only else ""
+    return f"orchestra calibrate --n {args.n} --seed {args.seed}{flags}"

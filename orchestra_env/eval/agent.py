@@ -1,0 +1,160 @@
+"""What the evaluator runs: the `Agent` protocol, a registry of agent factories by name, and
+`AgentSpec`, a picklable description from which any process can build its own agent.
+
+An agent target is either a registered name (`agent_names()`) or an import path
+`"package.module:attr"` naming a callable that returns an agent.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """A policy for one episode at a time: `reset` at the start of each, then `act` per turn."""
+
+    name: str
+
+    def reset(self, observation: dict, info: dict) -> None: ...
+
+    def act(self, observation: dict) -> str: ...
+
+
+class UnknownAgentError(LookupError):
+    """An agent target that is neither a registered name nor an importable `module:attr`."""
+
+
+@dataclass(frozen=True)
+class AgentFactory:
+    """One registry entry: how to build an agent.
+
+    `factory` is a callable or an import path `"module:attr"` resolved on first use (so that
+    registering built-ins imports nothing). With `needs_env`, the factory is also given
+    `env_id=` and `env_kwargs=` of the env under evaluation (e.g. an oracle that replays it).
+    """
+
+    factory: Callable[..., Agent] | str
+    needs_env: bool = False
+
+    def build(
+        self, kwargs: Mapping[str, Any], env_id: str | None = None, env_kwargs: Mapping | None = None
+    ) -> Agent:
+        factory = _import(self.factory) if isinstance(self.factory, str) else self.factory
+        if self.needs_env:
+            if env_id is None:
+                raise ValueError("this agent replays the env: build it with env_id=")
+            kwargs = {**kwargs, "env_id": env_id, "env_kwargs": dict(env_kwargs or {})}
+        agent = factory(**kwargs)
+        missing = [a for a in ("name", "reset", "act") if not hasattr(agent, a)]
+        if missing:
+            raise TypeError(f"{self.factory!r} built {type(agent).__name__}, which lacks {missing} of the Agent protocol")
+        return agent
+
+
+_REGISTRY: dict[str, AgentFactory] = {}
+
+
+def register_agent(name: str, factory: Callable[..., Agent] | str, *, needs_env: bool = False) -> None:
+    """Register `factory` (a callable or `"module:attr"`) under `name`.
+
+    Registering the same factory twice is a no-op; a different one under a taken name is an
+    error, so that two plugins cannot silently shadow each other.
+    """
+    entry = AgentFactory(factory, needs_env)
+    if _REGISTRY.get(name, entry) != entry:
+        raise ValueError(f"agent name {name!r} is already registered to {_REGISTRY[name].factory!r}")
+    _REGISTRY[name] = entry
+
+
+def agent_names() -> list[str]:
+    """The registered agent names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def resolve(target: str) -> AgentFactory:
+    """The registry entry for a registered name, or an entry for a `module:attr` path."""
+    if target in _REGISTRY:
+        return _REGISTRY[target]
+    if ":" in target:
+        return AgentFactory(target)
+    raise UnknownAgentError(
+        f"unknown agent {target!r}; registered: {', '.join(agent_names()) or 'none'} "
+        "(or give an import path 'package.module:Factory')"
+    )
+
+
+def make_agent(
+    name: str, *, env_id: str | None = None, env_kwargs: Mapping | None = None, **kwargs: Any
+) -> Agent:
+    """Build the agent registered as `name` (or at import path `name`) with `kwargs`;
+    `env_id`/`env_kwargs` reach only factories registered with `needs_env`."""
+    return resolve(name).build(kwargs, env_id, env_kwargs)
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """A picklable recipe for an agent: `target` (registered name or `module:attr`), the
+    keyword arguments its factory takes, and the display `name` written into every record
+    (default: the target, followed by the kwargs when there are any, so that two runs of one
+    factory with different settings stay apart in a comparison)."""
+
+    target: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+    def __post_init__(self):
+        if not self.name:
+            settings = ",".join(f"{k}={v}" for k, v in sorted(self.kwargs.items()))
+            object.__setattr__(self, "name", f"{self.target}({settings})" if settings else self.target)
+
+    def factory(self) -> AgentFactory:
+        """This spec's registry entry (resolved in the calling process)."""
+        return resolve(self.target)
+
+    def build(self, env_id: str | None = None, env_kwargs: Mapping | None = None) -> Agent:
+        """Build the agent in whichever process calls this. A name registered at run time
+        exists only in the process that registered it: `evaluate` therefore resolves the
+        target in the parent and sends workers the factory itself (`factory()`)."""
+        return resolve(self.target).build(self.kwargs, env_id, env_kwargs)
+
+
+def _import(path: str) -> Callable[..., Agent]:
+    module_name, _, attr = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise UnknownAgentError(f"cannot import agent factory {path!r}: {exc}") from exc
+    return obj
+
+
+# -- built-in agents: the non-LLM baselines, imported only when built -------------------------
+
+
+def _single_model(tier: str = "mid", alone: bool = False) -> Agent:
+    """`SingleModel` with a tier by name: strong, mid, cheap or open."""
+    from orchestra_env.baselines import routers
+
+    tiers = {"strong": routers.STRONG, "mid": routers.MID, "cheap": routers.CHEAP, "open": routers.OPEN}
+    if tier not in tiers:
+        raise ValueError(f"unknown tier {tier!r}; expected one of {sorted(tiers)}")
+    return routers.SingleModel(tiers[tier], alone=alone, name=f"{tier}-only" + (" (alone)" if alone else ""))
+
+
+def _oracle(env_id: str, env_kwargs: Mapping) -> Agent:
+    """The replaying upper bound, bound to the env under evaluation."""
+    from orchestra_env.baselines.routers import Oracle
+
+    return Oracle(env_id, **env_kwargs)
+
+
+register_agent("random", "orchestra_env.baselines.routers:RandomRouter")
+register_agent("evidence-first", "orchestra_env.baselines.routers:EvidenceFirst")
+register_agent("cheapest-first", "orchestra_env.baselines.routers:CheapestFirst")
+register_agent("single-model", _single_model)
+register_agent("oracle", _oracle, needs_env=True)

@@ -1,0 +1,98 @@
+"""`orchestra eval` and `orchestra compare`. `add_eval_commands` registers them on the
+`orchestra` parser's subparsers; each handler takes (args, console) and returns the exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from orchestra_env.eval.agent import AgentSpec, UnknownAgentError, agent_names
+from orchestra_env.eval.records import RunFileError, read_run
+from orchestra_env.eval.runner import DEFAULT_EPISODES, DEFAULT_MAX_ERRORS, EpisodeError, evaluate
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def add_eval_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register `eval` and `compare` on an argparse subparsers object."""
+    ev = subparsers.add_parser(
+        "eval",
+        help="evaluate an agent into a resumable JSONL run file",
+        description="Play an agent on a split's tasks, TRIALS times each. Re-running the same "
+        "command resumes the run where it stopped.",
+    )
+    ev.add_argument("--agent", required=True, help=f"registered name ({', '.join(agent_names())}) or import path module:Factory")
+    ev.add_argument("--agent-kwarg", action="append", default=[], metavar="KEY=VALUE", help="agent factory argument (repeatable; VALUE is JSON, else a string)")
+    ev.add_argument("--name", default="", help="agent name in the records (default: the agent and its kwargs)")
+    ev.add_argument("--env", required=True, help="Gymnasium env id, e.g. ToolOrchestra-v0")
+    ev.add_argument("--env-kwarg", action="append", default=[], metavar="KEY=VALUE", help="gym.make argument (repeatable; VALUE is JSON, else a string)")
+    ev.add_argument("--split", default="test", help="split the tasks come from (default: test)")
+    ev.add_argument("--episodes", type=int, help=f"number of tasks (default: {DEFAULT_EPISODES})")
+    ev.add_argument("--trials", type=int, default=1, help="episodes per task, for pass^k (default: 1)")
+    ev.add_argument("--seed", type=int, default=0, help="run seed; episode seeds derive from it")
+    ev.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    ev.add_argument("--out", type=Path, required=True, help="run file (JSONL) to write or resume")
+    ev.add_argument("--trajectories", action="store_true", help="keep each episode's actions and replies")
+    ev.add_argument("--max-errors", type=int, default=DEFAULT_MAX_ERRORS, help=f"failed episodes tolerated before stopping (default: {DEFAULT_MAX_ERRORS}); failed ones are retried on resume")
+    ev.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    ev.set_defaults(func=cmd_eval)
+
+    cmp = subparsers.add_parser("compare", help="compare run files: table, Markdown and Pareto plots")
+    cmp.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run files or folders of them")
+    cmp.add_argument("--out", type=Path, default=Path("reports"), help="folder for comparison.md and the plots (default: reports)")
+    cmp.set_defaults(func=cmd_compare)
+
+
+def parse_kwargs(pairs: list[str]) -> dict[str, Any]:
+    """KEY=VALUE pairs as a dict; VALUE as JSON when it parses (`3`, `true`, `["a"]`), else
+    as the string itself."""
+    kwargs = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected KEY=VALUE, got {pair!r}")
+        try:
+            kwargs[key] = json.loads(value)
+        except json.JSONDecodeError:
+            kwargs[key] = value
+    return kwargs
+
+
+def cmd_eval(args: argparse.Namespace, console: Console) -> int:
+    try:
+        spec = AgentSpec(args.agent, parse_kwargs(args.agent_kwarg), args.name)
+        path = evaluate(
+            spec, args.env, env_kwargs=parse_kwargs(args.env_kwarg), split=args.split,
+            episodes=args.episodes, trials=args.trials, seed=args.seed, out=args.out,
+            workers=args.workers, keep_trajectory=args.trajectories, progress=not args.no_progress,
+            max_errors=args.max_errors,
+        )
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/yellow]: finished episodes are saved in {args.out}; run the same command again to resume")
+        return EXIT_INTERRUPTED
+    except EpisodeError as exc:
+        console.print(f"[red]episodes failed[/red]: {exc}", markup=True, highlight=False)
+        return EXIT_FAILED
+    except (UnknownAgentError, RunFileError, ValueError) as exc:
+        console.print(f"[red]error[/red]: {exc}")
+        return EXIT_USAGE
+    records = read_run(path)[1]
+    solved, cost = sum(r.outcome for r in records), sum(r.cost_usd for r in records)
+    console.print(f"{spec.name}: {solved}/{len(records)} solved, ${cost:.4f} in all → {path}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from orchestra_env.eval.report import compare
+
+    try:
+        report = compare(args.runs, args.out, console)
+    except (FileNotFoundError, RunFileError, ValueError) as exc:
+        console.print(f"[red]error[/red]: {exc}")
+        return EXIT_USAGE
+    console.print(f"wrote {report.markdown}, {report.pareto} and {len(report.family_plots)} per-family plots")
+    return 0

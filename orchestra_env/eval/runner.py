@@ -1,0 +1,406 @@
+"""`evaluate`: play an agent on a split's tasks, `trials` times each, into a resumable run file.
+
+An episode unit is (task_id, trial). Its reset seed is a hash of (run seed, task_id, trial), so
+a unit plays the same episode in any process, in any order, on resume, and — since the agent is
+not part of the hash — for every agent (paired comparisons on identical draws).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import pickle
+import queue
+import signal
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from orchestra_env.eval.agent import Agent, AgentFactory, AgentSpec
+from orchestra_env.eval.records import EpisodeFailure, EpisodeRecord, RunFile, RunHeader, jsonable
+
+DEFAULT_EPISODES = 100  # tasks per run when `episodes` is not given (the splits are far larger)
+DEFAULT_MAX_ERRORS = 10  # failed episodes tolerated per call before the run stops
+_POLL_S = 1.0  # how often waiting processes check that their peers are still alive
+
+Result = EpisodeRecord | EpisodeFailure
+
+
+class EpisodeError(RuntimeError):
+    """Episodes failed (or a worker could not start or died); everything finished is saved."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One episode to play: a task, which trial of it, and the seed to reset the env with."""
+
+    task_id: str
+    trial: int
+    seed: int
+
+
+def unit_seed(seed: int, task_id: str, trial: int) -> int:
+    """The reset seed of a unit: 63 bits of SHA-256 over (run seed, task id, trial).
+
+    hashlib, not `hash()`: string hashes are salted per process."""
+    digest = hashlib.sha256(f"{seed}\x1f{task_id}\x1f{trial}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything a process needs to play units (picklable: sent to each worker once)."""
+
+    agent: AgentFactory
+    agent_kwargs: Mapping[str, Any]
+    agent_name: str
+    env_id: str
+    env_kwargs: Mapping[str, Any]
+    recorded_env_kwargs: dict[str, Any]  # as JSON, once for every record
+    run_seed: int
+    keep_trajectory: bool
+
+    def build_agent(self) -> Agent:
+        return self.agent.build(self.agent_kwargs, self.env_id, self.env_kwargs)
+
+
+def evaluate(
+    agent_spec: AgentSpec | str,
+    env_id: str,
+    *,
+    env_kwargs: Mapping[str, Any] | None = None,
+    split: str = "test",
+    episodes: int | None = None,
+    trials: int = 1,
+    seed: int = 0,
+    out: str | Path,
+    workers: int = 1,
+    keep_trajectory: bool = False,
+    progress: bool = True,
+    max_errors: int = DEFAULT_MAX_ERRORS,
+) -> Path:
+    """Play `agent_spec` on the first `episodes` tasks of `split` (default `DEFAULT_EPISODES`),
+    `trials` times each, appending one JSON line per finished episode to `out`; returns `out`.
+
+    Re-running the same call resumes: finished units are skipped, and a torn last line left by
+    a killed run is dropped. A file written by another agent, env, env kwargs, seed or split is
+    refused (`RunMismatchError`); more episodes or trials extend a run. `workers > 1` plays
+    units in that many spawned processes (each builds its env and agent once); only this
+    process writes. Ctrl-C (KeyboardInterrupt) stops at once, everything finished kept.
+
+    An episode that raises (say, a model server that is down) is written as an `"error"` line
+    and the run goes on; a resumed run plays it again. More than `max_errors` failures stop
+    the run; any failure makes the call end in `EpisodeError` once the rest is done.
+
+    Spawned workers import the main module: a script that calls this with `workers > 1`
+    needs the usual `if __name__ == "__main__":` guard.
+    """
+    spec = AgentSpec(agent_spec) if isinstance(agent_spec, str) else agent_spec
+    _check_counts(episodes=episodes, trials=trials, workers=workers)
+    if max_errors < 0:
+        raise ValueError(f"max_errors must be >= 0, got {max_errors}")
+    env_kwargs = dict(env_kwargs or {})
+    context = _Context(
+        agent=spec.factory(),
+        agent_kwargs=dict(spec.kwargs),
+        agent_name=spec.name,
+        env_id=env_id,
+        env_kwargs=env_kwargs,
+        recorded_env_kwargs=jsonable(env_kwargs),
+        run_seed=seed,
+        keep_trajectory=keep_trajectory,
+    )
+    header = RunHeader(
+        agent=spec.name,
+        agent_target=spec.target,
+        agent_kwargs=jsonable(dict(spec.kwargs)),
+        env_id=env_id,
+        env_kwargs=context.recorded_env_kwargs,
+        seed=seed,
+        split=split,
+    )
+    out = Path(out)
+    env = gym.make(env_id, **env_kwargs)
+    try:
+        units = _units(env, split, episodes or DEFAULT_EPISODES, trials, seed)
+        with RunFile(out, header) as run:
+            todo = [u for u in units if (u.task_id, u.trial) not in run.done]
+            wanted = {(u.task_id, u.trial) for u in units}
+            finished = [r for r in run.records if r.unit in wanted]
+            # closing(): on Ctrl-C or an error, stop the workers now, not when the generator is
+            # garbage-collected (the traceback keeps it alive).
+            with _ProgressBar(len(units), finished, enabled=progress) as bar, closing(
+                _play(todo, context, env, workers)
+            ) as results:
+                failures = _record_all(results, run, bar, max_errors)
+    finally:
+        env.close()
+    if failures:
+        raise EpisodeError(
+            f"{len(failures)} of {len(todo)} episodes failed; they are logged as error lines in "
+            f"{out} and replayed when the run is resumed. The first: {_describe(failures[0])}"
+        )
+    return out
+
+
+def _record_all(results: Iterator[Result], run: RunFile, bar: _ProgressBar, max_errors: int) -> list[EpisodeFailure]:
+    """Write every result as it comes; the failures, or EpisodeError past `max_errors`."""
+    failures = []
+    for result in results:
+        run.append(result)
+        bar.advance(result)
+        if isinstance(result, EpisodeFailure):
+            failures.append(result)
+            if len(failures) > max_errors:
+                raise EpisodeError(
+                    f"{len(failures)} episodes failed, more than max_errors={max_errors}: stopping "
+                    f"(what finished is saved). The first: {_describe(failures[0])}"
+                )
+    return failures
+
+
+def _describe(failure: EpisodeFailure) -> str:
+    return f"task {failure.task_id!r} trial {failure.trial}: {failure.error}\n{failure.traceback}"
+
+
+def _check_counts(**counts: int | None) -> None:
+    bad = [f"{name}={value!r}" for name, value in counts.items() if value is not None and value < 1]
+    if bad:
+        raise ValueError(f"these must be at least 1: {', '.join(bad)}")
+
+
+def _units(env: gym.Env, split: str, n: int, trials: int, seed: int) -> list[Unit]:
+    """Trial-major: every task once before any task twice, so a run stopped early still
+    covers its tasks evenly."""
+    lister = getattr(env.unwrapped, "task_ids", None)
+    if lister is None:
+        raise TypeError(f"{type(env.unwrapped).__name__} has no task_ids(split, n): the evaluator needs it to list tasks")
+    task_ids = list(dict.fromkeys(lister(split, n)))  # a repeated id would collide on resume
+    return [Unit(t, trial, unit_seed(seed, t, trial)) for trial in range(trials) for t in task_ids]
+
+
+def _play(units: Sequence[Unit], context: _Context, env: gym.Env, workers: int) -> Iterator[Result]:
+    if not units:
+        return
+    if workers == 1 or len(units) == 1:
+        agent = context.build_agent()
+        for unit in units:
+            yield play_unit(env, agent, unit, context)
+        return
+    _check_sendable(context)
+    with _WorkerPool(context, min(workers, len(units))) as pool:
+        yield from pool.play(units)
+
+
+def _check_sendable(context: _Context) -> None:
+    try:
+        pickle.dumps(context)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise ValueError(
+            f"agent {context.agent_name!r} or the env kwargs cannot be sent to worker processes "
+            f"({exc}); register a module-level factory (not a lambda or local function), "
+            "pass picklable env kwargs, or use workers=1"
+        ) from exc
+
+
+def play_unit(env: gym.Env, agent: Agent, unit: Unit, context: _Context) -> Result:
+    """Play one unit to its end: its record, or its failure if the agent or env raised
+    (KeyboardInterrupt is no failure: it stops everything)."""
+    try:
+        return _play_episode(env, agent, unit, context)
+    except Exception as exc:
+        return EpisodeFailure(
+            agent=context.agent_name, task_id=unit.task_id, trial=unit.trial, seed=unit.seed,
+            error=f"{type(exc).__name__}: {exc}",
+            traceback="".join(traceback.format_exception(exc)).strip(),
+        )
+
+
+def _play_episode(env: gym.Env, agent: Agent, unit: Unit, context: _Context) -> EpisodeRecord:
+    obs, info = env.reset(seed=unit.seed, options={"task_id": unit.task_id})
+    agent.reset(obs, info)
+    trajectory = [{"action": None, "message": _last_message(obs)}] if context.keep_trajectory else None
+    total, done = 0.0, False
+    while not done:
+        action = agent.act(obs)
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += float(reward)
+        done = terminated or truncated
+        if trajectory is not None:
+            trajectory.append({"action": action, "message": _last_message(obs)})
+    return _record(info, unit, total, trajectory, context)
+
+
+def _record(info: dict, unit: Unit, reward: float, trajectory: list | None, context: _Context) -> EpisodeRecord:
+    try:
+        ledger = info["ledger"]
+        if info["task_id"] != unit.task_id:
+            raise EpisodeError(f"reset(options={{'task_id': {unit.task_id!r}}}) played {info['task_id']!r}: the env ignored the task id")
+        return EpisodeRecord(
+            agent=context.agent_name,
+            env_id=context.env_id,
+            env_kwargs=context.recorded_env_kwargs,
+            task_id=unit.task_id,
+            family=str(info["family"]),
+            seed=unit.seed,
+            run_seed=context.run_seed,
+            trial=unit.trial,
+            outcome=int(info["outcome"]),
+            reward=reward,
+            reward_terms={k: float(v) for k, v in info["reward_terms"].items()},
+            cost_usd=float(ledger["cost_usd"]),
+            latency_s=float(ledger["latency_s"]),
+            prompt_tokens=int(ledger["prompt_tokens"]),
+            completion_tokens=int(ledger["completion_tokens"]),
+            turns=int(info["turns"]),
+            format_errors=int(info["format_errors"]),
+            calls={k: int(v) for k, v in ledger["calls"].items()},
+            calls_by_alias={k: int(v) for k, v in ledger["calls_by_alias"].items()},
+            trajectory=trajectory,
+        )
+    except KeyError as exc:
+        raise EpisodeError(
+            f"{context.env_id} ended task {unit.task_id!r} without info[{exc.args[0]!r}]; the evaluator needs "
+            "task_id, family, outcome, reward_terms, turns, format_errors and ledger at an episode's end"
+        ) from exc
+
+
+def _last_message(observation: Any) -> Any:
+    messages = observation.get("messages") if isinstance(observation, Mapping) else None
+    return jsonable(messages[-1]) if messages else None
+
+
+# -- worker processes -------------------------------------------------------------------------
+
+
+class _WorkerPool:
+    """Spawned processes that each build an env and an agent once, then take units from a
+    shared queue (so fast workers take more) and send records back to this process."""
+
+    def __init__(self, context: _Context, workers: int):
+        mp = multiprocessing.get_context("spawn")  # fork is unsafe with threads and absent on macOS/Windows
+        self._tasks, self._results = mp.Queue(), mp.Queue()
+        self._procs = [
+            mp.Process(target=_worker_main, args=(context, self._tasks, self._results), name=f"orchestra-eval-{i}")
+            for i in range(workers)
+        ]
+
+    def __enter__(self) -> _WorkerPool:
+        for proc in self._procs:
+            proc.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # Unfinished episodes are abandoned: a resumed run plays them again. Units still in
+        # the feeder thread are dropped rather than waited for (no reader is left for them).
+        self._tasks.cancel_join_thread()
+        for proc in self._procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in self._procs:
+            proc.join()
+        self._tasks.close()
+        self._results.close()
+
+    def play(self, units: Sequence[Unit]) -> Iterator[Result]:
+        for unit in units:
+            self._tasks.put(unit)
+        for _ in self._procs:
+            self._tasks.put(None)
+        for _ in units:
+            kind, payload = self._next_result()
+            if kind == "fatal":
+                raise EpisodeError(f"a worker process could not go on:\n{payload}")
+            yield payload
+
+    def _next_result(self) -> tuple[str, Any]:
+        while True:
+            try:
+                return self._results.get(timeout=_POLL_S)
+            except queue.Empty:
+                dead = [p for p in self._procs if p.exitcode not in (None, 0)]
+                if dead:
+                    raise EpisodeError(
+                        f"worker process {dead[0].name} died (exit code {dead[0].exitcode}); "
+                        "records finished so far are saved, re-run to resume"
+                    ) from None
+
+
+def _worker_main(context: _Context, tasks: Any, results: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    parent = multiprocessing.parent_process()
+    try:
+        env = gym.make(context.env_id, **context.env_kwargs)
+        agent = context.build_agent()
+        while (unit := _next_unit(tasks, parent)) is not None:
+            results.put(("result", play_unit(env, agent, unit, context)))
+        env.close()
+    except Exception:  # building the env or agent failed: no unit can be played here
+        results.put(("fatal", traceback.format_exc()))
+    if not parent.is_alive():  # nobody will read what is left in the pipe: don't wait on it
+        results.cancel_join_thread()
+
+
+def _next_unit(tasks: Any, parent: multiprocessing.process.BaseProcess) -> Unit | None:
+    """The next unit, or None at the end or once the parent is gone (an orphan must not hang)."""
+    while parent.is_alive():
+        try:
+            return tasks.get(timeout=_POLL_S)
+        except queue.Empty:
+            continue
+    return None
+
+
+# -- progress -----------------------------------------------------------------------------------
+
+
+class _ProgressBar:
+    """A live bar on stderr: episodes done / total, accuracy and $ so far, ETA. Silent when
+    disabled or when stderr is not a terminal (logs, CI)."""
+
+    def __init__(self, total: int, finished: Sequence[EpisodeRecord], *, enabled: bool):
+        self._successes = sum(r.outcome for r in finished)
+        self._cost = sum(r.cost_usd for r in finished)
+        self._done = len(finished)
+        self._failed = 0
+        console = Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("[bold]eval"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("acc {task.fields[accuracy]}"),
+            TextColumn("${task.fields[cost]}{task.fields[failed]}"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not (enabled and console.is_terminal),
+        )
+        self._task = self._progress.add_task("eval", total=total, completed=self._done, **self._fields())
+
+    def __enter__(self) -> _ProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def advance(self, result: Result) -> None:
+        if isinstance(result, EpisodeFailure):
+            self._failed += 1
+            self._progress.update(self._task, **self._fields())
+            return
+        self._successes += result.outcome
+        self._cost += result.cost_usd
+        self._done += 1
+        self._progress.update(self._task, advance=1, **self._fields())
+
+    def _fields(self) -> dict[str, str]:
+        accuracy = f"{self._successes / self._done:.3f}" if self._done else "-"
+        failed = f" [red]{self._failed} failed[/red]" if self._failed else ""
+        return {"accuracy": accuracy, "cost": f"{self._cost:.4f}", "failed": failed}

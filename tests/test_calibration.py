@@ -1,0 +1,145 @@
+"""Calibration: the shipped profiles reproduce the paper's "none" and "basic" rows (facts §6).
+
+How the accuracies are computed (orchestra_env/calibrate.py): `evidence_table` walks each task's
+evidence tree — every reachable search outcome, the program written on success or failure and
+its real sandbox output, the answer's checks at each node — through the families as the env
+builds them (their difficulty offsets read from the shipped profiles), the real retriever and
+the real sandbox. Over those tables
+
+* `expected_accuracy` is P(solved) summed exactly over every expert call's success draw, on
+  N = 1,000 test tasks per family: no sampling noise from the draws, only from which tasks;
+* `crn_accuracy` replays the stored uniform draws: what the env itself measures for those tasks
+  and episode seeds (`orchestra calibrate --n 1000 --report-only`), episode for episode —
+  `test_fast_path_replays_the_env` checks that against the env.
+
+Both must be within `TOLERANCE` (3 points) of the paper in all 24 cells. The cost facts are
+measured through the env on a smaller sample (costs vary little from task to task). The module
+takes about 30 s on 2 cores under pytest-xdist; building the reasoning table (about 2,000
+sandbox runs) is the longest part.
+"""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from orchestra_env import calibrate as cal
+from orchestra_env.models.profiles import default_profiles, parse_profiles
+from orchestra_env.tasks.multihop import MultihopFamily
+from orchestra_env.tasks.reasoning import ReasoningFamily
+
+N = 1000  # tasks per family for the accuracy cells
+N_COST = 40  # tasks per family for the cost facts
+NO_OFFSET = np.zeros(len(cal.SKILLS))  # the shipped offsets are already inside the checks
+
+
+def shipped(model: str) -> np.ndarray:
+    return cal.skill_vector(default_profiles().models[model].abilities)
+
+
+@pytest.mark.parametrize("family", cal.FAMILIES)
+def test_shipped_profiles_reproduce_the_paper(family):
+    profiles = default_profiles()
+    table = cal.evidence_table(family, N, seed=0, difficulty_offset=None)
+    misses = []
+    for (model, setting, fam), target in cal.TARGETS.items():
+        if fam != family:
+            continue
+        args = (table, setting, shipped(model), NO_OFFSET, profiles.discrimination)
+        expected, measured = 100 * cal.expected_accuracy(*args), 100 * cal.crn_accuracy(*args)
+        if max(abs(expected - target), abs(measured - target)) > cal.TOLERANCE:
+            misses.append(f"{model} {setting}: paper {target}, expected {expected:.1f}, measured {measured:.1f}")
+    assert not misses, "\n".join(misses)
+
+
+def test_evidence_helps_every_paper_model():
+    """A fact's document in context beats recalling it, on average over the multihop facts."""
+    table = cal.evidence_table("multihop", 200, difficulty_offset=None)
+    for model in cal.MODELS:
+        gain = cal.reading_gain(table, shipped(model), NO_OFFSET, default_profiles().discrimination)
+        assert gain >= cal.READING_MARGIN - 0.05, (model, gain)
+
+
+@pytest.mark.parametrize("family", cal.FAMILIES)
+def test_fast_path_replays_the_env(family):
+    """Replaying the table's draws gives the env's outcome in every episode."""
+    n, profiles = 60, default_profiles()
+    table = cal.evidence_table(family, n, seed=3, difficulty_offset=None)
+    for model in cal.MODELS:
+        for setting in cal.SETTINGS:
+            env_kwargs, agent = cal.policy(model, setting)
+            env = gym.make(cal.ENV_IDS[family], split="test", **env_kwargs)
+            played = [
+                cal.play_episode(env, agent, {"task_id": task_id, "episode_seed": cal.episode_seed(3, k)})["outcome"]
+                for k, task_id in enumerate(table.task_ids)
+            ]
+            replayed = cal.crn_outcomes(table, setting, shipped(model), NO_OFFSET, profiles.discrimination)
+            assert played == replayed.astype(int).tolist(), (model, setting)
+
+
+def test_costs_rank_like_the_paper_and_tools_multiply_gpt5s_bill():
+    """Mean $ per task (both families) orders the six models as the paper's cost column does,
+    in each setting, and GPT-5 with the basic tools costs at least 3x GPT-5 alone (paper: 4.9x)."""
+    cells = {key: cal.measure_cell(*key, n=N_COST, seed=0) for key in cal.TARGETS}
+    costs = cal.policy_costs(cells)
+    for setting in cal.SETTINGS:
+        paper = sorted(cal.MODELS, key=lambda m: cal.PAPER_COST[m, setting])
+        simulated = sorted(cal.MODELS, key=lambda m: costs[m, setting][0])
+        assert simulated == paper, setting
+    assert costs["gpt-5", "basic"][0] >= 3 * costs["gpt-5", "none"][0]
+
+
+def test_family_offsets_raise_difficulties_by_skill():
+    offset = {"reading": 1.0, "knowledge": -0.5}
+    plain, harder = MultihopFamily(0, {}), MultihopFamily(0, offset)
+    task = plain.task(10)
+    hops = cal.hop_documents(task)
+    for evidence in (cal.facts_evidence(hops, 0), cal.facts_evidence(hops, (1 << len(hops)) - 1)):
+        before, after = task.demands("answer", evidence), harder.task(10).demands("answer", evidence)
+        assert [c.skill for c in after] == [c.skill for c in before]
+        assert [c.difficulty for c in after] == pytest.approx([c.difficulty + offset.get(c.skill, 0.0) for c in before])
+    bundled = default_profiles().difficulty_offsets
+    assert dict(ReasoningFamily(0).offset) == bundled["reasoning"]
+    assert dict(MultihopFamily(0).offset) == bundled["multihop"]
+
+
+def test_writing_the_shipped_values_changes_nothing():
+    profiles = default_profiles()
+    data = json.loads(cal.profiles_path().read_text())
+    same = cal.Fit(
+        abilities={m: dict(p.abilities) for m, p in profiles.models.items()},
+        offsets={f: dict(profiles.difficulty_offsets[f]) for f in cal.FAMILIES},
+        expected={},
+        objective=0.0,
+    )
+    assert cal.fitted_data(same, data) == data
+    parse_profiles(data)  # "families" validates against the schema
+
+
+def test_remap_keeps_other_models_in_place():
+    profiles = default_profiles()
+    shifted = {m: shipped(m) + 0.5 for m in cal.MODELS}
+    abilities = cal.remap(profiles, shifted)
+    for name, model in profiles.models.items():
+        for skill in cal.SKILLS:
+            assert abilities[name][skill] == pytest.approx(model.abilities[skill] + 0.5, abs=1e-3)
+
+
+def test_fit_moves_towards_the_paper():
+    """A few iterations on small tables lower the objective and keep GPT-5 ahead of Qwen3-8B."""
+    tables = {f: cal.evidence_table(f, 60) for f in cal.FAMILIES}
+    problem = cal._Problem(tables, default_profiles())
+    start = problem.residuals(problem.prior, problem.accuracies(problem.prior, problem.cells))
+    result = cal.fit(tables, default_profiles(), iterations=4)
+    assert result.objective < start @ start
+    for skill in cal.FIT_SKILLS:
+        assert result.abilities["gpt-5"][skill] > result.abilities["qwen3-8b"][skill]
+
+
+def test_a_cell_is_the_same_every_time():
+    first = cal.measure_cell("qwen3-8b", "basic", "multihop", n=30, seed=5)
+    assert cal.measure_cell("qwen3-8b", "basic", "multihop", n=30, seed=5) == first
+    assert cal.measure("qwen3-8b", "basic", "multihop", n=30, seed=5) == first.accuracy

@@ -1,0 +1,118 @@
+"""compare(): tables, Markdown and Pareto plots from run files; load_runs and the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import io
+
+import pytest
+from rich.console import Console
+
+from orchestra_env.eval import compare, load_runs
+from orchestra_env.eval.cli import add_eval_commands
+from orchestra_env.eval.records import RunFile, RunHeader
+from tests.test_eval_metrics import record
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def write_run(path, agent, outcomes_costs, *, seed=0):
+    """A run file of `agent` holding one record per (task, trial, outcome, cost)."""
+    header = RunHeader(agent, agent, {}, "E", {}, seed, "test")
+    with RunFile(path, header) as run:
+        for task, trial, outcome, cost in outcomes_costs:
+            run.append(record(agent, task, trial, outcome, cost))
+    return path
+
+
+def overall_rows(markdown: str) -> dict[str, str]:
+    """The lines of the first (overall) table by agent."""
+    table = next(block for block in markdown.split("\n\n") if block.startswith("| agent | n |"))
+    return {line.split(" | ")[0].lstrip("| "): line for line in table.splitlines()[2:]}
+
+
+@pytest.fixture
+def runs(tmp_path):
+    folder = tmp_path / "runs"
+    tasks = [("x/0", 0), ("x/0", 1), ("y/0", 0), ("y/0", 1)]
+    plan = {
+        "cheap": [1, 0, 0, 0],  # accuracy .25 at $0.001
+        "mid": [1, 1, 1, 0],  # .75 at $0.01
+        "wasteful": [1, 0, 1, 0],  # .5 at $0.05: dominated by mid
+        "strong": [1, 1, 1, 1],  # 1.0 at $0.1
+        "oracle": [1, 1, 1, 1],  # 1.0 at $0.0005: an upper bound, not on the frontier
+        "free": [0, 0, 1, 0],  # .25 at $0: drawn at a floor on the log axis
+    }
+    cost = {"cheap": 0.001, "mid": 0.01, "wasteful": 0.05, "strong": 0.1, "oracle": 0.0005, "free": 0.0}
+    for agent, outcomes in plan.items():
+        rows = [(t, k, o, cost[agent]) for (t, k), o in zip(tasks, outcomes, strict=True)]
+        write_run(folder / f"{agent}.jsonl", agent, rows)
+    return folder
+
+
+def test_compare_writes_table_markdown_and_plots(runs, tmp_path):
+    out = tmp_path / "report"
+    console = Console(record=True, width=120, file=io.StringIO())
+    report = compare([runs], out, console)
+    assert report.markdown == out / "comparison.md"
+    assert report.pareto.read_bytes().startswith(PNG) and report.pareto.stat().st_size > 10_000
+    assert sorted(report.family_plots) == ["x", "y"]
+    assert all(p.read_bytes().startswith(PNG) for p in report.family_plots.values())
+    md = report.markdown.read_text()
+    rows = overall_rows(md)
+    assert rows["mid"].endswith("| ✓ |") and rows["strong"].endswith("| ✓ |")
+    assert rows["wasteful"].endswith("|  |")
+    assert rows["oracle"].endswith("| bound |")
+    assert "| mid | 4 | 0.750 [0.30, 0.95] | 0.500 |" in md  # pass^2 = mean(1, 0)
+    text = console.export_text()
+    assert "Agents over all task families" in text and "wasteful" in text and "pass^2" in text
+
+
+def test_free_agent_dominates_an_equally_accurate_paid_one(runs, tmp_path):
+    report = compare([runs], tmp_path / "r", Console(file=io.StringIO()))
+    rows = overall_rows(report.markdown.read_text())
+    # free (.25 at $0) dominates cheap (.25 at $0.001).
+    assert rows["cheap"].endswith("|  |") and rows["free"].endswith("| ✓ |")
+
+
+def test_compare_notes_agents_that_played_different_episodes(tmp_path):
+    a = write_run(tmp_path / "a.jsonl", "a", [("x/0", 0, 1, 0.1), ("x/1", 0, 1, 0.1)])
+    b = write_run(tmp_path / "b.jsonl", "b", [("x/0", 0, 1, 0.1)])
+    console = Console(record=True, width=200, file=io.StringIO())
+    report = compare([a, b], tmp_path / "r", console)
+    note = "the agents played different episodes (a 2, b 1; 1 in common)"
+    assert note in console.export_text() and note in report.markdown.read_text()
+    report = compare([a], tmp_path / "r", Console(record=True, file=io.StringIO()))
+    assert "Note" not in report.markdown.read_text()
+
+
+def test_load_runs_keeps_two_runs_of_one_agent_apart(tmp_path):
+    a = write_run(tmp_path / "seed0.jsonl", "agent", [("x/0", 0, 1, 0.1)])
+    b = write_run(tmp_path / "seed1.jsonl", "agent", [("x/0", 0, 0, 0.1)], seed=1)
+    other = write_run(tmp_path / "other.jsonl", "other", [("x/0", 0, 0, 0.1)])
+    names = sorted(r.agent for r in load_runs([a, b, other]))
+    assert names == ["agent [seed0]", "agent [seed1]", "other"]
+    assert [r.agent for r in load_runs([a])] == ["agent"]
+
+
+def test_load_runs_reports_missing_paths(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no run file or folder"):
+        load_runs([tmp_path / "nope.jsonl"])
+
+
+def test_compare_without_episodes_is_an_error(tmp_path):
+    empty = write_run(tmp_path / "empty.jsonl", "a", [])
+    with pytest.raises(ValueError, match="no finished episodes"):
+        compare([empty], tmp_path / "r", Console(file=io.StringIO()))
+
+
+def test_cli_compare(runs, tmp_path):
+    parser = argparse.ArgumentParser()
+    add_eval_commands(parser.add_subparsers(dest="command", required=True))
+    console = Console(record=True, width=120, file=io.StringIO())
+    args = parser.parse_args(["compare", str(runs / "mid.jsonl"), str(runs / "strong.jsonl"), "--out", str(tmp_path / "r")])
+    assert args.func(args, console) == 0
+    assert (tmp_path / "r" / "pareto.png").exists() and (tmp_path / "r" / "comparison.md").exists()
+    args = parser.parse_args(["compare", str(tmp_path / "missing.jsonl")])
+    assert args.func(args, console) == 2
+    assert "no run file or folder" in console.export_text()

