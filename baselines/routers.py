@@ -53,6 +53,11 @@ def avoids_paid_apis(observation: dict) -> bool:
     return "Avoid paid APIs" in text
 
 
+def wants_speed(observation: dict) -> bool:
+    """The preference vector ([outcome, cost, latency, …]) weighs latency at least half."""
+    return float(observation["preference"][2]) >= 0.5
+
+
 def turns_taken(observation: dict) -> int:
     return sum(1 for m in observation["messages"] if m["role"] == "assistant")
 
@@ -126,21 +131,24 @@ class SingleModel:
 @dataclass
 class EvidenceFirst:
     """Gather with cheap calls (three searches, code for numeric questions), answer with a mid
-    model. Honours "avoid paid APIs" by answering with an open model."""
+    model. Honours "avoid paid APIs" by answering with an open model, and a latency preference
+    by searching once and answering with the fastest model."""
 
     name: str = "evidence-first"
 
     def reset(self, observation: dict, info: dict) -> None:
         self._open = avoids_paid_apis(observation)
+        self._fast = wants_speed(observation)
 
     def act(self, observation: dict) -> str:
         tools = offered(observation)
         if "call_expert" in tools:
             return tool_call("call_expert", {"expert": pick(observation, "call_expert", CHEAP["call_expert"])})
         question = observation["messages"][1]["content"]
-        plan = ["search"] * 3 + (["enhance_reasoning"] if _NUMERIC_QUESTION.search(question) else []) + ["answer"]
+        searches = 1 if self._fast else 3
+        plan = ["search"] * searches + (["enhance_reasoning"] if _NUMERIC_QUESTION.search(question) else []) + ["answer"]
         tool = plan[min(turns_taken(observation), len(plan) - 1)]
-        tier = OPEN if self._open or tool != "answer" else MID
+        tier = CHEAP if self._fast else OPEN if self._open or tool != "answer" else MID
         return tool_call(tool, {"model": pick(observation, tool, tier[tool] if tool != "search" else CHEAP[tool])})
 
 
@@ -149,13 +157,15 @@ class CheapestFirst:
     """Escalate only when the evidence is weak: search cheaply; when the gathered documents
     mention the question's named entities, answer cheaply, else search again with a stronger
     model and answer with a stronger one. Conversations: a cheap expert, a stronger one after
-    an error. Honours "avoid paid APIs" by never escalating to paid models."""
+    an error. Honours "avoid paid APIs" by never escalating to paid models, and a latency
+    preference by searching at most twice."""
 
     max_searches: int = 4
     name: str = "cheapest-first"
 
     def reset(self, observation: dict, info: dict) -> None:
         self._open = avoids_paid_apis(observation)
+        self._searches = min(self.max_searches, 2) if wants_speed(observation) else self.max_searches
 
     def act(self, observation: dict) -> str:
         tools = offered(observation)
@@ -167,7 +177,7 @@ class CheapestFirst:
         strength = evidence_strength(observation)
         if turn == 0:
             return tool_call("search", {"model": pick(observation, "search", CHEAP["search"])})
-        if strength >= 0.99 or turn >= self.max_searches:
+        if strength >= 0.99 or turn >= self._searches:
             tier = CHEAP if strength >= 0.99 else (OPEN if self._open else MID)
             return tool_call("answer", {"model": pick(observation, "answer", tier["answer"])})
         tier = OPEN if self._open else MID

@@ -4,14 +4,18 @@ calibrate and author domains."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 from rich.console import Console
 from rich.table import Table
 
 import orchestra_env
+from orchestra_env.calibrate_cli import add_calibrate_command
 from orchestra_env.domain_cli import add_domain_commands
+from orchestra_env.eval.cli import add_eval_commands
 from orchestra_env.models.profiles import load_profiles
 from orchestra_env.tasks.suite import FAMILIES
 
@@ -39,38 +43,37 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    """A short printout of episodes played by a fixed router (evidence first, mid answerer)."""
-    from orchestra_env.baselines.routers import FixedPlan
+    """The main job: the bundled baselines on the test split, compared."""
+    from orchestra_env.eval.main_job import run_baselines
+
+    report = run_baselines(
+        args.env, episodes=args.episodes, seed=args.seed, workers=args.workers,
+        runs_dir=args.runs, report_dir=args.out, resume=args.resume, console=console,
+    )
+    console.print(f"Pareto plot: {report.pareto}\nMarkdown table: {report.markdown}")
+    return 0
+
+
+def cmd_play(args: argparse.Namespace, console: Console) -> int:
+    """Print a few episodes of one agent, turn by turn."""
+    from orchestra_env.eval.agent import make_agent
 
     env = gym.make(args.env, split="test")
-    agent = FixedPlan(
-        [
-            ("search", {"model": "search-3"}),
-            ("search", {"model": "search-3"}),
-            ("search", {"model": "search-3"}),
-            ("answer", {"model": "answer-2"}),
-        ],
-        name="search-3x3,answer-2",
-    )
-    solved = 0
+    agent = make_agent(args.agent, env_id=args.env, env_kwargs={"split": "test"})
     for i in range(args.episodes):
         obs, info = env.reset(seed=args.seed + i)
         agent.reset(obs, info)
         console.rule(f"episode {i}: {info['task_id']}")
-        console.print(obs["messages"][1]["content"])
+        console.print(obs["messages"][1]["content"], markup=False)
         done = False
         while not done:
             obs, reward, terminated, truncated, info = env.step(agent.act(obs))
             done = terminated or truncated
-            console.print(f"  → {info.get('tool') or info.get('error')}")
-        solved += info["outcome"]
-        grading = info["grading"]
+            console.print(f"  → {info.get('tool') or info.get('error')}", markup=False)
         console.print(
-            f"answer {grading['answer']!r} (expected {grading['expected']!r}) "
             f"outcome={info['outcome']} reward={reward:.3f} "
             f"${info['ledger']['cost_usd']:.4f} {info['ledger']['latency_s']:.1f}s"
         )
-    console.print(f"[bold]{agent.name}: solved {solved}/{args.episodes}[/bold]")
     env.close()
     return 0
 
@@ -80,12 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=orchestra_env.__version__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="env ids, task families, tools and prices").set_defaults(func=cmd_list)
-    run = sub.add_parser("run", help="the main job: play and print a few episodes")
+    run = sub.add_parser("run", help="the main job: compare the bundled baselines on the test split")
     run.add_argument("--env", default="ToolOrchestra-v0")
-    run.add_argument("--episodes", type=int, default=5)
+    run.add_argument("--episodes", type=int, default=200, help="test tasks per agent (default 200)")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    run.add_argument("--runs", type=Path, default=Path("runs/baselines"), help="run files (default runs/baselines)")
+    run.add_argument("--out", type=Path, default=Path("reports/baselines"), help="report folder (default reports/baselines)")
+    run.add_argument("--resume", action="store_true", help="keep finished episodes of an earlier run")
     run.set_defaults(func=cmd_run)
+    play = sub.add_parser("play", help="print a few episodes of one agent, turn by turn")
+    play.add_argument("--agent", default="evidence-first")
+    play.add_argument("--env", default="ToolOrchestra-v0")
+    play.add_argument("--episodes", type=int, default=3)
+    play.add_argument("--seed", type=int, default=0)
+    play.set_defaults(func=cmd_play)
     add_domain_commands(sub)
+    add_eval_commands(sub)
+    add_calibrate_command(sub)
     return parser
 
 

@@ -407,7 +407,8 @@ def _offered_aliases(profiles: Profiles, suite: TaskSuite, tools: Sequence[str] 
     aliases = [a for a, spec in profiles.aliases.items() if spec.tool in family_tools]
     if tools is None:
         return tuple(aliases)
-    unknown = sorted(set(tools) - set(aliases) - family_tools)
+    # Aliases of tools no family here uses are skipped: one list serves the mixed env and each family's.
+    unknown = sorted(set(tools) - set(profiles.aliases) - family_tools)
     if unknown:
         raise ValueError(f"unknown tools or aliases {unknown}; available: {aliases}")
     wanted = set(tools)

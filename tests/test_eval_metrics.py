@@ -15,11 +15,13 @@ from orchestra_env.eval.metrics import (
     aiq,
     apgr,
     cpt,
+    default_pair,
     mean_pass_hat_k,
     nondecreasing_hull,
     pareto_frontier,
     pass_hat_k,
     routing_curve,
+    routing_scores,
     summarize,
 )
 from orchestra_env.eval.records import EpisodeRecord
@@ -124,6 +126,26 @@ def test_apgr_and_cpt_by_hand():
     # CPT(80%): target 0.82, on the second segment at 0.5 + 0.5·(0.02/0.1) = 0.6.
     assert cpt(curve, 0.8) == pytest.approx(0.6)
     assert cpt(curve, 0.0) == 0.0 and cpt(curve, 1.0) == pytest.approx(1.0)
+
+
+def test_routing_scores_by_hand():
+    # x = (2 − 1)/(3 − 1) = 0.5: the curve of test_apgr_and_cpt_by_hand's shape.
+    scores = routing_scores((2.0, 0.8), weak=(1.0, 0.2), strong=(3.0, 1.0))
+    assert scores.strong_share == pytest.approx(0.5)
+    # AUC = 0.5·(0.2 + 0.8)/2 + 0.5·(0.8 + 1.0)/2 = 0.7; APGR = (0.7 − 0.2)/0.8.
+    assert scores.apgr == pytest.approx(0.625)
+    assert scores.cpt50 == pytest.approx(1 / 3)  # target 0.6 on the first segment
+    assert scores.cpt80 == pytest.approx(0.6)  # target 0.84 on the second
+    # Dearer than the strong agent: no mix of the pair, no score.
+    assert routing_scores((4.0, 0.9), (1.0, 0.2), (3.0, 1.0)) == (None, None, None, None)
+
+
+def test_default_pair_is_most_accurate_and_cheapest_below_it():
+    points = {"a": (0.5, 0.9), "b": (0.1, 0.5), "c": (0.0, 0.5), "d": (0.2, 0.95), "e": (1.0, 0.95)}
+    assert default_pair(points) == ("c", "d")  # d: most accurate, cheapest at that accuracy
+    assert default_pair({"a": (0.5, 0.9), "b": (0.1, 0.5), "c": (0.0, 0.5)}) == ("c", "a")
+    with pytest.raises(ValueError, match="no weak/strong pair"):
+        default_pair({"a": (0.0, 0.9), "b": (0.1, 0.5)})
 
 
 def test_routing_metrics_reject_bad_curves():

@@ -68,6 +68,22 @@ def test_compare_writes_table_markdown_and_plots(runs, tmp_path):
     assert "Agents over all task families" in text and "wasteful" in text and "pass^2" in text
 
 
+def test_compare_reports_routing_metrics_against_a_stated_pair(runs, tmp_path):
+    report = compare([runs], tmp_path / "r", Console(file=io.StringIO()))
+    # Default pair over the real agents (the oracle is left out): the most accurate and the
+    # cheapest less accurate one.
+    assert (report.routing.weak, report.routing.strong) == ("free", "strong")
+    assert "oracle" not in report.routing.scores
+    md = report.markdown.read_text()
+    assert "## Routing metrics" in md and "weak = free, strong = strong" in md
+    named = compare([runs], tmp_path / "n", Console(file=io.StringIO()), weak="cheap", strong="strong")
+    # mid: x = (0.01 − 0.001)/(0.1 − 0.001); recovers (0.75 − 0.25)/(1 − 0.25) of the gap there.
+    assert named.routing.scores["mid"].strong_share == pytest.approx(0.009 / 0.099)
+    assert named.routing.scores["mid"].apgr > 0.75
+    with pytest.raises(ValueError, match="no agent 'nobody'"):
+        compare([runs], tmp_path / "x", Console(file=io.StringIO()), weak="nobody")
+
+
 def test_free_agent_dominates_an_equally_accurate_paid_one(runs, tmp_path):
     report = compare([runs], tmp_path / "r", Console(file=io.StringIO()))
     rows = overall_rows(report.markdown.read_text())

@@ -10,7 +10,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol, runtime_checkable
+
+from orchestra_env.baselines.llm import PRESETS as LLM_PRESETS  # names and prices; no backend code
 
 
 @runtime_checkable
@@ -35,10 +38,20 @@ class AgentFactory:
     `factory` is a callable or an import path `"module:attr"` resolved on first use (so that
     registering built-ins imports nothing). With `needs_env`, the factory is also given
     `env_id=` and `env_kwargs=` of the env under evaluation (e.g. an oracle that replays it).
+    `env_kwargs` (a callable or import path, given the agent's kwargs) says what the agent needs
+    of the env: its render format, the model billed as the policy, the aliases it calls.
     """
 
     factory: Callable[..., Agent] | str
     needs_env: bool = False
+    env_kwargs: Callable[..., Mapping[str, Any]] | str | None = None
+
+    def env_kwargs_for(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """The gym.make kwargs this agent needs, for the agent built with `kwargs`."""
+        if self.env_kwargs is None:
+            return {}
+        needs = _import(self.env_kwargs) if isinstance(self.env_kwargs, str) else self.env_kwargs
+        return dict(needs(**kwargs))
 
     def build(
         self, kwargs: Mapping[str, Any], env_id: str | None = None, env_kwargs: Mapping | None = None
@@ -58,13 +71,21 @@ class AgentFactory:
 _REGISTRY: dict[str, AgentFactory] = {}
 
 
-def register_agent(name: str, factory: Callable[..., Agent] | str, *, needs_env: bool = False) -> None:
-    """Register `factory` (a callable or `"module:attr"`) under `name`.
+def register_agent(
+    name: str,
+    factory: Callable[..., Agent] | str,
+    *,
+    needs_env: bool = False,
+    env_kwargs: Callable[..., Mapping[str, Any]] | str | None = None,
+) -> None:
+    """Register `factory` (a callable or `"module:attr"`) under `name`; `env_kwargs(**kwargs)`,
+    when given, returns the gym.make kwargs the agent needs (the evaluator merges them under
+    the user's own).
 
     Registering the same factory twice is a no-op; a different one under a taken name is an
     error, so that two plugins cannot silently shadow each other.
     """
-    entry = AgentFactory(factory, needs_env)
+    entry = AgentFactory(factory, needs_env, env_kwargs)
     if _REGISTRY.get(name, entry) != entry:
         raise ValueError(f"agent name {name!r} is already registered to {_REGISTRY[name].factory!r}")
     _REGISTRY[name] = entry
@@ -115,6 +136,10 @@ class AgentSpec:
         """This spec's registry entry (resolved in the calling process)."""
         return resolve(self.target)
 
+    def env_kwargs(self) -> dict[str, Any]:
+        """The gym.make kwargs this agent needs (e.g. Orchestrator-8B's render format)."""
+        return resolve(self.target).env_kwargs_for(self.kwargs)
+
     def build(self, env_id: str | None = None, env_kwargs: Mapping | None = None) -> Agent:
         """Build the agent in whichever process calls this. A name registered at run time
         exists only in the process that registered it: `evaluate` therefore resolves the
@@ -133,7 +158,7 @@ def _import(path: str) -> Callable[..., Agent]:
     return obj
 
 
-# -- built-in agents: the non-LLM baselines, imported only when built -------------------------
+# -- built-in agents, imported only when built ------------------------------------------------
 
 
 def _single_model(tier: str = "mid", alone: bool = False) -> Agent:
@@ -153,8 +178,58 @@ def _oracle(env_id: str, env_kwargs: Mapping) -> Agent:
     return Oracle(env_id, **env_kwargs)
 
 
+def _solo_agent(policy: str, model: str) -> Agent:
+    """A single-model policy of `baselines.single_model` ("alone" or "with_basic_tools")."""
+    from orchestra_env.baselines import single_model
+
+    return getattr(single_model, policy)(model)[1]
+
+
+def _solo_env(policy: str, model: str) -> Mapping[str, Any]:
+    """The env kwargs binding every tool to `model` for that policy."""
+    from orchestra_env.baselines import single_model
+
+    return getattr(single_model, policy)(model)[0]
+
+
+def _orchestrator8b(**kwargs: Any) -> Agent:
+    from orchestra_env.agents.orchestrator8b import Orchestrator8B
+
+    return Orchestrator8B.load(**kwargs)
+
+
+def _orchestrator8b_env(**_: Any) -> Mapping[str, Any]:
+    from orchestra_env.agents.orchestrator8b import Orchestrator8B
+
+    return Orchestrator8B.env_kwargs
+
+
+def _llm_baseline(preset: str, **kwargs: Any) -> Agent:
+    """A prompt-only LLM baseline preset over its endpoint."""
+    from orchestra_env.baselines.llm import make_baseline
+
+    return make_baseline(preset, **kwargs)
+
+
+def _llm_baseline_env(preset: str, **_: Any) -> Mapping[str, Any]:
+    """The preset bills its own tokens at its model's price."""
+    return {"policy_model": LLM_PRESETS[preset].profile}
+
+
+def _llm(**kwargs: Any) -> Agent:
+    from orchestra_env.agents.llm import make_llm_agent
+
+    return make_llm_agent("llm", **kwargs)
+
+
 register_agent("random", "orchestra_env.baselines.routers:RandomRouter")
 register_agent("evidence-first", "orchestra_env.baselines.routers:EvidenceFirst")
 register_agent("cheapest-first", "orchestra_env.baselines.routers:CheapestFirst")
 register_agent("single-model", _single_model)
 register_agent("oracle", _oracle, needs_env=True)
+for _name, _policy in (("alone", "alone"), ("basic-tools", "with_basic_tools")):
+    register_agent(_name, partial(_solo_agent, _policy), env_kwargs=partial(_solo_env, _policy))
+register_agent("orchestrator-8b", _orchestrator8b, env_kwargs=_orchestrator8b_env)
+register_agent("llm", _llm)
+for _preset in LLM_PRESETS:  # the paper's prompt-only baselines, named after their models
+    register_agent(_preset, partial(_llm_baseline, _preset), env_kwargs=partial(_llm_baseline_env, _preset))

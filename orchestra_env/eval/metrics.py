@@ -170,6 +170,42 @@ def cpt(curve: Sequence[Point], x: float) -> float:
     return 1.0  # only reached through float noise: the end point recovers the whole gap
 
 
+class RoutingScores(NamedTuple):
+    """An agent's RouteLLM scores against a weak/strong pair (None: its cost lies outside the
+    pair's, so it is no mix of them)."""
+
+    strong_share: float | None  # x: its cost as a share of the way from weak to strong
+    apgr: float | None
+    cpt50: float | None
+    cpt80: float | None
+
+
+def routing_scores(point: Point, weak: Point, strong: Point) -> RoutingScores:
+    """APGR and CPT(50%), CPT(80%) of the curve weak → `point` → strong (RouteLLM, one router
+    setting): how much of the weak–strong quality gap the agent recovers, and at what cost."""
+    curve = routing_curve([point], weak, strong)
+    if len(curve) == 2:  # the point lies outside (weak, strong) in cost
+        return RoutingScores(None, None, None, None)
+    gap = strong[1] != weak[1]
+    return RoutingScores(
+        curve[1][0],
+        apgr(curve, weak[1], strong[1]) if gap else None,
+        cpt(curve, 0.5) if gap else None,
+        cpt(curve, 0.8) if gap else None,
+    )
+
+
+def default_pair(points: dict[str, Point]) -> tuple[str, str]:
+    """(weak, strong) when none is named: the most accurate agent is strong, and the cheapest
+    agent that is less accurate and cheaper than it is weak."""
+    strong = max(points, key=lambda a: (points[a][1], -points[a][0]))
+    cs, qs = points[strong]
+    below = [a for a, (c, q) in points.items() if c < cs and q < qs]
+    if not below:
+        raise ValueError(f"no agent is both cheaper and less accurate than {strong!r}: no weak/strong pair")
+    return min(below, key=lambda a: (points[a][0], -points[a][1])), strong
+
+
 def _check_curve(curve: Sequence[Point]) -> None:
     xs = [x for x, _ in curve]
     if len(xs) < 2 or xs[0] != 0 or xs[-1] != 1 or any(b < a for a, b in pairwise(xs)):

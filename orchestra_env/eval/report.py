@@ -14,7 +14,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from orchestra_env.eval.metrics import ALL, pareto_frontier, summarize
+from orchestra_env.eval.metrics import (
+    ALL,
+    RoutingScores,
+    aiq,
+    default_pair,
+    pareto_frontier,
+    routing_scores,
+    summarize,
+)
 from orchestra_env.eval.records import EpisodeRecord, read_run
 
 TOP_CALLS = 3  # tools / aliases named per agent in the terminal
@@ -25,9 +33,41 @@ class Report:
     """What `compare` produced: the summaries (see `metrics.summarize`) and the files written."""
 
     summary: dict[str, dict[str, dict]]
+    routing: Routing | None
     markdown: Path
     pareto: Path
     family_plots: dict[str, Path]
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Cross-agent routing metrics over all families: RouterBench's AIQ of the real agents, and
+    each agent's RouteLLM scores against the stated (weak, strong) pair of agents."""
+
+    weak: str
+    strong: str
+    aiq: float
+    scores: dict[str, RoutingScores]
+
+
+def routing_metrics(summary: dict, weak: str | None = None, strong: str | None = None) -> Routing | None:
+    """`Routing` of the real (not upper-bound) agents; the pair defaults to `default_pair`.
+    None when fewer than two agents, or no pair, exist."""
+    points = {a: _point(s[ALL]) for a, s in summary.items() if not is_upper_bound(a)}
+    for name in (weak, strong):
+        if name is not None and name not in points:
+            raise ValueError(f"no agent {name!r} to anchor the routing metrics; agents: {sorted(points)}")
+    if len(points) < 2:
+        return None
+    try:
+        pair = default_pair(points) if weak is None or strong is None else (weak, strong)
+    except ValueError:
+        return None
+    weak, strong = weak or pair[0], strong or pair[1]
+    if points[strong][0] <= points[weak][0]:
+        raise ValueError(f"the strong agent {strong!r} must cost more than the weak one {weak!r}")
+    scores = {a: routing_scores(p, points[weak], points[strong]) for a, p in points.items() if a not in (weak, strong)}
+    return Routing(weak, strong, aiq(points.values()), scores)
 
 
 def run_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -61,28 +101,37 @@ def load_runs(paths: Iterable[str | Path]) -> list[EpisodeRecord]:
     ]
 
 
-def compare(paths: Iterable[str | Path], out_dir: str | Path, console: Console | None = None) -> Report:
+def compare(
+    paths: Iterable[str | Path],
+    out_dir: str | Path,
+    console: Console | None = None,
+    *,
+    weak: str | None = None,
+    strong: str | None = None,
+) -> Report:
     """Summarize the runs at `paths`, print the comparison table, and write `comparison.md`,
-    `pareto.png` and one `pareto_<family>.png` per task family into `out_dir`."""
+    `pareto.png` and one `pareto_<family>.png` per task family into `out_dir`. `weak` and
+    `strong` name the agents anchoring APGR and CPT (default: see `routing_metrics`)."""
     paths = list(paths)
     records = load_runs(paths)
     if not records:
         raise ValueError(f"no finished episodes in {[str(p) for p in paths]}")
     summary = summarize(records)
+    routing = routing_metrics(summary, weak, strong)
     note = coverage_note(records)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     console = console or Console()
-    for table in _rich_tables(summary):
+    for table in _rich_tables(summary, routing):
         console.print(table)
     if note:
         console.print(f"[yellow]note[/yellow]: {note}")
     markdown = out_dir / "comparison.md"
-    markdown.write_text(_markdown(summary, note))
+    markdown.write_text(_markdown(summary, routing, note))
     families = sorted({f for by_family in summary.values() for f in by_family} - {ALL})
     pareto = plot_pareto(summary, ALL, out_dir / "pareto.png")
     family_plots = {f: plot_pareto(summary, f, out_dir / f"pareto_{_slug(f)}.png") for f in families}
-    return Report(summary, markdown, pareto, family_plots)
+    return Report(summary, routing, markdown, pareto, family_plots)
 
 
 def coverage_note(records: Sequence[EpisodeRecord]) -> str | None:
@@ -151,8 +200,8 @@ def _columns(summary: dict, markdown: bool) -> list[tuple[str, Callable[[dict], 
     return columns
 
 
-def _rich_tables(summary: dict) -> list[Table]:
-    """The overall table and, below it, each agent's most used tools and aliases."""
+def _rich_tables(summary: dict, routing: Routing | None) -> list[Table]:
+    """The overall table, each agent's most used tools and aliases, and the routing metrics."""
     front = _frontier_agents(summary, ALL)
     columns = _columns(summary, markdown=False)
     table = Table(
@@ -170,7 +219,31 @@ def _rich_tables(summary: dict) -> list[Table]:
         s = by_family[ALL]
         table.add_row(agent, *(cell(s) for _, cell in columns), _pareto_mark(agent, front))
         calls.add_row(agent, _shares(s["tool_share"], TOP_CALLS), _shares(s["alias_share"], TOP_CALLS))
-    return [table, calls]
+    return [table, calls] + ([_rich_routing(routing)] if routing else [])
+
+
+ROUTING_HEADERS = ("strong share of cost", "APGR", "CPT(50%)", "CPT(80%)")
+
+
+def _routing_rows(routing: Routing) -> list[list[str]]:
+    return [[a, *("–" if v is None else f"{v:.3f}" for v in s)] for a, s in routing.scores.items()]
+
+
+def _routing_caption(routing: Routing) -> str:
+    return (
+        f"weak = {routing.weak}, strong = {routing.strong}; AIQ (all real agents) = {routing.aiq:.3f}; "
+        "– : the agent's cost lies outside the pair's"
+    )
+
+
+def _rich_routing(routing: Routing) -> Table:
+    table = Table(title="Routing metrics (RouteLLM, RouterBench)", caption=_routing_caption(routing), box=box.SIMPLE_HEAD)
+    table.add_column("agent", overflow="fold")
+    for header in ROUTING_HEADERS:
+        table.add_column(header, justify="right")
+    for row in _routing_rows(routing):
+        table.add_row(*row)
+    return table
 
 
 def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -179,7 +252,7 @@ def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _markdown(summary: dict, note: str | None) -> str:
+def _markdown(summary: dict, routing: Routing | None, note: str | None) -> str:
     front = _frontier_agents(summary, ALL)
     columns = _columns(summary, markdown=True)
     overall = _md_table(
@@ -207,6 +280,7 @@ def _markdown(summary: dict, note: str | None) -> str:
         per_family,
         "## Calls",
         calls,
+        *(["## Routing metrics", _routing_caption(routing) + ".", _md_table(["agent", *ROUTING_HEADERS], _routing_rows(routing))] if routing else []),
     ]) + "\n"
 
 
@@ -288,7 +362,8 @@ def _draw_agent(ax, agent: str, s: dict, floor: float) -> None:
     bound = is_upper_bound(agent)
     style = BOUND_STYLE if bound else AGENT_STYLE
     ax.errorbar(
-        x, y, yerr=[[y - s["ci_low"]], [s["ci_high"] - y]], fmt=style["marker"],
+        # max(0, …): at accuracy 0 or 1 the interval's end can miss it by a rounding error.
+        x, y, yerr=[[max(0.0, y - s["ci_low"])], [max(0.0, s["ci_high"] - y)]], fmt=style["marker"],
         markersize=style["markersize"], color=style["color"], ecolor="0.7", elinewidth=1, capsize=3,
         markeredgecolor="black", markeredgewidth=0.6, zorder=7 if bound else 6,
     )

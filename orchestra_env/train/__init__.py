@@ -1,0 +1,1 @@
+"""Training orchestrators on the environment: the mini policy (PPO) and its command."""
