@@ -19,7 +19,7 @@ import time
 import gymnasium as gym
 
 import orchestra_env  # noqa: F401
-from orchestra_env.baselines.routers import FixedPlan
+from orchestra_env.baselines.routers import CheapestFirst, EvidenceFirst, FixedPlan
 
 
 class NoOpEnv(gym.Env):
@@ -59,9 +59,17 @@ def bench_noop(n: int) -> tuple[float, float]:
     return n / (time.perf_counter() - t), resets
 
 
-def bench_env(env_id: str, plan, episodes: int, **kwargs) -> dict:
+# (env id, policy label, policy, share of --episodes): one row each, besides the multihop rows.
+FAMILY_CASES = [
+    ("ToolOrchestra-Reasoning-v0", "code + answer (sandbox runs)",
+     FixedPlan([("enhance_reasoning", {"model": "reasoner-3"}), ("answer", {"model": "answer-2"})]), 0.2),
+    ("ToolOrchestra-FunctionCalling-v0", "cheapest-first (call_expert each turn)", CheapestFirst(), 0.1),
+    ("ToolOrchestra-v0", "evidence-first (all families)", EvidenceFirst(), 0.2),
+]
+
+
+def bench_env(env_id: str, agent, episodes: int, **kwargs) -> dict:
     env = gym.make(env_id, **kwargs)
-    agent = FixedPlan(plan)
     reset_s, step_s, steps = [], 0.0, 0
     for ep in range(episodes):
         t = time.perf_counter()
@@ -102,11 +110,18 @@ def main() -> None:
     print(f"| no-op Gymnasium env (floor) | - | {noop_steps:,.0f} | {noop_resets:,.0f} | - |")
     for name, plan in PLANS.items():
         for render in ("chat", "toolorchestra"):
-            r = bench_env("ToolOrchestra-Multihop-v0", plan, args.episodes, render=render)
+            r = bench_env("ToolOrchestra-Multihop-v0", FixedPlan(plan), args.episodes, render=render)
             print(
                 f"| ToolOrchestra-Multihop-v0 render={render} | {name} | {r['steps_per_s']:,.0f} | "
                 f"{r['resets_per_s']:,.0f} | {r['reset_median_ms']:.3f} ms |"
             )
+    for env_id, label, agent, share in FAMILY_CASES:
+        gym.make(env_id).reset(seed=0)  # build its worlds outside the timing
+        r = bench_env(env_id, agent, max(50, int(args.episodes * share)))
+        print(
+            f"| {env_id} | {label} | {r['steps_per_s']:,.0f} | {r['resets_per_s']:,.0f} | "
+            f"{r['reset_median_ms']:.3f} ms |"
+        )
     # Memory: more envs and more episodes should not grow the process much (shared world).
     gc.collect()
     before = rss_mb()
@@ -114,7 +129,7 @@ def main() -> None:
     for i, e in enumerate(envs):
         e.reset(seed=i)
     per_env = (rss_mb() - before) / 50
-    bench_env("ToolOrchestra-Multihop-v0", PLANS["search x3 + answer"], args.episodes)
+    bench_env("ToolOrchestra-Multihop-v0", FixedPlan(PLANS["search x3 + answer"]), args.episodes)
     print(f"\npeak RSS {rss_mb():.0f} MB; ≈{per_env * 1024:.0f} KB per extra env; RSS growth over the runs after warm-up: {rss_mb() - rss_before:.0f} MB")
 
 

@@ -1252,7 +1252,9 @@ class Domain:
     _pristine: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
     _scratch: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
     _tasks: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
-    _orders: dict = field(default_factory=dict, init=False, repr=False)
+    # (template, seed) -> the first query's (columns, rows, shuffled order): fixed per seed, so
+    # queried once rather than on every task drawn from it.
+    _firsts: dict = field(default_factory=dict, init=False, repr=False)
 
     def build_world(self, seed: int = 0) -> World:
         """A live world for `seed` (same seed, same rows, in any process)."""
@@ -1446,6 +1448,9 @@ class Domain:
         self, step: Step, part: Part, view: dict, ns: dict, conn, rng: Random, first, k
     ) -> dict:
         """One row of the step's query; columns named like existing slots must equal them."""
+        if first in self._firsts:
+            names, rows, order = self._firsts[first]
+            return dict(zip(names, rows[order[k % len(rows)]], strict=True))
         try:
             cur = conn.execute(step.query, view)
         except sqlite3.Error as exc:
@@ -1457,11 +1462,9 @@ class Domain:
             raise _Miss(step.pointer, "the sample query found no rows")
         if first is None:
             return dict(zip(names, rng.choice(rows), strict=True))
-        if first not in self._orders:
-            self._orders[first] = Random(_stable_seed(self.name, *first, "order")).sample(
-                range(len(rows)), len(rows)
-            )
-        return dict(zip(names, rows[self._orders[first][k % len(rows)]], strict=True))
+        order = Random(_stable_seed(self.name, *first, "order")).sample(range(len(rows)), len(rows))
+        self._firsts[first] = (names, rows, order)
+        return dict(zip(names, rows[order[k % len(rows)]], strict=True))
 
     def _user(self, template: Template, ns: dict, views: list[dict]) -> tuple[dict, dict]:
         """(known, tau2 user_scenario): the parts' user texts, merged; a composed template's own

@@ -64,6 +64,8 @@ class OrchestraEnv(gym.Env[dict, str]):
         max_format_errors: truncate after more malformed actions than this.
         split: "train", "validation" or "test": the tasks episodes draw from.
         world_seed: seed of the generated worlds (documents, databases).
+        domains: the function_calling family's domains, bundled names or paths to authored
+            domain folders (default: the ten bundled ones).
         policy_model: profile whose prices charge the policy's own tokens (None: free).
         search_k: documents returned per search.
     """
@@ -103,6 +105,7 @@ class OrchestraEnv(gym.Env[dict, str]):
         max_format_errors: int = 3,
         split: str = "train",
         world_seed: int = 0,
+        domains: Sequence[str] | None = None,
         policy_model: str | None = "qwen3-8b",
         search_k: int = 3,
         profiles: Profiles | str | None = None,
@@ -136,7 +139,7 @@ class OrchestraEnv(gym.Env[dict, str]):
             self.experts = SimulatedExperts(self.profiles) if experts == "simulated" else experts
         if isinstance(self.experts, str):
             raise ValueError(f"experts must be 'simulated', 'live' or an Expert object, got {experts!r}")
-        self.suite = TaskSuite(_weights(families), world_seed=world_seed)
+        self.suite = TaskSuite(_weights(families), world_seed=world_seed, domains=domains)
         self.split = split
         self.world_seed = world_seed
         self.max_turns, self.max_cost_usd, self.max_latency_s = max_turns, max_cost_usd, max_latency_s

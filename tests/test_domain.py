@@ -11,9 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import pytest
 from rich.console import Console
 
+from orchestra_env.cli import main as cli_main
 from orchestra_env.domain import (
     SCHEMAS,
     DomainError,
@@ -24,6 +26,7 @@ from orchestra_env.domain import (
     validate_domain,
 )
 from orchestra_env.domain_cli import add_domain_commands
+from orchestra_env.eval.records import read_run
 
 EXAMPLE = json.loads((SCHEMAS / "domain.example.json").read_text())
 BORROW, RETURN = 1, 2  # template positions in the example
@@ -616,6 +619,15 @@ def test_scaffold_edited_as_a_user_would_validates(tmp_path):
     report = validate_domain(folder, per_template=10)
     assert report.ok, report.problems
     assert report.rows["reviews"] == 50 and report.templates[-1].valid == 10
+    # ... and runs in the env from the command line, with no Python.
+    out = tmp_path / "club.jsonl"
+    argv = ["eval", "--agent", "cheapest-first", "--env", "ToolOrchestra-FunctionCalling-v0",
+            "--env-kwarg", f"domains={json.dumps([str(folder)])}", "--episodes", "12", "--out", str(out), "--no-progress"]
+    assert cli_main(argv) == 0
+    records = read_run(out)[1]
+    assert len(records) == 12 and {r.family for r in records} == {"function_calling"}
+    obs, _ = gym.make("ToolOrchestra-FunctionCalling-v0", domains=[str(folder)]).reset(seed=0)
+    assert "review_book" in obs["tools"]  # the user's own tool is offered
 
 
 def test_scaffold_refuses_to_overwrite(tmp_path):

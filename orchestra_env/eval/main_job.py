@@ -3,13 +3,16 @@ fixed test split, then the comparison table and the Pareto plots."""
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from rich.console import Console
 
 from orchestra_env.eval.agent import AgentSpec, agent_names
+from orchestra_env.eval.records import read_run
 from orchestra_env.eval.report import Report, compare
 from orchestra_env.eval.runner import evaluate
 
@@ -46,8 +49,10 @@ def run_baselines(
     """Evaluate `agents` (those registered) on the first `episodes` test tasks of `env_id`, one
     run file each under `runs_dir`, and compare them into `report_dir`.
 
-    Without `resume` the run files are started afresh, so that the numbers always come from
-    the code installed now; with it, finished episodes are kept (e.g. after Ctrl-C).
+    The agents are spread over `workers` processes, each playing whole agents in turn: a
+    process builds the env's worlds once and reuses them for every agent it plays. Without
+    `resume` the run files are started afresh, so that the numbers come from the code
+    installed now; with it, finished episodes are kept (e.g. after Ctrl-C).
     """
     console = console or Console()
     runs_dir = Path(runs_dir)
@@ -57,13 +62,26 @@ def run_baselines(
     for spec in agents:
         if spec.target not in known:
             console.print(f"[yellow]skipping {spec.name}[/yellow]: no agent registered as {spec.target!r}")
-            continue
-        console.print(f"[bold]{spec.name}[/bold] on {episodes} test tasks of {env_id}")
-        evaluate(
-            spec, env_id, split="test", episodes=episodes, seed=seed, workers=workers,
-            out=runs_dir / f"{_slug(spec.name)}.jsonl", progress=console.is_terminal,
-        )
+    todo = [s for s in agents if s.target in known]
+    console.print(f"{len(todo)} agents × {episodes} test tasks of {env_id}, {workers} processes")
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {
+            pool.submit(
+                _evaluate_quietly, spec, env_id, split="test", episodes=episodes, seed=seed,
+                out=runs_dir / f"{_slug(spec.name)}.jsonl",
+            ): spec
+            for spec in sorted(todo, key=lambda s: s.target != "oracle")  # the slowest first
+        }
+        for done in as_completed(futures):
+            records = read_run(done.result())[1]
+            solved, cost = sum(r.outcome for r in records), sum(r.cost_usd for r in records)
+            console.print(f"  {futures[done].name}: {solved}/{len(records)} solved, ${cost / len(records):.4f} per task")
     return compare([runs_dir], report_dir, console, weak=WEAK, strong=STRONG)
+
+
+def _evaluate_quietly(spec: AgentSpec, env_id: str, **kwargs) -> Path:
+    """One agent in this process (its worlds are cached per process), no progress bar."""
+    return evaluate(spec, env_id, workers=1, progress=False, **kwargs)
 
 
 def _slug(name: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 import numpy as np
@@ -30,13 +30,23 @@ SPLIT_SIZES = {"train": 80_000, "validation": 10_000, "test": 10_000}
 
 
 class TaskSuite:
-    def __init__(self, families: Mapping[str, float], *, world_seed: int = 0):
+    """Families by weight; `domains` (bundled names or paths) replaces the bundled domains of
+    the "function_calling" family, e.g. with a domain of one's own."""
+
+    def __init__(
+        self, families: Mapping[str, float], *, world_seed: int = 0, domains: Sequence[str] | None = None
+    ):
         unknown = sorted(set(families) - set(FAMILIES))
         if unknown:
             raise ValueError(f"unknown task families {unknown}; known: {sorted(FAMILIES)}")
         if not families or any(w < 0 for w in families.values()) or sum(families.values()) <= 0:
             raise ValueError(f"family weights must be non-negative with a positive sum: {dict(families)}")
-        self.families = {name: FAMILIES[name](world_seed) for name in families}
+        if domains is not None and FC not in families:
+            raise ValueError(f"domains= sets the domains of the {FC!r} family, which this suite lacks: {sorted(families)}")
+        self.families = {
+            name: FunctionCallingFamily(world_seed, domains=domains) if name == FC and domains else FAMILIES[name](world_seed)
+            for name in families
+        }
         total = sum(families.values())
         self.names = list(families)
         self.weights = np.array([families[n] / total for n in self.names])
