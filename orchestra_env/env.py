@@ -246,6 +246,13 @@ class OrchestraEnv(gym.Env[dict, str]):
 
     # -- helpers ---------------------------------------------------------------------------
 
+    @property
+    def preference(self) -> Preference:
+        """The current episode's preference (e.g. to replay a task under the same one)."""
+        if self._episode is None:
+            raise RuntimeError("no episode yet: call reset() first")
+        return self._episode.preference
+
     def task_ids(self, split: str, n: int) -> list[str]:
         """The first `n` task ids of a split (for evaluation with `reset(options={"task_id"})`)."""
         return self.suite.task_ids(split, n)

@@ -278,6 +278,20 @@ def test_orchestrator_8b_preset_on_a_tiny_qwen3(tiny_qwen3):
     assert all([m["role"] for m in t.messages] == ["system", "user"] for t in agent.trajectory)
 
 
+def test_orchestra_eval_runs_orchestrator_8b_from_a_model_path(tiny_qwen3, tmp_path):
+    from orchestra_env.cli import main
+    from orchestra_env.eval.records import read_run
+
+    out = tmp_path / "o8b.jsonl"
+    argv = ["eval", "--agent", "orchestrator-8b", "--model-path", str(tiny_qwen3), "--backend", "transformers",
+            "--agent-kwarg", 'sampling={"max_tokens": 16}', "--env", "ToolOrchestra-v0",
+            "--env-kwarg", "max_turns=3", "--episodes", "3", "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    header, records = read_run(out)
+    assert header.env_kwargs["render"] == "toolorchestra"  # the agent's own format, recorded
+    assert len(records) == 3 and all(r.outcome in (0, 1) and r.turns >= 1 for r in records)  # graded
+
+
 def test_llm_orchestrator_in_a_conversation_on_a_tiny_qwen3(tiny_backend):
     env = gym.make("ToolOrchestra-FunctionCalling-v0", max_turns=3)
     agent = LLMOrchestrator(tiny_backend)

@@ -168,6 +168,15 @@ def test_infinite_loop_times_out(box):
     assert_healthy(box)
 
 
+def test_cpu_limit_stops_busy_programs_and_lets_waiting_ones_run():
+    with Sandbox(timeout_s=10.0, cpu_s=1, isolation="auto") as cpu_box:
+        busy = cpu_box.run("while True:\n    pass")
+        assert busy.status == "timeout" and busy.message == "stopped: exceeded the 1 s CPU time limit"
+        assert 0.9 <= busy.cpu_seconds and busy.wall_seconds < 5
+        waiting = cpu_box.run("import time\ntime.sleep(1.5)\nprint('done')")  # 1.5 s wall, no CPU
+        assert waiting.status == "ok" and waiting.stdout == "done\n"
+
+
 def test_per_call_timeout_and_wall_clock(box):
     result = box.run("import time\nprint('start', flush=True)\ntime.sleep(60)", timeout_s=0.3)
     assert result.status == "timeout" and result.wall_seconds < 1.0

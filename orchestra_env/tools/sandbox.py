@@ -95,17 +95,24 @@ class Sandbox:
         *,
         workers: int = 1,
         timeout_s: float = 5.0,
+        cpu_s: float | None = None,
         memory_mb: int = 512,
         max_output_bytes: int = 20_000,
         max_processes: int = 16,
         isolation: str = "auto",
     ) -> None:
+        """`timeout_s` bounds a program's wall-clock time and `cpu_s` (whole seconds) its CPU
+        time: the limit to rely on for repeatable results, since unlike the wall clock it
+        barely depends on how busy the machine is."""
         if isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {ISOLATIONS}, not {isolation!r}")
+        if cpu_s is not None and cpu_s <= 0:
+            raise ValueError(f"cpu_s must be positive, got {cpu_s}")
         if workers < 1 or timeout_s <= 0 or memory_mb < 32 or max_output_bytes < 1 or max_processes < 1:
             raise ValueError("workers, timeout_s, max_output_bytes, max_processes must be positive; memory_mb >= 32")
         self.workers = workers
         self.timeout_s = float(timeout_s)
+        self.cpu_s = cpu_s
         self.memory_mb = memory_mb
         self.max_output_bytes = max_output_bytes
         self.max_processes = max_processes
@@ -141,6 +148,8 @@ class Sandbox:
         request = {
             "code": code,
             "timeout_s": timeout,
+            # Without cpu_s, a backstop a second past the wall clock, which then stops it first.
+            "cpu_s": math.ceil(timeout) + 1 if self.cpu_s is None else max(1, math.ceil(self.cpu_s)),
             "memory_mb": self.memory_mb,
             "max_output_bytes": self.max_output_bytes,
             "max_processes": self.max_processes,
@@ -263,7 +272,9 @@ def shared_sandbox() -> Sandbox:
     global _shared
     with _shared_lock:
         if _shared is None or _shared._pid != os.getpid() or _shared.closed:
-            _shared = Sandbox()
+            # Stopped by CPU time, with the wall clock only catching programs that wait: the
+            # same seed then gives the same code result on an idle or a busy machine.
+            _shared = Sandbox(timeout_s=30.0, cpu_s=5.0)
         return _shared
 
 
@@ -499,7 +510,7 @@ def _classify(reply: dict[str, Any], request: dict[str, Any]) -> tuple[str, str]
             f"stopped: the output exceeded the {request['max_output_bytes']} byte limit (truncated)"
         )
     if code == -signal.SIGXCPU:
-        return "timeout", f"stopped: exceeded the {float(request['timeout_s'])!r} s time limit (CPU time)"
+        return "timeout", f"stopped: exceeded the {request['cpu_s']} s CPU time limit"
     last_line = stderr.rstrip().rsplit("\n", 1)[-1]
     if (code == _MEMORY_EXIT and last_line.startswith("MemoryError")) or (
         code is not None and code < 0 and "MemoryError" in stderr
@@ -782,7 +793,7 @@ def _child(request: dict[str, Any], config: dict[str, Any], work: str, devnull: 
 
 def _apply_limits(request: dict[str, Any], config: dict[str, Any]) -> None:
     memory = request["memory_mb"] * 2**20
-    cpu = math.ceil(request["timeout_s"]) + 1  # a backstop; the server's wall clock comes first
+    cpu = request["cpu_s"]
     processes = request["max_processes"] + config.get("tasks_before", 0)
     for limit, value in (
         (resource.RLIMIT_CPU, (cpu, cpu + 1)),  # SIGXCPU, then SIGKILL a second later

@@ -1,0 +1,403 @@
+"""Adapters for TRL's `GRPOTrainer` (TRL ≥ 1.0; its `environment_factory` is experimental).
+
+Multi-turn (the orchestrator calls tools until it answers):
+
+    from trl import GRPOConfig, GRPOTrainer
+    from orchestra_env.integrations.trl import environment_factories, task_dataset
+
+    trainer = GRPOTrainer(
+        "Qwen/Qwen3-0.6B",
+        args=GRPOConfig(num_generations=8, max_steps=100, ...),
+        train_dataset=task_dataset("ToolOrchestra-v0", 256),        # prompt, task, preference
+        environment_factory=environment_factories("ToolOrchestra-v0"),  # {toolset: factory}
+    )
+
+TRL builds one environment instance per rollout and exposes its public methods as the model's
+tools: here each tool of the env's tool set (`search`, `enhance_reasoning`, `answer`; a domain's
+functions, `call_expert` and `message_user` in conversations) is a generated method that sends
+the call to the env as a `<tool_call>` and returns what the env replies. `reset(**row)` puts the
+env on the row's task and preference (every rollout of a GRPO group shares them; each gets its
+own expert draws) and `get_reward()` returns the env's own reward: the preference-weighted
+episode reward from its grading, plus any format penalties. A rollout that stops calling tools
+before its episode ends is not graded (reward: its penalties only). The factories are picklable
+(for TRL's async trainer); the tool schemas show the env's default prices.
+
+Single-turn (one completion is one action, graded at once): `EnvReward(env_id)` is a reward
+function for `GRPOTrainer(reward_funcs=...)` over a `task_dataset`.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from collections.abc import Mapping, Sequence
+from inspect import Parameter, Signature
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+
+import orchestra_env  # noqa: F401  (registers the env ids)
+from orchestra_env.rewards import Preference, preset_preferences
+from orchestra_env.tools.spec import ToolSpec
+
+MESSAGE_TOOL = "message_user"
+_ENDED = "The episode has ended: no further tool calls are accepted."
+_JSON_TYPES = {
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
+
+
+# -- the tool sets of an env ---------------------------------------------------------------------
+
+
+def toolsets(env: gym.Env) -> dict[str, tuple[tuple[ToolSpec, ...], bool]]:
+    """{toolset name: (tool specs, conversational)} for every tool set the env's tasks use
+    ("qa" for question answering, a domain's name for function calling)."""
+    base = env.unwrapped
+    out: dict[str, tuple[tuple[ToolSpec, ...], bool]] = {}
+    for name in base.suite.names:
+        family = base.suite.family(name)
+        aliases = [a for a in base.aliases if base.profiles.aliases[a].tool in family.tools]
+        for task in family.example_tasks():
+            specs = tuple(family.tool_specs(task, base.profiles, aliases))
+            out.setdefault(task.toolset, (specs, bool(family.conversational)))
+    return out
+
+
+def _toolset_of(env: gym.Env, task_id: str) -> str:
+    return env.unwrapped.suite.task(task_id).toolset
+
+
+# -- generated tool methods ----------------------------------------------------------------------
+
+
+def _python_name(name: str) -> str:
+    """An argument name usable in a Python signature (keywords get a trailing underscore)."""
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+def _hint(prop: Mapping[str, Any]) -> Any:
+    if "enum" in prop:
+        return Literal[tuple(prop["enum"])]
+    return _JSON_TYPES.get(prop.get("type", "string"), str)
+
+
+def _describe(name: str, prop: Mapping[str, Any]) -> str:
+    """One line the model reads about an argument (constraints the type hint cannot carry)."""
+    parts = [prop.get("description") or f"the {name.replace('_', ' ')}"]
+    for key, text in (
+        ("pattern", "matching {}"),
+        ("minimum", "at least {}"),
+        ("maximum", "at most {}"),
+        ("exclusiveMinimum", "more than {}"),
+        ("minLength", "at least {} characters"),
+        ("maxLength", "at most {} characters"),
+        ("default", "default {}"),
+    ):
+        if key in prop:
+            parts.append(text.format(json.dumps(prop[key])))
+    if prop.get("type") == "array" and "items" in prop:
+        parts.append("items: " + json.dumps(prop["items"]))
+    line = "; ".join(p for p in parts if p)
+    return re.sub(r"\s+", " ", line).replace("(choices:", "(options:")
+
+
+def _tool_method(spec: ToolSpec):
+    """A method `name(self, **arguments) -> str` whose signature and docstring give TRL (via
+    `transformers.utils.get_json_schema`) the spec's schema, and whose body steps the env."""
+    props = spec.parameters.get("properties", {})
+    required = set(spec.parameters.get("required", ()))
+    renamed = {_python_name(k): k for k in props}
+
+    def method(self, **arguments: Any) -> str:
+        return self._call(spec.name, {renamed.get(k, k): v for k, v in arguments.items()})
+
+    params = [Parameter("self", Parameter.POSITIONAL_OR_KEYWORD)]
+    for py, name in renamed.items():
+        default = Parameter.empty if name in required else props[name].get("default")
+        params.append(
+            Parameter(py, Parameter.KEYWORD_ONLY, default=default, annotation=_hint(props[name]))
+        )
+    method.__name__ = method.__qualname__ = spec.name
+    method.__signature__ = Signature(params, return_annotation=str)
+    method.__annotations__ = {p.name: p.annotation for p in params[1:]} | {"return": str}
+    args = "\n".join(f"    {py}: {_describe(name, props[name])}" for py, name in renamed.items())
+    method.__doc__ = spec.description.strip() + (f"\n\nArgs:\n{args}" if args else "")
+    return method
+
+
+def _message_method():
+    def message_user(self, text: str) -> str:
+        return self._call(MESSAGE_TOOL, {"text": text})
+
+    message_user.__doc__ = (
+        "Send a message to the user (to ask for what you need or to tell them the outcome) and "
+        "read their reply. The conversation ends when the user is satisfied.\n\n"
+        "Args:\n    text: what to say to the user"
+    )
+    return message_user
+
+
+# -- the environment TRL drives ------------------------------------------------------------------
+
+
+class OrchestraTRLEnv:
+    """One orchestra episode seen as TRL's environment: `reset`, tool methods, `get_reward`.
+
+    Subclasses generated by `environment_class` add one method per tool of a tool set.
+    """
+
+    toolset: str = ""
+
+    def __init__(self, env_id: str, env_kwargs: Mapping[str, Any], seed: Sequence[int]):
+        self.env = gym.make(env_id, **{**env_kwargs, "render": "chat"})
+        self.rng = np.random.default_rng(list(seed))
+        self.total_reward = 0.0
+        self.done = True
+        self.info: dict = {}
+        self._seen = 0
+
+    def reset(
+        self,
+        task_id: str | None = None,
+        preference: str | None = None,
+        prompt: Any = None,
+        **_: Any,
+    ) -> str | None:
+        """Start an episode on the row's task and preference. Returns None when the row's prompt
+        already holds the env's opening messages, else their text (TRL appends it to the prompt)."""
+        options: dict[str, Any] = {}
+        if preference:
+            options["preference"] = preference
+        for _attempt in range(1000):  # without a task id: draw until the task uses this tool set
+            if task_id:
+                options["task_id"] = task_id
+            obs, self.info = self.env.reset(seed=int(self.rng.integers(2**31)), options=options)
+            if (
+                task_id
+                or not self.toolset
+                or _toolset_of(self.env, self.info["task_id"]) == self.toolset
+            ):
+                break
+        self.total_reward, self.done = 0.0, False
+        self._seen = len(obs["messages"])
+        opening = [{"role": m["role"], "content": m["content"]} for m in obs["messages"]]
+        if isinstance(prompt, list) and [dict(m) for m in prompt] == opening:
+            return None
+        return "\n\n".join(m["content"] for m in opening)
+
+    def get_reward(self) -> float:
+        """The env's reward for this episode so far (its graded reward once the episode ended)."""
+        return float(self.total_reward)
+
+    def _call(self, name: str, arguments: dict[str, Any]) -> str:
+        if self.done:
+            return _ENDED
+        if name == MESSAGE_TOOL:
+            action = f"<message>{arguments.get('text', '')}</message>"
+        else:
+            action = (
+                "<tool_call>"
+                + json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False)
+                + "</tool_call>"
+            )
+        obs, reward, terminated, truncated, self.info = self.env.step(action)
+        self.total_reward += float(reward)
+        self.done = bool(terminated or truncated)
+        replies = [m["content"] for m in obs["messages"][self._seen + 1 :]]
+        self._seen = len(obs["messages"])
+        text = "\n\n".join(replies)
+        if truncated:
+            text += "\n\n(The episode ended: a turn, money or time budget ran out.)"
+        return text
+
+
+_CLASSES: dict[tuple, type] = {}
+
+
+def environment_class(
+    toolset: str, specs: Sequence[ToolSpec], conversational: bool
+) -> type[OrchestraTRLEnv]:
+    """The `OrchestraTRLEnv` subclass with one method per tool (cached: TRL matches env types
+    exactly, so every instance of a tool set must share one class)."""
+    key = (
+        toolset,
+        conversational,
+        *((s.name, s.description, json.dumps(s.parameters, sort_keys=True)) for s in specs),
+    )
+    if key not in _CLASSES:
+        reserved = {"reset", "get_reward"}
+        methods = {
+            s.name: _tool_method(s)
+            for s in specs
+            if s.name not in reserved and not s.name.startswith("_")
+        }
+        if conversational:
+            methods[MESSAGE_TOOL] = _message_method()
+        name = "Orchestra_" + re.sub(r"\W", "_", toolset)
+        _CLASSES[key] = type(name, (OrchestraTRLEnv,), {"toolset": toolset, **methods})
+    return _CLASSES[key]
+
+
+class EnvironmentFactory:
+    """A picklable zero-argument callable that builds one `OrchestraTRLEnv` per call.
+
+    Args:
+        env_id: any registered orchestra env id.
+        toolset: the tool set whose tools the instances expose (None: the env's only one).
+        seed: base seed; instance i draws its episode seeds from (seed, i).
+        **env_kwargs: options for `gym.make` (`render` is always "chat": TRL grows a chat).
+    """
+
+    def __init__(
+        self, env_id: str, toolset: str | None = None, *, seed: int = 0, **env_kwargs: Any
+    ):
+        self.env_id, self.toolset, self.seed, self.env_kwargs = env_id, toolset, seed, env_kwargs
+        self._made = 0
+        self._sets: dict | None = None
+
+    def __call__(self) -> OrchestraTRLEnv:
+        if self._sets is None:
+            probe = gym.make(self.env_id, **self.env_kwargs)
+            self._sets = toolsets(probe)
+            probe.close()
+        sets = self._sets
+        if self.toolset is None and len(sets) != 1:
+            raise ValueError(
+                f"{self.env_id} has tool sets {sorted(sets)}: use environment_factories()"
+            )
+        toolset = self.toolset or next(iter(sets))
+        specs, conversational = sets[toolset]
+        cls = environment_class(toolset, specs, conversational)
+        self._made += 1
+        return cls(self.env_id, self.env_kwargs, (self.seed, self._made))
+
+    def __repr__(self) -> str:
+        return f"EnvironmentFactory({self.env_id!r}, toolset={self.toolset!r})"
+
+
+def environment_factories(
+    env_id: str, *, seed: int = 0, **env_kwargs: Any
+) -> dict[str, EnvironmentFactory]:
+    """{toolset: factory} for `GRPOTrainer(environment_factory=...)`; rows of `task_dataset`
+    name their toolset in the `environment` column, so each prompt shows only its tools."""
+    env = gym.make(env_id, **env_kwargs)
+    names = list(toolsets(env))
+    env.close()
+    return {name: EnvironmentFactory(env_id, name, seed=seed, **env_kwargs) for name in names}
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+def task_rows(
+    env_id: str, n: int, *, split: str = "train", seed: int = 0, **env_kwargs: Any
+) -> list[dict]:
+    """`n` rows `{prompt, task_id, preference, environment}`: the first `n` tasks of `split`,
+    each with a preference preset (drawn with `seed` when the env samples them) and the env's
+    opening messages for that task and preference as the prompt."""
+    env = gym.make(env_id, **{**env_kwargs, "render": "chat"})
+    base = env.unwrapped
+    presets = sorted(preset_preferences(base.profiles, base.tool_keys))
+    fixed = env_kwargs.get("preference", "sample")
+    if isinstance(fixed, Preference):
+        raise ValueError("task_rows needs a preset name or 'sample' as the preference")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for task_id in base.task_ids(split, n):
+        preference = presets[int(rng.integers(len(presets)))] if fixed == "sample" else fixed
+        obs, _ = env.reset(seed=0, options={"task_id": task_id, "preference": preference})
+        rows.append(
+            {
+                "prompt": [{"role": m["role"], "content": m["content"]} for m in obs["messages"]],
+                "task_id": task_id,
+                "preference": preference,
+                "environment": _toolset_of(env, task_id),
+            }
+        )
+    env.close()
+    return rows
+
+
+def task_dataset(env_id: str, n: int, *, split: str = "train", seed: int = 0, **env_kwargs: Any):
+    """`task_rows` as a `datasets.Dataset` (the trainer's `train_dataset`)."""
+    from datasets import Dataset
+
+    return Dataset.from_list(task_rows(env_id, n, split=split, seed=seed, **env_kwargs))
+
+
+# -- single-turn reward --------------------------------------------------------------------------
+
+
+def completion_text(completion: Any) -> str:
+    """The action text of a TRL completion: a string, or assistant messages whose parsed
+    `tool_calls` are written back as Hermes `<tool_call>` blocks."""
+    if isinstance(completion, str):
+        return completion
+    parts = []
+    for message in completion:
+        if message.get("role") != "assistant":
+            continue
+        content = message.get("content") or ""
+        parts.append(
+            content if isinstance(content, str) else "".join(c.get("text", "") for c in content)
+        )
+        for call in message.get("tool_calls") or ():
+            fn = call.get("function", call)
+            arguments = fn.get("arguments", {})
+            if isinstance(arguments, str):
+                arguments = json.loads(arguments or "{}")
+            parts.append(
+                "<tool_call>"
+                + json.dumps({"name": fn["name"], "arguments": arguments})
+                + "</tool_call>"
+            )
+    return "\n".join(p for p in parts if p)
+
+
+class EnvReward:
+    """A TRL reward function: each completion is played as one action on its row's task and
+    the env's reward for that one-turn episode is returned (graded at once: `max_turns=1`).
+
+    Use with `task_dataset(env_id, n, max_turns=1)` rows (their `task_id` and `preference`).
+    """
+
+    def __init__(self, env_id: str, *, seed: int = 0, **env_kwargs: Any):
+        self.__name__ = "orchestra_" + re.sub(r"\W", "_", env_id)
+        self.env_id, self.seed, self.env_kwargs = env_id, seed, {**env_kwargs, "max_turns": 1}
+        self._env: gym.Env | None = None
+        self._rng = np.random.default_rng(seed)
+        self.last_infos: list[dict] = []
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_env": None}
+
+    def __call__(
+        self,
+        prompts: Sequence[Any],
+        completions: Sequence[Any],
+        task_id: Sequence[str] | None = None,
+        preference: Sequence[str] | None = None,
+        **_: Any,
+    ) -> list[float]:
+        if self._env is None:
+            self._env = gym.make(self.env_id, **self.env_kwargs)
+        rewards, self.last_infos = [], []
+        for i, completion in enumerate(completions):
+            options = {}
+            if task_id is not None:
+                options["task_id"] = task_id[i]
+            if preference is not None and preference[i]:
+                options["preference"] = preference[i]
+            self._env.reset(seed=int(self._rng.integers(2**31)), options=options)
+            _, reward, _, _, info = self._env.step(completion_text(completion))
+            rewards.append(float(reward))
+            self.last_infos.append(info)
+        return rewards
