@@ -4,6 +4,9 @@
     evaluate(AgentSpec("evidence-first"), "ToolOrchestra-v0", episodes=200, trials=3,
              out="runs/evidence-first.jsonl", workers=2)
     compare(["runs/"], "reports/")
+
+`workers=N` plays in N local processes; `executor="ray"` on N Ray actors (the cluster at
+RAY_ADDRESS), see `orchestra_env.integrations.ray`.
 """
 
 from orchestra_env.eval.agent import (

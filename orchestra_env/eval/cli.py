@@ -9,10 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from orchestra_env.eval.agent import AgentSpec, UnknownAgentError, agent_names
 from orchestra_env.eval.records import RunFileError, read_run
-from orchestra_env.eval.runner import DEFAULT_EPISODES, DEFAULT_MAX_ERRORS, EpisodeError, evaluate
+from orchestra_env.eval.runner import (
+    DEFAULT_EPISODES,
+    DEFAULT_MAX_ERRORS,
+    EXECUTORS,
+    EpisodeError,
+    evaluate,
+)
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -34,16 +41,26 @@ def add_eval_commands(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--episodes", type=int, help=f"number of tasks (default: {DEFAULT_EPISODES})")
     ev.add_argument("--trials", type=int, default=1, help="episodes per task, for pass^k (default: 1)")
     ev.add_argument("--seed", type=int, default=0, help="run seed; episode seeds derive from it")
-    ev.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    ev.add_argument("--workers", type=int, default=1, help="worker processes, or Ray actors with --executor ray (default: 1)")
+    ev.add_argument("--executor", choices=EXECUTORS, default="process", help="where the workers run: local processes, or Ray actors on the cluster at RAY_ADDRESS (else a local Ray); needs orchestra-env[ray] (default: process)")
     ev.add_argument("--out", type=Path, required=True, help="run file (JSONL) to write or resume")
     ev.add_argument("--trajectories", action="store_true", help="keep each episode's actions and replies")
     ev.add_argument("--max-errors", type=int, default=DEFAULT_MAX_ERRORS, help=f"failed episodes tolerated before stopping (default: {DEFAULT_MAX_ERRORS}); failed ones are retried on resume")
     ev.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    live = ev.add_argument_group("LLM agents and live experts (shorthands for --agent-kwarg / --env-kwarg)")
+    live.add_argument("--backend", help="agent backend: transformers, vllm or openai")
+    live.add_argument("--model-path", help="agent model: hub id or local directory (orchestrator-8b)")
+    live.add_argument("--model", help="served model name (llm and baseline presets)")
+    live.add_argument("--base-url", help="agent endpoint, e.g. http://localhost:8000/v1")
+    live.add_argument("--experts", choices=("simulated", "live"), help="expert mode of the env")
+    live.add_argument("--expert-backends", help="with --experts live: JSON/YAML file {alias | model | '*': backend config}")
     ev.set_defaults(func=cmd_eval)
 
     cmp = subparsers.add_parser("compare", help="compare run files: table, Markdown and Pareto plots")
     cmp.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run files or folders of them")
     cmp.add_argument("--out", type=Path, default=Path("reports"), help="folder for comparison.md and the plots (default: reports)")
+    cmp.add_argument("--weak", help="agent anchoring APGR/CPT at the cheap end (default: the cheapest agent less accurate than --strong)")
+    cmp.add_argument("--strong", help="agent anchoring APGR/CPT at the strong end (default: the most accurate real agent)")
     cmp.set_defaults(func=cmd_compare)
 
 
@@ -62,13 +79,26 @@ def parse_kwargs(pairs: list[str]) -> dict[str, Any]:
     return kwargs
 
 
+def shorthand_kwargs(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(agent kwargs, env kwargs) from --agent-kwarg/--env-kwarg and the live shorthands."""
+    agent_kwargs, env_kwargs = parse_kwargs(args.agent_kwarg), parse_kwargs(args.env_kwarg)
+    for flag in ("backend", "model_path", "model", "base_url"):
+        if getattr(args, flag) is not None:
+            agent_kwargs[flag] = getattr(args, flag)
+    for flag in ("experts", "expert_backends"):
+        if getattr(args, flag) is not None:
+            env_kwargs[flag] = getattr(args, flag)
+    return agent_kwargs, env_kwargs
+
+
 def cmd_eval(args: argparse.Namespace, console: Console) -> int:
     try:
-        spec = AgentSpec(args.agent, parse_kwargs(args.agent_kwarg), args.name)
+        agent_kwargs, env_kwargs = shorthand_kwargs(args)
+        spec = AgentSpec(args.agent, agent_kwargs, args.name)
         path = evaluate(
-            spec, args.env, env_kwargs=parse_kwargs(args.env_kwarg), split=args.split,
+            spec, args.env, env_kwargs=env_kwargs, split=args.split,
             episodes=args.episodes, trials=args.trials, seed=args.seed, out=args.out,
-            workers=args.workers, keep_trajectory=args.trajectories, progress=not args.no_progress,
+            workers=args.workers, executor=args.executor, keep_trajectory=args.trajectories, progress=not args.no_progress,
             max_errors=args.max_errors,
         )
     except KeyboardInterrupt:
@@ -80,6 +110,9 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
     except (UnknownAgentError, RunFileError, ValueError) as exc:
         console.print(f"[red]error[/red]: {exc}")
         return EXIT_USAGE
+    except ImportError as exc:  # --executor ray without the extra: the message names it
+        console.print(f"[red]error[/red]: {escape(str(exc))}")
+        return EXIT_USAGE
     records = read_run(path)[1]
     solved, cost = sum(r.outcome for r in records), sum(r.cost_usd for r in records)
     console.print(f"{spec.name}: {solved}/{len(records)} solved, ${cost:.4f} in all → {path}")
@@ -90,7 +123,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from orchestra_env.eval.report import compare
 
     try:
-        report = compare(args.runs, args.out, console)
+        report = compare(args.runs, args.out, console, weak=args.weak, strong=args.strong)
     except (FileNotFoundError, RunFileError, ValueError) as exc:
         console.print(f"[red]error[/red]: {exc}")
         return EXIT_USAGE

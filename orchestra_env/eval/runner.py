@@ -28,6 +28,7 @@ from orchestra_env.eval.records import EpisodeFailure, EpisodeRecord, RunFile, R
 
 DEFAULT_EPISODES = 100  # tasks per run when `episodes` is not given (the splits are far larger)
 DEFAULT_MAX_ERRORS = 10  # failed episodes tolerated per call before the run stops
+EXECUTORS = ("process", "ray")  # where `workers` run: local spawned processes or Ray actors
 _POLL_S = 1.0  # how often waiting processes check that their peers are still alive
 
 Result = EpisodeRecord | EpisodeFailure
@@ -82,6 +83,7 @@ def evaluate(
     seed: int = 0,
     out: str | Path,
     workers: int = 1,
+    executor: str = "process",
     keep_trajectory: bool = False,
     progress: bool = True,
     max_errors: int = DEFAULT_MAX_ERRORS,
@@ -93,7 +95,10 @@ def evaluate(
     a killed run is dropped. A file written by another agent, env, env kwargs, seed or split is
     refused (`RunMismatchError`); more episodes or trials extend a run. `workers > 1` plays
     units in that many spawned processes (each builds its env and agent once); only this
-    process writes. Ctrl-C (KeyboardInterrupt) stops at once, everything finished kept.
+    process writes. `executor="ray"` plays them on `workers` Ray actors instead, on the
+    cluster at `RAY_ADDRESS` or a local Ray (`orchestra_env.integrations.ray`); results still
+    come back to this process, the only writer. Ctrl-C (KeyboardInterrupt) stops at once,
+    everything finished kept.
 
     An episode that raises (say, a model server that is down) is written as an `"error"` line
     and the run goes on; a resumed run plays it again. More than `max_errors` failures stop
@@ -104,9 +109,10 @@ def evaluate(
     """
     spec = AgentSpec(agent_spec) if isinstance(agent_spec, str) else agent_spec
     _check_counts(episodes=episodes, trials=trials, workers=workers)
+    _check_executor(executor)
     if max_errors < 0:
         raise ValueError(f"max_errors must be >= 0, got {max_errors}")
-    env_kwargs = dict(env_kwargs or {})
+    env_kwargs = {**spec.env_kwargs(), **(env_kwargs or {})}  # the agent's needs, then the user's
     context = _Context(
         agent=spec.factory(),
         agent_kwargs=dict(spec.kwargs),
@@ -137,7 +143,7 @@ def evaluate(
             # closing(): on Ctrl-C or an error, stop the workers now, not when the generator is
             # garbage-collected (the traceback keeps it alive).
             with _ProgressBar(len(units), finished, enabled=progress) as bar, closing(
-                _play(todo, context, env, workers)
+                _play(todo, context, env, workers, executor)
             ) as results:
                 failures = _record_all(results, run, bar, max_errors)
     finally:
@@ -176,6 +182,15 @@ def _check_counts(**counts: int | None) -> None:
         raise ValueError(f"these must be at least 1: {', '.join(bad)}")
 
 
+def _check_executor(executor: str) -> None:
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    if executor == "ray":  # fail before the run file is opened, naming the extra to install
+        from orchestra_env.integrations.ray import require_ray
+
+        require_ray()
+
+
 def _units(env: gym.Env, split: str, n: int, trials: int, seed: int) -> list[Unit]:
     """Trial-major: every task once before any task twice, so a run stopped early still
     covers its tasks evenly."""
@@ -186,8 +201,14 @@ def _units(env: gym.Env, split: str, n: int, trials: int, seed: int) -> list[Uni
     return [Unit(t, trial, unit_seed(seed, t, trial)) for trial in range(trials) for t in task_ids]
 
 
-def _play(units: Sequence[Unit], context: _Context, env: gym.Env, workers: int) -> Iterator[Result]:
+def _play(units: Sequence[Unit], context: _Context, env: gym.Env, workers: int, executor: str = "process") -> Iterator[Result]:
     if not units:
+        return
+    if executor == "ray":
+        from orchestra_env.integrations.ray import RayEvalPool
+
+        with RayEvalPool(context, min(workers, len(units))) as pool:
+            yield from pool.play(units)
         return
     if workers == 1 or len(units) == 1:
         agent = context.build_agent()
