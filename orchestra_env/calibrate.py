@@ -48,6 +48,21 @@ searching would lower a strong model's accuracy. The targets pin what the data p
 keeps the rest near the hand-set profile. Models without targets keep their place among the six:
 each skill's current values are carried through the monotone map that takes the six models'
 sorted current values to their sorted fitted ones (`remap`).
+
+**τ² (tau2-bench), the third column.** The paper also reports the six models with the basic
+tools on τ²; here that is `with_basic_tools(model)` on the `function_calling` family, where the
+model itself is the agent: every turn it calls `call_expert` with an alias bound to itself. Only
+the `tool_use` ability (and the family's `tool_use` offset) moves these six cells, and nothing
+else reads `tool_use`, so they are fitted apart from the 24 (`fit_tool_use`). Every expert call
+of a conversation has the same one check (tool_use at the task's difficulty), so every call
+succeeds with the same chance p, and call i succeeds iff u_i < p: the episode depends on p only
+through which of its draws lie below it. `chance_table` plays each task once per p-interval
+that can change the outcome (the real env, domain database and scripted user), so the measured
+accuracy is known exactly for any ability and offset (`ChanceTable.accuracy`, episode for
+episode what the env measures). Each model's ability is the grid point whose accuracy is
+closest to the paper with no offset; the offset δ is then the shift (abilities and offset
+moving together leave every chance unchanged) that minimises
+Σ_m (w_θ (θ_m − θ⁰_m))² + (w_δ δ)², θ⁰ = `TOOL_USE_PRIOR`, the hand-set values.
 """
 
 from __future__ import annotations
@@ -57,7 +72,7 @@ import json
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -69,8 +84,10 @@ import orchestra_env  # noqa: F401  (registers the env ids)
 from orchestra_env.baselines.single_model import BASIC_PLAN, alone, with_basic_tools
 from orchestra_env.env import OrchestraEnv
 from orchestra_env.episode import CodeRun, Episode, Evidence
-from orchestra_env.models.base import Check
+from orchestra_env.models.base import Check, ExpertReply, ExpertRequest
 from orchestra_env.models.profiles import Profiles, default_profiles, parse_profiles
+from orchestra_env.models.simulated import SimulatedExperts
+from orchestra_env.tasks.function_calling import FunctionCallingFamily
 from orchestra_env.tasks.grading import extract_answer
 from orchestra_env.tasks.multihop import MultihopFamily
 from orchestra_env.tasks.reasoning import ReasoningFamily
@@ -110,6 +127,35 @@ TARGETS = {
 PAPER_COST = {key: row[2] for key, row in PAPER.items()}
 TOLERANCE = 3.0  # accuracy points
 
+# τ² (tau2-bench: airline, retail, telecom) with the basic tools: the model itself is the agent
+# of the conversation. The paper has no "none" row for τ².
+TAU2_FAMILY = "function_calling"
+TAU2 = {
+    "qwen3-8b": 40.7,
+    "llama-nemotron-49b": 23.2,
+    "llama-3.3-70b": 17.6,
+    "qwen3-235b-a22b": 52.9,
+    "claude-opus-4.1": 46.0,
+    "gpt-5": 77.7,
+}
+TAU2_TARGETS = {(model, "basic", TAU2_FAMILY): TAU2[model] for model in MODELS}
+TAU2_TOLERANCE = 5.0  # accuracy points
+CELLS = {**TARGETS, **TAU2_TARGETS}  # every calibrated cell: (model, setting, family) -> paper %
+BENCHMARK[TAU2_FAMILY] = "τ²"
+ENV_IDS[TAU2_FAMILY] = "ToolOrchestra-FunctionCalling-v0"
+# The tools whose aliases each family's env offers (a single-family env offers no others).
+FAMILY_TOOLS = {
+    "reasoning": ReasoningFamily.tools,
+    "multihop": MultihopFamily.tools,
+    TAU2_FAMILY: FunctionCallingFamily.tools,
+}
+COLUMNS = {"all": CELLS, "hle-frames": TARGETS, "tau2": TAU2_TARGETS}  # `--columns` choices
+
+
+def tolerance(cell: tuple[str, str, str]) -> float:
+    """How far (points) a cell may be from the paper: 5 for τ², 3 for HLE and FRAMES."""
+    return TAU2_TOLERANCE if cell[2] == TAU2_FAMILY else TOLERANCE
+
 # -- what is fitted -------------------------------------------------------------------------
 
 SKILLS = ("knowledge", "reasoning", "coding", "query_writing", "tool_use", "reading")
@@ -145,6 +191,15 @@ ORDER = (
     ("llama-3.3-70b", "qwen3-8b", ("knowledge", "query_writing", "reading")),
     ("llama-nemotron-49b", "qwen3-8b", ("knowledge", "reasoning")),
 )
+# The hand-set tool_use abilities (the τ² fit's prior θ⁰).
+TOOL_USE_PRIOR = {
+    "qwen3-8b": 0.5,
+    "llama-nemotron-49b": 0.2,
+    "llama-3.3-70b": 0.0,
+    "qwen3-235b-a22b": 1.4,
+    "claude-opus-4.1": 1.8,
+    "gpt-5": 2.5,
+}
 PRIOR_WEIGHT = 0.5  # points of accuracy that a 1-logit move away from the prior costs
 OFFSET_WEIGHT = 0.3  # the same for a family offset away from 0
 ORDER_WEIGHT = 20.0
@@ -186,6 +241,16 @@ def task_ids(family: str, n: int) -> list[str]:
     return TaskSuite({family: 1.0}).task_ids("test", n)
 
 
+def family_kwargs(env_kwargs: Mapping, family: str) -> dict:
+    """`env_kwargs` with `tools` cut to the aliases of the tools `family` uses: an env of one
+    family rejects aliases of tools it does not offer."""
+    kwargs = dict(env_kwargs)
+    if kwargs.get("tools") is not None:
+        aliases = kwargs["profiles"].aliases
+        kwargs["tools"] = [t for t in kwargs["tools"] if aliases[t].tool in FAMILY_TOOLS[family]]
+    return kwargs
+
+
 def measure_cell(
     model: str, setting: str, family: str, n: int = 1000, seed: int = 0, profiles: Profiles | None = None
 ) -> Cell:
@@ -193,7 +258,7 @@ def measure_cell(
     `profiles` replaces the bundled abilities and prices; the families' difficulty offsets are
     always the bundled ones (the families read them)."""
     env_kwargs, agent = policy(model, setting, profiles)
-    env = gym.make(ENV_IDS[family], split="test", **env_kwargs)
+    env = gym.make(ENV_IDS[family], split="test", **family_kwargs(env_kwargs, family))
     solved = cost = latency = 0.0
     ids = env.unwrapped.task_ids("test", n)
     for k, task_id in enumerate(ids):
@@ -220,10 +285,12 @@ def play_episode(env, agent, options: dict) -> dict:
             return info
 
 
-def sweep(n: int = 1000, seed: int = 0, profiles: Profiles | None = None, log=None) -> dict:
-    """Every cell measured: {(model, setting, family): Cell}."""
-    cells = {}
-    for model, setting, family in TARGETS:
+def sweep(
+    n: int = 1000, seed: int = 0, profiles: Profiles | None = None, log=None, cells: Iterable = CELLS
+) -> dict:
+    """The `cells` (default: every calibrated cell) measured: {(model, setting, family): Cell}."""
+    wanted, cells = cells, {}
+    for model, setting, family in wanted:
         cells[model, setting, family] = measure_cell(model, setting, family, n, seed, profiles)
         if log:
             log(f"{model:20s} {setting:5s} {family:9s} {100 * cells[model, setting, family].accuracy:5.1f}%")
@@ -710,6 +777,193 @@ def _monotone(value: float, old: np.ndarray, new: np.ndarray) -> float:
     return float(np.interp(value, old, new))
 
 
+# -- τ²: the chance table and the tool_use fit ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChanceTable:
+    """What `with_basic_tools` scores on T function-calling tasks for any per-call success
+    chance. Task t's calls all succeed with the same chance p (one tool_use check at the task's
+    difficulty), call i iff u_i < p, so its outcome is `outcome[t, j]` for p in
+    (cuts[t, j - 1], cuts[t, j]], j = the number of cuts below p. `cuts` (T, M) ascend and are
+    padded with 2.0 (above every p); `outcome` is (T, M + 1); `difficulty` (T,) is each task's
+    tool_use difficulty before the family offset."""
+
+    task_ids: tuple[str, ...]
+    difficulty: np.ndarray
+    cuts: np.ndarray
+    outcome: np.ndarray
+
+    def chances(self, theta: np.ndarray | float, offset: float, a: float) -> np.ndarray:
+        """Each task's per-call success chance for abilities θ (a scalar, or shape (G, 1))."""
+        return 1.0 / (1.0 + np.exp(-a * (theta - self.difficulty - offset)))
+
+    def outcomes(self, p: np.ndarray) -> np.ndarray:
+        """Each task's outcome at chances p of shape (T,) or (G, T)."""
+        below = (self.cuts < p[..., None]).sum(axis=-1)
+        return self.outcome[np.arange(len(self.task_ids)), below]
+
+    def accuracy(self, theta: float, offset: float, a: float) -> float:
+        """What the env measures (0–1) on the table's tasks and episode seeds."""
+        return float(self.outcomes(self.chances(theta, offset, a)).mean())
+
+    def accuracy_curve(self, grid: np.ndarray, a: float, chunk: int = 64) -> np.ndarray:
+        """`accuracy(θ, 0, a)` at every θ of `grid`."""
+        parts = []
+        for start in range(0, len(grid), chunk):
+            thetas = grid[start : start + chunk, None]
+            parts.append(self.outcomes(self.chances(thetas, 0.0, a)).mean(axis=1))
+        return np.concatenate(parts)
+
+
+class _ChanceExperts:
+    """Simulated experts whose acting model succeeds at every call with a chance set per
+    episode (`force`), through the real `SimulatedExperts` with an ability chosen to give it."""
+
+    def __init__(self, profiles: Profiles, model: str):
+        self.profiles, self.model = profiles, model
+        self._inner = SimulatedExperts(profiles)
+
+    def force(self, p: float, difficulty: float) -> None:
+        """From now on a tool_use check at `difficulty` succeeds with chance p."""
+        theta = difficulty + math.log(p / (1.0 - p)) / self.profiles.discrimination
+        profile = self.profiles.models[self.model]
+        forced = replace(profile, abilities={**profile.abilities, "tool_use": theta})
+        self._inner = SimulatedExperts(replace(self.profiles, models={**self.profiles.models, self.model: forced}))
+
+    def complete(self, request: ExpertRequest) -> ExpertReply:
+        return self._inner.complete(request)
+
+
+def chance_table(n: int, seed: int = 0, *, model: str = "qwen3-8b", log=None) -> ChanceTable:
+    """The chance table of the first n test tasks of the function-calling family with the
+    episode seeds of `measure_cell(..., n, seed)`: each task played through the env once per
+    interval of p that can change what happens. The acting model only sets prices and token
+    counts, which change no outcome (no budget limits here)."""
+    env_kwargs, agent = policy(model, "basic")
+    experts = _ChanceExperts(env_kwargs["profiles"], model)
+    kwargs = {**family_kwargs(env_kwargs, TAU2_FAMILY), "experts": experts}
+    env = gym.make(ENV_IDS[TAU2_FAMILY], split="test", **kwargs)
+    ids = tuple(env.unwrapped.task_ids("test", n))
+    rows = []
+    for k, task_id in enumerate(ids):
+        rows.append(_task_chances(env, agent, experts, task_id, episode_seed(seed, k)))
+        if log and (k + 1) % 200 == 0:
+            log(f"chance table: {k + 1}/{n} tasks")
+    env.close()
+    return _pack_chances(ids, rows)
+
+
+def _task_chances(env, agent, experts: _ChanceExperts, task_id: str, seed: int):
+    """(difficulty before the offset, cuts, outcomes) of one task: play at a chance p inside
+    the current interval; the outcome holds up to the next draw, among the calls made, above it."""
+    task = env.unwrapped.suite.task(task_id)
+    (check,) = task.demands("act", Evidence())
+    draws = [random.Random(f"{seed}:{i}").random() for i in range(1, env.unwrapped.max_turns + 1)]
+    cuts: list[float] = []
+    outcomes: list[int] = []
+    low = 0.0
+    while True:
+        high = min((u for u in draws if u > low), default=1.0)
+        experts.force((low + high) / 2, check.difficulty)
+        info = play_episode(env, agent, {"task_id": task_id, "episode_seed": seed})
+        outcomes.append(int(info["outcome"]))
+        calls = info["ledger"]["calls"].get("call_expert", 0)
+        cut = min((u for u in draws[:calls] if u > low), default=None)
+        if cut is None:
+            return task.difficulty["tool_use"], cuts, outcomes
+        cuts.append(cut)
+        low = cut
+
+
+def _pack_chances(ids: tuple[str, ...], rows: Sequence[tuple[float, list[float], list[int]]]) -> ChanceTable:
+    width = max(len(cuts) for _, cuts, _ in rows)
+    cuts = np.full((len(rows), width), 2.0)
+    outcome = np.zeros((len(rows), width + 1), dtype=np.int64)
+    for t, (_, row_cuts, row_outcomes) in enumerate(rows):
+        cuts[t, : len(row_cuts)] = row_cuts
+        outcome[t, : len(row_outcomes)] = row_outcomes
+        outcome[t, len(row_outcomes) :] = row_outcomes[-1]
+    difficulty = np.array([d for d, _, _ in rows])
+    return ChanceTable(task_ids=ids, difficulty=difficulty, cuts=cuts, outcome=outcome)
+
+
+@dataclass(frozen=True)
+class ToolUseFit:
+    """The six paper models' fitted tool_use, the function-calling offset, and the accuracy (%)
+    the env measures with them on the table's tasks."""
+
+    abilities: dict[str, float]
+    offset: float
+    replayed: dict[str, float]
+
+
+TOOL_USE_GRID = np.round(np.arange(-8.0, 8.0 + 1e-9, 0.005), 3)
+
+
+def fit_tool_use(table: ChanceTable, a: float, grid: np.ndarray = TOOL_USE_GRID) -> ToolUseFit:
+    """Each paper model's tool_use: the grid point whose accuracy is nearest the paper's τ²
+    (the middle one of a tie), with no offset; then the offset and abilities shifted together
+    towards the prior (the module docstring's closed form)."""
+    curve = 100 * table.accuracy_curve(grid, a)
+    free = {m: _nearest(grid, curve, TAU2[m]) for m in MODELS}
+    pull = sum(free[m] - TOOL_USE_PRIOR[m] for m in MODELS)
+    offset = round(-(PRIOR_WEIGHT**2) * pull / (len(MODELS) * PRIOR_WEIGHT**2 + OFFSET_WEIGHT**2), 3)
+    abilities = {m: round(free[m] + offset, 3) for m in MODELS}
+    replayed = {m: 100 * table.accuracy(abilities[m], offset, a) for m in MODELS}
+    return ToolUseFit(abilities=abilities, offset=offset, replayed=replayed)
+
+
+def _nearest(grid: np.ndarray, curve: np.ndarray, target: float) -> float:
+    """The grid point whose value on `curve` is nearest `target` (the middle of a tie)."""
+    gap = np.abs(curve - target)
+    best = np.flatnonzero(gap <= gap.min() + 1e-9)
+    return float(grid[best[len(best) // 2]])
+
+
+def with_tool_use(result: Fit, tool_use: ToolUseFit, profiles: Profiles) -> Fit:
+    """`result` with the six models' fitted tool_use, every other model's carried through the
+    monotone map of `remap`, the function-calling offset, and the τ² cells' replayed accuracy."""
+    old = np.sort([profiles.models[m].abilities["tool_use"] for m in MODELS])
+    new = np.sort([tool_use.abilities[m] for m in MODELS])
+    abilities = {}
+    for name, skills in result.abilities.items():
+        current = profiles.models[name].abilities["tool_use"]
+        value = tool_use.abilities.get(name, round(_monotone(current, old, new), 3))
+        abilities[name] = {**skills, "tool_use": value}
+    replayed = {(m, "basic", TAU2_FAMILY): tool_use.replayed[m] for m in MODELS}
+    return Fit(
+        abilities=abilities,
+        offsets={**result.offsets, TAU2_FAMILY: {"tool_use": tool_use.offset}},
+        expected={**result.expected, **replayed},
+        objective=result.objective,
+    )
+
+
+def shipped_fit(profiles: Profiles) -> Fit:
+    """The profiles' abilities and HLE/FRAMES offsets as a `Fit` (to refit τ² alone)."""
+    return Fit(
+        abilities={name: dict(model.abilities) for name, model in profiles.models.items()},
+        offsets={f: dict(profiles.difficulty_offsets.get(f, {})) for f in FAMILIES},
+        expected={},
+        objective=0.0,
+    )
+
+
+def replayed_tau2(table: ChanceTable, profiles: Profiles) -> dict:
+    """τ² cells from the chance table (accuracy only) with `profiles`' tool_use and offset."""
+    offset = profiles.difficulty_offsets.get(TAU2_FAMILY, {}).get("tool_use", 0.0)
+    return {
+        (m, "basic", TAU2_FAMILY): Cell(
+            table.accuracy(profiles.models[m].abilities["tool_use"], offset, profiles.discrimination),
+            math.nan,
+            math.nan,
+            len(table.task_ids),
+        )
+        for m in MODELS
+    }
+
+
 # -- writing and reporting ------------------------------------------------------------------
 
 
@@ -730,12 +984,14 @@ def write_profiles(result: Fit, path: Path | None = None) -> Path:
 
 
 def fitted_data(result: Fit, data: Mapping) -> dict:
-    """A copy of profiles JSON `data` holding `result`; "families" goes before "models" when new."""
+    """A copy of profiles JSON `data` holding `result`; "families" goes before "models" when new.
+    Families that `result` has no offsets for keep theirs."""
     data = json.loads(json.dumps(data))
     for name, abilities in result.abilities.items():
         current = data["models"][name]["abilities"]
         data["models"][name]["abilities"] = {s: abilities[s] for s in current}
-    families = {f: {"difficulty_offset": dict(result.offsets[f])} for f in FAMILIES}
+    families = dict(data.get("families", {}))
+    families.update({f: {"difficulty_offset": dict(o)} for f, o in result.offsets.items()})
     if "families" not in data:
         data = _insert_before(data, "models", "families", families)
     data["families"] = families
@@ -759,7 +1015,8 @@ def report(
     expected: Mapping[tuple[str, str, str], float] | None = None,
 ) -> str:
     """Markdown: accuracy per cell against the paper (and the fit's expected accuracy, when
-    given), then $ and seconds per task of each policy."""
+    given; for τ² the accuracy the fit replays), then $ and seconds per task of each policy on
+    HLE/FRAMES, and of "basic" on τ²."""
     n = {c.n for c in cells.values()}
     lines = [f"Simulated accuracy over {'/'.join(map(str, sorted(n)))} test tasks per cell"]
     if command:
@@ -772,10 +1029,10 @@ def report(
         f"|---|---|---|---:|---:|---:|{extra[1]}",
     ]
     for (model, setting, family), cell in cells.items():
-        target, sim = TARGETS[model, setting, family], 100 * cell.accuracy
+        target, sim = CELLS[model, setting, family], 100 * cell.accuracy
         row = f"| {model} | {setting} | {BENCHMARK[family]} ({family}) | {target:.1f} | {sim:.1f} | {sim - target:+.1f} |"
         if expected:
-            row += f" {expected[model, setting, family]:.1f} |"
+            row += f" {expected[model, setting, family]:.1f} |" if (model, setting, family) in expected else " – |"
         lines.append(row)
     costs = policy_costs(cells)
     if costs:
@@ -790,14 +1047,28 @@ def report(
     for (model, setting), (cost, latency) in costs.items():
         paper = PAPER[model, setting]
         lines.append(f"| {model} | {setting} | {cost:.4f} | {latency:.1f} | {paper[2]:g} | {paper[3]:g} |")
-    return "\n".join(lines)
+    return "\n".join(lines + tau2_costs(cells))
+
+
+def tau2_costs(cells: Mapping[tuple[str, str, str], Cell]) -> list[str]:
+    """Markdown lines: mean $ and simulated seconds per τ² task of each measured model."""
+    rows = [
+        f"| {m} | {c.cost_usd:.4f} | {c.latency_s:.1f} |"
+        for (m, _, f), c in cells.items()
+        if f == TAU2_FAMILY and not math.isnan(c.cost_usd)
+    ]
+    if not rows:
+        return []
+    head = ["", "Mean cost and simulated latency per τ² (function-calling) task, with the basic tools:", ""]
+    return head + ["| model | $ per task | s per task |", "|---|---:|---:|", *rows]
 
 
 def policy_costs(cells: Mapping[tuple[str, str, str], Cell]) -> dict[tuple[str, str], tuple[float, float]]:
-    """{(model, setting): (mean $, mean s) per task}, averaged over the families measured."""
+    """{(model, setting): (mean $, mean s) per task}, averaged over the HLE/FRAMES families
+    measured."""
     out = {}
     for model, setting in PAPER:
-        mine = [c for (m, s, _), c in cells.items() if (m, s) == (model, setting)]
+        mine = [c for (m, s, f), c in cells.items() if (m, s) == (model, setting) and f in FAMILIES]
         if mine and not any(math.isnan(c.cost_usd) for c in mine):
             out[model, setting] = (
                 sum(c.cost_usd for c in mine) / len(mine),

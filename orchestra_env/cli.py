@@ -18,6 +18,7 @@ from orchestra_env.domain_cli import add_domain_commands
 from orchestra_env.eval.cli import add_eval_commands
 from orchestra_env.models.profiles import load_profiles
 from orchestra_env.tasks.suite import FAMILIES
+from orchestra_env.train.cli import add_train_command
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_domain_commands(sub)
     add_eval_commands(sub)
     add_calibrate_command(sub)
+    add_train_command(sub)
     return parser
 
 

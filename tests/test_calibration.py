@@ -13,7 +13,11 @@ the real sandbox. Over those tables
   `test_fast_path_replays_the_env` checks that against the env.
 
 Both must be within `TOLERANCE` (3 points) of the paper in all 24 cells. The cost facts are
-measured through the env on a smaller sample (costs vary little from task to task). The module
+measured through the env on a smaller sample (costs vary little from task to task).
+
+τ² (the function-calling family, "basic" only): the six cells are measured through the env on
+the first `N_TAU2` test tasks and must be within `TAU2_TOLERANCE` (5 points) of the paper; the
+fit's chance table is checked against the env episode for episode on a few tasks. The module
 takes about 30 s on 2 cores under pytest-xdist; building the reasoning table (about 2,000
 sandbox runs) is the longest part.
 """
@@ -27,12 +31,16 @@ import numpy as np
 import pytest
 
 from orchestra_env import calibrate as cal
+from orchestra_env.baselines.single_model import alone, with_basic_tools
+from orchestra_env.episode import Evidence
 from orchestra_env.models.profiles import default_profiles, parse_profiles
+from orchestra_env.tasks.function_calling import FunctionCallingFamily
 from orchestra_env.tasks.multihop import MultihopFamily
 from orchestra_env.tasks.reasoning import ReasoningFamily
 
 N = 1000  # tasks per family for the accuracy cells
 N_COST = 40  # tasks per family for the cost facts
+N_TAU2 = 150  # function-calling tasks per model for the τ² cells (played through the env)
 NO_OFFSET = np.zeros(len(cal.SKILLS))  # the shipped offsets are already inside the checks
 
 
@@ -71,7 +79,7 @@ def test_fast_path_replays_the_env(family):
     for model in cal.MODELS:
         for setting in cal.SETTINGS:
             env_kwargs, agent = cal.policy(model, setting)
-            env = gym.make(cal.ENV_IDS[family], split="test", **env_kwargs)
+            env = gym.make(cal.ENV_IDS[family], split="test", **cal.family_kwargs(env_kwargs, family))
             played = [
                 cal.play_episode(env, agent, {"task_id": task_id, "episode_seed": cal.episode_seed(3, k)})["outcome"]
                 for k, task_id in enumerate(table.task_ids)
@@ -104,6 +112,87 @@ def test_family_offsets_raise_difficulties_by_skill():
     bundled = default_profiles().difficulty_offsets
     assert dict(ReasoningFamily(0).offset) == bundled["reasoning"]
     assert dict(MultihopFamily(0).offset) == bundled["multihop"]
+    assert dict(FunctionCallingFamily(0).offset) == bundled[cal.TAU2_FAMILY]
+
+
+def test_function_calling_offset_raises_tool_use_difficulty():
+    """Every function-calling family (one domain or all) reads the "function_calling" offset."""
+    plain = FunctionCallingFamily(0, ("bank",), name="function_calling.bank", difficulty_offset={})
+    harder = FunctionCallingFamily(0, ("bank",), name="function_calling.bank", difficulty_offset={"tool_use": 0.7})
+    for index in range(3):
+        (before,), (after,) = (f.task(index).demands("act", Evidence()) for f in (plain, harder))
+        assert before.difficulty == plain.task(index).difficulty["tool_use"]
+        assert after.difficulty == pytest.approx(before.difficulty + 0.7)
+    bundled = default_profiles().difficulty_offsets[cal.TAU2_FAMILY]
+    assert dict(FunctionCallingFamily(0, ("bank",), name="function_calling.bank").offset) == bundled
+
+
+def test_shipped_tool_use_reproduces_tau2():
+    """"Model X with the basic tools" on the function-calling family, through the env."""
+    misses = []
+    for cell, target in cal.TAU2_TARGETS.items():
+        measured = 100 * cal.measure_cell(*cell, n=N_TAU2, seed=0).accuracy
+        if abs(measured - target) > cal.TAU2_TOLERANCE:
+            misses.append(f"{cell[0]}: paper {target}, measured {measured:.1f}")
+    assert not misses, "\n".join(misses)
+
+
+@pytest.fixture(scope="module")
+def chances() -> cal.ChanceTable:
+    """A small chance table (its episode seeds differ from the fit's)."""
+    return cal.chance_table(20, seed=3)
+
+
+def test_chance_table_replays_the_env(chances):
+    """The chance table gives the env's outcome in every episode, for every paper model, with
+    the shipped abilities and offset; moving abilities and offset together changes nothing."""
+    table, profiles = chances, default_profiles()
+    offset = profiles.difficulty_offsets[cal.TAU2_FAMILY]["tool_use"]
+    for model in cal.MODELS:
+        env_kwargs, agent = with_basic_tools(model)
+        env = gym.make(cal.ENV_IDS[cal.TAU2_FAMILY], split="test", **cal.family_kwargs(env_kwargs, cal.TAU2_FAMILY))
+        played = [
+            cal.play_episode(env, agent, {"task_id": task_id, "episode_seed": cal.episode_seed(3, k)})["outcome"]
+            for k, task_id in enumerate(table.task_ids)
+        ]
+        theta = profiles.models[model].abilities["tool_use"]
+        replayed = table.outcomes(table.chances(theta, offset, profiles.discrimination))
+        assert played == replayed.tolist(), model
+        shifted = table.chances(theta + 0.4, offset + 0.4, profiles.discrimination)
+        assert table.outcomes(shifted).tolist() == replayed.tolist()
+
+
+def test_tool_use_fit_hits_the_paper_on_its_tasks(chances):
+    """On a small table the fit lands every τ² cell (replayed) within the tolerance and carries
+    the other models through the monotone map, moving nothing but tool_use."""
+    profiles = default_profiles()
+    result = cal.fit_tool_use(chances, profiles.discrimination)
+    for model in cal.MODELS:
+        assert abs(result.replayed[model] - cal.TAU2[model]) <= cal.TAU2_TOLERANCE, model
+    merged = cal.with_tool_use(cal.shipped_fit(profiles), result, profiles)
+    assert merged.offsets[cal.TAU2_FAMILY] == {"tool_use": result.offset}
+    tool_use = {m: merged.abilities[m]["tool_use"] for m in merged.abilities}
+    assert tool_use["gpt-5"] > tool_use["gpt-5-mini"] >= tool_use["qwen3-32b"] > tool_use["qwen2.5-math-7b"]
+    for name, model in profiles.models.items():  # nothing but tool_use moves
+        assert {s: v for s, v in merged.abilities[name].items() if s != "tool_use"} == {
+            s: v for s, v in model.abilities.items() if s != "tool_use"
+        }
+
+
+def test_solo_policies_play_conversations_as_the_model():
+    """On a function-calling task the model itself acts every turn (call_expert bound to it);
+    "alone" plays the same episodes as "with the basic tools", without billing the wrapper turn."""
+    model, options = "qwen3-235b-a22b", {"task_id": "function_calling/0", "episode_seed": 11}
+    infos = []
+    for make in (alone, with_basic_tools):
+        env_kwargs, agent = make(model)
+        env = gym.make(cal.ENV_IDS[cal.TAU2_FAMILY], split="test", **cal.family_kwargs(env_kwargs, cal.TAU2_FAMILY))
+        infos.append(cal.play_episode(env, agent, options))
+    solo, basic = infos
+    assert set(basic["ledger"]["calls_by_alias"]) == {f"call_expert@{model}"}
+    assert solo["outcome"] == basic["outcome"]
+    assert solo["ledger"]["calls"] == basic["ledger"]["calls"]
+    assert solo["ledger"]["cost_usd"] < basic["ledger"]["cost_usd"]
 
 
 def test_writing_the_shipped_values_changes_nothing():
@@ -111,7 +200,7 @@ def test_writing_the_shipped_values_changes_nothing():
     data = json.loads(cal.profiles_path().read_text())
     same = cal.Fit(
         abilities={m: dict(p.abilities) for m, p in profiles.models.items()},
-        offsets={f: dict(profiles.difficulty_offsets[f]) for f in cal.FAMILIES},
+        offsets={f: dict(profiles.difficulty_offsets[f]) for f in (*cal.FAMILIES, cal.TAU2_FAMILY)},
         expected={},
         objective=0.0,
     )

@@ -227,6 +227,7 @@ register_agent("evidence-first", "orchestra_env.baselines.routers:EvidenceFirst"
 register_agent("cheapest-first", "orchestra_env.baselines.routers:CheapestFirst")
 register_agent("single-model", _single_model)
 register_agent("oracle", _oracle, needs_env=True)
+register_agent("orchestra-mini", "orchestra_env.agents.mini:OrchestraMini")
 for _name, _policy in (("alone", "alone"), ("basic-tools", "with_basic_tools")):
     register_agent(_name, partial(_solo_agent, _policy), env_kwargs=partial(_solo_env, _policy))
 register_agent("orchestrator-8b", _orchestrator8b, env_kwargs=_orchestrator8b_env)

@@ -9,7 +9,10 @@ script: any sequence of calls that reaches the same database (and says the same 
 The simulated expert (role "act") needs `tool_use`; on success it proposes the next step a
 competent agent would take — ask the user for a missing fact, the next golden call, or the
 reply that communicates the result — and on failure a plausible mistake (a wrong argument
-value, or claiming to be done too early).
+value, or claiming to be done too early). The step's difficulty grows with the task's number of
+golden actions and is then raised by the family's calibration offset (profiles.json "families"
+→ "function_calling" → "difficulty_offset", fitted by `orchestra calibrate`; every
+`function_calling.<domain>` family shares it); `difficulty` reports the value before the offset.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -28,6 +31,7 @@ from orchestra_env.ledger import Charge
 from orchestra_env.models.base import Check
 from orchestra_env.models.profiles import Profiles
 from orchestra_env.tasks.base import Grade
+from orchestra_env.tasks.multihop import Offset, family_offset, offset_checks
 from orchestra_env.tools.base import ToolContext, ToolResult, tool_reply
 from orchestra_env.tools.catalogue import expert_tool_spec
 from orchestra_env.tools.spec import ToolSpec
@@ -56,6 +60,7 @@ class FunctionCallingTask:
     index: int
     case: DomainTask
     family: str = FAMILY
+    offset: Offset = ()  # calibration offset per skill, added to every check's difficulty
 
     @property
     def id(self) -> str:
@@ -78,7 +83,7 @@ class FunctionCallingTask:
         return ("call_expert",) * (len(self.case.actions) + 1)
 
     def demands(self, role: str, evidence: Evidence) -> tuple[Check, ...]:
-        return (Check("tool_use", self.difficulty["tool_use"]),)
+        return offset_checks((Check("tool_use", self.difficulty["tool_use"]),), self.offset)
 
     def artefact(self, role: str, evidence: Evidence, success: bool, rng: random.Random) -> str:
         step = next_step(self.case, evidence)
@@ -191,25 +196,44 @@ def _asks_for(name: str, text: str) -> bool:
     return bool(words) and all(any(s in text for s in _SYNONYMS.get(w, (w,))) for w in words)
 
 
+def _world_hash(resources: dict, writes: int) -> str:
+    """The episode world's hash, recomputed only after a write call (read tools run no
+    statements; every call is recorded in the evidence): hashing is most of a conversation's
+    running time."""
+    if resources.get("hashed_at_writes") != writes:
+        resources["hash"], resources["hashed_at_writes"] = resources["world"].hash(), writes
+    return resources["hash"]
+
+
 # -- the family ------------------------------------------------------------------------------
 
 
 class FunctionCallingFamily:
-    """Tasks cycle through the family's domains: index i is task i // n of domain i % n."""
+    """Tasks cycle through the family's domains: index i is task i // n of domain i % n.
+    Difficulties are raised by `difficulty_offset` ({skill: logit}; default: the bundled
+    profiles' offset of "function_calling")."""
 
     tools = ("call_expert",)
     conversational = True
 
-    def __init__(self, world_seed: int = 0, domains: Sequence[str] | None = None, name: str = FAMILY):
+    def __init__(
+        self,
+        world_seed: int = 0,
+        domains: Sequence[str] | None = None,
+        name: str = FAMILY,
+        difficulty_offset: Mapping[str, float] | None = None,
+    ):
         self.name = name
         self.seed = world_seed
+        self.offset = family_offset(FAMILY, difficulty_offset)
         self.domains = tuple(shared_domain(d) for d in (domains or bundled_domains()))
         self._worlds: dict = {}
         self._specs: dict[str, tuple[ToolSpec, ...]] = {}
 
     def task(self, index: int) -> FunctionCallingTask:
         domain = self.domains[index % len(self.domains)]
-        return FunctionCallingTask(index, domain.task(index // len(self.domains), self.seed), self.name)
+        case = domain.task(index // len(self.domains), self.seed)
+        return FunctionCallingTask(index, case, self.name, self.offset)
 
     def example_tasks(self) -> tuple[FunctionCallingTask, ...]:
         return tuple(self.task(i) for i in range(len(self.domains)))
@@ -237,8 +261,8 @@ class FunctionCallingFamily:
     def respond(self, message: Message, ctx: ToolContext) -> ToolResult:
         task, evidence = ctx.episode.task, ctx.episode.evidence
         said = evidence.said_to_user + [message.text]
-        goals = ctx.resources["world"].hash() == task.case.expected_hash and all(
-            communicated(i, said) for i in task.case.communicate_info
+        goals = all(communicated(i, said) for i in task.case.communicate_info) and (
+            _world_hash(ctx.resources, self._writes(task, evidence)) == task.case.expected_hash
         )
         answer, over = ctx.resources["user"].reply(message.text, goals)
         return ToolResult(
@@ -254,6 +278,11 @@ class FunctionCallingFamily:
 
     def _domain(self, task: FunctionCallingTask) -> Domain:
         return next(d for d in self.domains if d.name == task.case.domain)
+
+    def _writes(self, task: FunctionCallingTask, evidence: Evidence) -> int:
+        """How many calls so far could have changed the world (write tools, or unknown ones)."""
+        tools = self._domain(task).tools
+        return sum(1 for c in evidence.calls if c.name not in tools or tools[c.name].kind != "read")
 
     def _run_domain_tool(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         outcome = ctx.resources["world"].call(call.name, call.arguments)

@@ -7,6 +7,8 @@ import json
 import math
 import re
 import zlib
+from collections.abc import Sequence
+from functools import lru_cache
 
 import gymnasium as gym
 import numpy as np
@@ -79,47 +81,77 @@ class FeatureObservation(gym.ObservationWrapper):
         self._aliases = list(base.aliases)
         self._max_turns = base.max_turns
         n_pref = base.observation_space["preference"].shape[0]
-        self._size = HASH_DIM + 12 + n_pref + 2 * len(self._aliases)
+        self._size = feature_size(len(self._aliases), n_pref)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(self._size,), dtype=np.float32)
-        self._prices_cache: dict[str, np.ndarray] = {}
 
     def observation(self, obs: dict) -> np.ndarray:
-        messages = obs["messages"]
-        problem = messages[1]["content"] if len(messages) > 1 else ""
-        results = [m["content"] for m in messages[2:] if m["role"] in ("tool", "user")]
-        last = results[-1] if results else ""
-        calls = [m["content"] for m in messages[2:] if m["role"] == "assistant"]
-        features = [
-            len(calls) / self._max_turns,
-            sum("search" in c for c in calls) / 5,
-            sum("enhance_reasoning" in c for c in calls) / 3,
-            sum("call_expert" in c for c in calls) / 10,
-            evidence_strength(obs),
-            float("Output:" in last and "Error" not in last),
-            float(last.startswith("Error") or "Error:" in last),
-            float('"call_expert"' in obs["tools"]),  # a conversation rather than a question
-            math.log1p(float(obs["budget"]["cost_usd"]) * 100),
-            math.log1p(float(obs["budget"]["latency_s"])) / 5,
-            float(obs["budget"]["turns_left"]) / self._max_turns,
-            float(bool(re.search(r"\d", problem))),
-        ]
-        return np.concatenate(
-            [_hashed_words(problem), np.asarray(features, dtype=np.float32), obs["preference"], self._prices(obs["tools"])]
-        ).astype(np.float32)
+        return observation_features(obs, self._aliases, self._max_turns)
 
-    def _prices(self, tools_json: str) -> np.ndarray:
-        """log $/M tokens (in, out) per alias, as printed in this episode's tool descriptions."""
-        if tools_json not in self._prices_cache:
-            prices = np.zeros(2 * len(self._aliases), dtype=np.float32)
-            text = " ".join(t["function"]["description"] for t in json.loads(tools_json))
-            for i, alias in enumerate(self._aliases):
-                m = re.search(rf"\| {re.escape(alias)} \|[^|]*\|[^|]*\| ([\d.e-]+) / ([\d.e-]+) \|", text)
-                if m:
-                    prices[2 * i : 2 * i + 2] = np.log1p([float(m.group(1)), float(m.group(2))])
-            if len(self._prices_cache) > 256:
-                self._prices_cache.clear()
-            self._prices_cache[tools_json] = prices
-        return self._prices_cache[tools_json]
+
+def feature_size(n_aliases: int, n_preference: int) -> int:
+    """Length of the `observation_features` vector."""
+    return HASH_DIM + 12 + n_preference + 2 * n_aliases
+
+
+def observation_features(obs: dict, aliases: Sequence[str], max_turns: int) -> np.ndarray:
+    """The `FeatureObservation` vector of a raw env observation (see that class), for an env
+    offering `aliases` and truncating at `max_turns`; usable without the wrapper (an agent
+    acting on the raw env computes exactly what it was trained on)."""
+    messages = obs["messages"]
+    problem = messages[1]["content"] if len(messages) > 1 else ""
+    results = [m["content"] for m in messages[2:] if m["role"] in ("tool", "user")]
+    last = results[-1] if results else ""
+    calls = [m["content"] for m in messages[2:] if m["role"] == "assistant"]
+    features = [
+        len(calls) / max_turns,
+        sum("search" in c for c in calls) / 5,
+        sum("enhance_reasoning" in c for c in calls) / 3,
+        sum("call_expert" in c for c in calls) / 10,
+        evidence_strength(obs),
+        float("Output:" in last and "Error" not in last),
+        float(last.startswith("Error") or "Error:" in last),
+        float('"call_expert"' in obs["tools"]),  # a conversation rather than a question
+        math.log1p(float(obs["budget"]["cost_usd"]) * 100),
+        math.log1p(float(obs["budget"]["latency_s"])) / 5,
+        float(obs["budget"]["turns_left"]) / max_turns,
+        float(bool(re.search(r"\d", problem))),
+    ]
+    return np.concatenate(
+        [
+            _hashed_words(problem),
+            np.asarray(features, dtype=np.float32),
+            obs["preference"],
+            _prices(obs["tools"], tuple(aliases)),
+        ]
+    ).astype(np.float32)
+
+
+def observation_mask(route_list: Sequence[tuple[str, dict]], tools_json: str) -> np.ndarray:
+    """Which routes the observation's tools offer: the tool is listed and the route's model
+    (or expert) is among its allowed values. Equals `DiscreteRouting.action_masks()`, but
+    read from the observation alone."""
+    allowed: dict[str, set] = {}
+    for tool in json.loads(tools_json):
+        fn = tool["function"]
+        props = fn.get("parameters", {}).get("properties", {})
+        choice = props.get("model") or props.get("expert") or {}
+        allowed[fn["name"]] = set(choice.get("enum", ()))
+    return np.array(
+        [t in allowed and next(iter(a.values())) in allowed[t] for t, a in route_list], dtype=bool
+    )
+
+
+@lru_cache(maxsize=256)
+def _prices(tools_json: str, aliases: tuple[str, ...]) -> np.ndarray:
+    """log $/M tokens (in, out) per alias, as printed in this episode's tool descriptions."""
+    prices = np.zeros(2 * len(aliases), dtype=np.float32)
+    text = " ".join(t["function"]["description"] for t in json.loads(tools_json))
+    for i, alias in enumerate(aliases):
+        m = re.search(rf"\| {re.escape(alias)} \|[^|]*\|[^|]*\| ([\d.e-]+) / ([\d.e-]+) \|", text)
+        if m:
+            prices[2 * i : 2 * i + 2] = np.log1p([float(m.group(1)), float(m.group(2))])
+    prices.setflags(write=False)  # cached: shared by every caller
+    return prices
 
 
 def _hashed_words(text: str) -> np.ndarray:

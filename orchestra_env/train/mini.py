@@ -1,0 +1,430 @@
+"""The mini policy: PPO with action masking on `FeatureObservation(DiscreteRouting(env))`.
+
+A CleanRL-style single file: the whole algorithm — rollouts, GAE, the clipped PPO update — is
+here, top to bottom, and nothing else is needed to read it. The policy is a small MLP over the
+wrapper's numeric features (hashed problem words, evidence gathered, spending, the preference
+vector and the prices shown in the tool descriptions); its action is one of the discrete
+routes (tool, model). Invalid routes (another family's tools) get logit -1e8, so they are
+never sampled and never trained on.
+
+Why PPO and not GRPO: the wrapped env gives one observation per turn and one reward at the
+end. PPO's learned critic, conditioned on the features (preference and prices included), is
+a per-state baseline from ordinary rollouts of random tasks; GRPO would need groups of
+rollouts of one task (pinning `task_id`) and gives every turn of a rollout the same
+advantage. PPO needs fewer episodes for the same signal, which is what matters on 2 cores.
+
+Training draws tasks from the train split, samples a preference preset per episode
+(`preference="sample"`) and jitters every model's prices per episode (`price_jitter`, the
+paper's randomised providers), so the policy learns to read both.
+
+Deterministic given a seed: torch, numpy and every env are seeded, torch uses one thread,
+and the CSV holds no wall-clock values (two runs write identical files).
+
+    from orchestra_env.train.mini import MiniConfig, train
+    result = train(MiniConfig(total_steps=200_000, seed=1), "runs/mini")
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+import orchestra_env  # noqa: F401  (registers the env ids)
+from orchestra_env.wrappers import DiscreteRouting, FeatureObservation
+
+CHECKPOINT_NAME = "orchestra-mini"  # <out>/orchestra-mini.npz + orchestra-mini.json
+CHECKPOINT_FORMAT = "orchestra-mini/1"
+MASKED_LOGIT = -1e8
+FAMILIES = ("multihop", "reasoning", "function_calling")
+CSV_FIELDS = (
+    "update", "global_step", "episodes", "reward", "accuracy", "cost_usd", "latency_s", "turns",
+    *(f"accuracy_{f}" for f in FAMILIES), "policy_loss", "value_loss", "entropy", "approx_kl",
+    "clip_fraction", "learning_rate",
+)
+
+
+@dataclass(frozen=True)
+class MiniConfig:
+    """Every setting of one training run (saved with the checkpoint)."""
+
+    seed: int = 0
+    total_steps: int = 200_000  # env steps (turns) over all envs
+    num_envs: int = 32
+    num_steps: int = 32  # turns per env per update: an update sees num_envs * num_steps turns
+    learning_rate: float = 1e-3
+    anneal_lr: bool = True
+    gamma: float = 0.99
+    # Subtracted from the training reward every turn (the env's reward is logged unchanged):
+    # under the "accuracy" preference a useless extra call is otherwise free, and a policy
+    # that never answers is only caught by max_turns.
+    step_penalty: float = 0.01
+    gae_lambda: float = 0.95
+    num_minibatches: int = 4
+    update_epochs: int = 4
+    clip_coef: float = 0.2
+    ent_coef: float = 0.003
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    hidden: int = 128
+    env_id: str = "ToolOrchestra-v0"
+    env_kwargs: dict = field(
+        default_factory=lambda: {"split": "train", "preference": "sample", "price_jitter": 0.5}
+    )
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return max(1, self.total_steps // self.batch_size)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The files a run wrote and what it took."""
+
+    checkpoint: Path
+    config: Path
+    curve_csv: Path
+    curve_png: Path | None
+    wall_s: float
+    episodes: int
+
+
+# -- the policy -------------------------------------------------------------------------------
+
+
+def _layer(n_in: int, n_out: int, std: float = math.sqrt(2)) -> nn.Linear:
+    """Orthogonal init, zero bias (CleanRL's default for PPO)."""
+    layer = nn.Linear(n_in, n_out)
+    nn.init.orthogonal_(layer.weight, std)
+    nn.init.constant_(layer.bias, 0.0)
+    return layer
+
+
+class Policy(nn.Module):
+    """Separate actor and critic MLPs (two tanh layers each) over the feature vector."""
+
+    def __init__(self, n_features: int, n_actions: int, hidden: int = 128):
+        super().__init__()
+        self.actor = nn.Sequential(
+            _layer(n_features, hidden), nn.Tanh(), _layer(hidden, hidden), nn.Tanh(),
+            _layer(hidden, n_actions, std=0.01),
+        )
+        self.critic = nn.Sequential(
+            _layer(n_features, hidden), nn.Tanh(), _layer(hidden, hidden), nn.Tanh(),
+            _layer(hidden, 1, std=1.0),
+        )
+
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        return self.critic(x).squeeze(-1)
+
+    def act(
+        self, x: torch.Tensor, mask: torch.Tensor, action: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(action, log-prob, entropy, value); samples an action unless one is given."""
+        logits = self.actor(x).masked_fill(~mask, MASKED_LOGIT)
+        dist = torch.distributions.Categorical(logits=logits)
+        if action is None:
+            action = dist.sample()
+        return action, dist.log_prob(action), dist.entropy(), self.value(x)
+
+
+# -- envs and episode statistics ----------------------------------------------------------------
+
+
+def make_env(config: MiniConfig) -> gym.Env:
+    """The wrapped env the policy trains on."""
+    return FeatureObservation(DiscreteRouting(gym.make(config.env_id, **config.env_kwargs)))
+
+
+@dataclass
+class EpisodeStats:
+    """Finished episodes of one update: their reward, outcome, $ and seconds."""
+
+    rows: list[dict] = field(default_factory=list)
+
+    def add(self, info: dict, reward: float) -> None:
+        self.rows.append({
+            "reward": reward, "outcome": float(info["outcome"]), "family": info["family"],
+            "cost": float(info["ledger"]["cost_usd"]), "latency": float(info["ledger"]["latency_s"]),
+            "turns": float(info["turns"]),
+        })
+
+    def summary(self) -> dict[str, float]:
+        if not self.rows:
+            return {"episodes": 0}
+        mean = lambda key, rows=self.rows: float(np.mean([r[key] for r in rows]))  # noqa: E731
+        out = {
+            "episodes": len(self.rows), "reward": mean("reward"), "accuracy": mean("outcome"),
+            "cost_usd": mean("cost"), "latency_s": mean("latency"), "turns": mean("turns"),
+        }
+        by_family = defaultdict(list)
+        for r in self.rows:
+            by_family[r["family"].split(".")[0]].append(r)
+        for family in FAMILIES:
+            rows = by_family.get(family)
+            out[f"accuracy_{family}"] = mean("outcome", rows) if rows else float("nan")
+        return out
+
+
+# -- training -----------------------------------------------------------------------------------
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch and numpy, one thread, deterministic kernels: the same seed, the same run."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+
+
+def train(
+    config: MiniConfig,
+    out_dir: str | Path,
+    *,
+    plot: bool = True,
+    log: Callable[[str], None] | None = print,
+) -> TrainResult:
+    """Train the mini policy; write the checkpoint, its config, the learning-curve CSV and
+    (with `plot`) its PNG into `out_dir`."""
+    start = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(config.seed)
+    envs = [make_env(config) for _ in range(config.num_envs)]
+    routing = envs[0].get_wrapper_attr("routes")
+    n_features, n_actions = envs[0].observation_space.shape[0], envs[0].action_space.n
+    policy = Policy(n_features, n_actions, config.hidden)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, eps=1e-5)
+
+    T, N = config.num_steps, config.num_envs  # noqa: N806  (the usual rollout-buffer names)
+    obs_buf = torch.zeros(T, N, n_features)
+    mask_buf = torch.zeros(T, N, n_actions, dtype=torch.bool)
+    act_buf = torch.zeros(T, N, dtype=torch.long)
+    logp_buf, rew_buf, done_buf, val_buf = (torch.zeros(T, N) for _ in range(4))
+
+    # Each env gets its own seed once; later resets continue its own generator.
+    first = [env.reset(seed=config.seed * 1000 + i) for i, env in enumerate(envs)]
+    next_obs = torch.tensor(np.stack([o for o, _ in first]))
+    next_mask = torch.tensor(np.stack([i["action_mask"] for _, i in first]))
+    next_done = torch.zeros(N)
+    returns_so_far = np.zeros(N)
+    global_step, total_episodes, rows = 0, 0, []
+
+    for update in range(1, config.num_updates + 1):
+        lr = config.learning_rate * (1.0 - (update - 1) / config.num_updates if config.anneal_lr else 1.0)
+        optimizer.param_groups[0]["lr"] = lr
+        stats = EpisodeStats()
+        for t in range(T):  # -- rollout
+            obs_buf[t], mask_buf[t], done_buf[t] = next_obs, next_mask, next_done
+            with torch.no_grad():
+                action, logp, _, value = policy.act(next_obs, next_mask)
+            act_buf[t], logp_buf[t], val_buf[t] = action, logp, value
+            observations, masks, dones = [], [], []
+            for i, env in enumerate(envs):
+                o, r, terminated, truncated, info = env.step(int(action[i]))
+                rew_buf[t, i] = float(r) - config.step_penalty
+                returns_so_far[i] += float(r)
+                if terminated or truncated:
+                    stats.add(info, returns_so_far[i])
+                    returns_so_far[i] = 0.0
+                    o, info = env.reset()
+                observations.append(o)
+                masks.append(info["action_mask"])
+                dones.append(float(terminated or truncated))
+            next_obs = torch.tensor(np.stack(observations))
+            next_mask = torch.tensor(np.stack(masks))
+            next_done = torch.tensor(dones)
+            global_step += N
+
+        advantages, returns = _gae(policy, next_obs, next_done, rew_buf, val_buf, done_buf, config)
+        losses = _ppo_update(
+            policy, optimizer, config,
+            obs_buf.reshape(-1, n_features), mask_buf.reshape(-1, n_actions), act_buf.reshape(-1),
+            logp_buf.reshape(-1), advantages.reshape(-1), returns.reshape(-1), val_buf.reshape(-1),
+        )
+        summary = stats.summary()
+        total_episodes += summary["episodes"]
+        rows.append({"update": update, "global_step": global_step, **summary, **losses, "learning_rate": lr})
+        if log and (update % 10 == 0 or update == config.num_updates):
+            log(_progress_line(rows[-1], time.perf_counter() - start))
+
+    for env in envs:
+        env.close()
+    base = envs[0].unwrapped
+    checkpoint, config_path = save_checkpoint(policy, config, routing, base, out)
+    curve_csv = write_curve(rows, out / "learning_curve.csv")
+    curve_png = plot_curve(curve_csv, out / "learning_curve.png") if plot else None
+    wall_s = time.perf_counter() - start
+    (out / "train_summary.json").write_text(
+        json.dumps({"wall_s": round(wall_s, 1), "episodes": total_episodes, "steps": global_step}, indent=2)
+    )
+    return TrainResult(checkpoint, config_path, curve_csv, curve_png, wall_s, total_episodes)
+
+
+def _gae(
+    policy: Policy, next_obs, next_done, rewards, values, dones, config: MiniConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalised advantage estimates and the returns the critic regresses to."""
+    with torch.no_grad():
+        next_value = policy.value(next_obs)
+    advantages = torch.zeros_like(rewards)
+    last = torch.zeros_like(next_value)
+    for t in reversed(range(config.num_steps)):
+        if t == config.num_steps - 1:
+            nonterminal, following = 1.0 - next_done, next_value
+        else:
+            nonterminal, following = 1.0 - dones[t + 1], values[t + 1]
+        delta = rewards[t] + config.gamma * following * nonterminal - values[t]
+        last = delta + config.gamma * config.gae_lambda * nonterminal * last
+        advantages[t] = last
+    return advantages, advantages + values
+
+
+def _ppo_update(
+    policy, optimizer, config: MiniConfig, obs, masks, actions, old_logp, advantages, returns, old_values
+) -> dict[str, float]:
+    """`update_epochs` passes of clipped-surrogate minibatch SGD; the last epoch's losses."""
+    batch = obs.shape[0]
+    minibatch = batch // config.num_minibatches
+    order = np.arange(batch)
+    clip_fractions, info = [], {}
+    for _ in range(config.update_epochs):
+        np.random.shuffle(order)  # seeded by seed_everything
+        for begin in range(0, batch, minibatch):
+            idx = torch.as_tensor(order[begin : begin + minibatch])
+            _, logp, entropy, value = policy.act(obs[idx], masks[idx], actions[idx])
+            log_ratio = logp - old_logp[idx]
+            ratio = log_ratio.exp()
+            with torch.no_grad():
+                approx_kl = ((ratio - 1) - log_ratio).mean()
+                clip_fractions.append(((ratio - 1.0).abs() > config.clip_coef).float().mean().item())
+            adv = advantages[idx]
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            pg_loss = torch.max(
+                -adv * ratio, -adv * torch.clamp(ratio, 1 - config.clip_coef, 1 + config.clip_coef)
+            ).mean()
+            # Clipped value loss, as in CleanRL's PPO.
+            v_clipped = old_values[idx] + torch.clamp(value - old_values[idx], -config.clip_coef, config.clip_coef)
+            v_loss = 0.5 * torch.max((value - returns[idx]) ** 2, (v_clipped - returns[idx]) ** 2).mean()
+            entropy_loss = entropy.mean()
+            loss = pg_loss - config.ent_coef * entropy_loss + config.vf_coef * v_loss
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+            optimizer.step()
+            info = {
+                "policy_loss": pg_loss.item(), "value_loss": v_loss.item(),
+                "entropy": entropy_loss.item(), "approx_kl": approx_kl.item(),
+            }
+    return {**info, "clip_fraction": float(np.mean(clip_fractions))}
+
+
+def _progress_line(row: dict, elapsed: float) -> str:
+    if not row.get("episodes"):
+        return f"update {row['update']} step {row['global_step']}: no episode ended"
+    return (
+        f"update {row['update']:4d} step {row['global_step']:7d} | reward {row['reward']:.3f} "
+        f"acc {row['accuracy']:.3f} ${row['cost_usd']:.4f}/task {row['turns']:.1f} turns | "
+        f"entropy {row['entropy']:.2f} | {elapsed:.0f}s"
+    )
+
+
+# -- outputs ------------------------------------------------------------------------------------
+
+
+def save_checkpoint(
+    policy: Policy, config: MiniConfig, routing: list[tuple[str, dict]], env: gym.Env, out: Path
+) -> tuple[Path, Path]:
+    """Write the actor's weights (`.npz`: the agent needs numpy only) and what it needs to act
+    on a raw env (`.json`: routes, aliases, max_turns, feature size, the training config)."""
+    weights = {}
+    linears = [m for m in policy.actor if isinstance(m, nn.Linear)]
+    for i, layer in enumerate(linears):
+        weights[f"w{i}"] = layer.weight.detach().numpy().astype(np.float32)
+        weights[f"b{i}"] = layer.bias.detach().numpy().astype(np.float32)
+    checkpoint = out / f"{CHECKPOINT_NAME}.npz"
+    np.savez(checkpoint, **weights)
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "routes": [[tool, args] for tool, args in routing],
+        "aliases": list(env.aliases),
+        "tool_keys": list(env.tool_keys),
+        "max_turns": env.max_turns,
+        "n_features": int(linears[0].weight.shape[1]),
+        "activation": "tanh",
+        "train": asdict(config),
+    }
+    config_path = out / f"{CHECKPOINT_NAME}.json"
+    config_path.write_text(json.dumps(meta, indent=1) + "\n")
+    return checkpoint, config_path
+
+
+def write_curve(rows: list[dict], path: Path) -> Path:
+    """One CSV line per update (floats rounded to 6 digits: stable, diffable)."""
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(row.get(k, "")) for k in CSV_FIELDS})
+    return path
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6g}"
+    return str(value)
+
+
+def read_curve(path: str | Path) -> dict[str, np.ndarray]:
+    """The CSV as columns of floats (empty cells are NaN)."""
+    with Path(path).open() as f:
+        rows = list(csv.DictReader(f))
+    return {k: np.array([float(r[k]) if r[k] else np.nan for r in rows]) for k in CSV_FIELDS}
+
+
+def plot_curve(csv_path: str | Path, png_path: str | Path, smooth: int = 10) -> Path:
+    """Reward, accuracy and $ per task against env steps (raw and a moving average)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = read_curve(csv_path)
+    panels = (("reward", "episode reward"), ("accuracy", "accuracy"), ("cost_usd", "$ per task"))
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    steps = curve["global_step"]
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        ax.plot(steps, curve[key], color="tab:blue", alpha=0.3, linewidth=0.8)
+        ax.plot(steps, _moving_average(curve[key], smooth), color="tab:blue", linewidth=1.6)
+        ax.set_xlabel("env steps")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    fig.suptitle("orchestra-mini PPO on ToolOrchestra-v0 (train split, sampled preferences)", fontsize=10)
+    fig.tight_layout()
+    png_path = Path(png_path)
+    fig.savefig(png_path, dpi=80)
+    plt.close(fig)
+    return png_path
+
+
+def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    out = np.empty_like(values)
+    for i in range(len(values)):
+        chunk = values[max(0, i - window + 1) : i + 1]
+        chunk = chunk[~np.isnan(chunk)]
+        out[i] = chunk.mean() if len(chunk) else np.nan
+    return out

@@ -1,0 +1,128 @@
+"""orchestra-mini: PPO training is deterministic and logs its curve; the shipped checkpoint
+plays valid tool calls on the raw env and responds to the user's preference."""
+
+import filecmp
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from orchestra_env.agents.mini import OrchestraMini, shipped_checkpoint  # noqa: E402
+from orchestra_env.train.mini import MiniConfig, read_curve, train  # noqa: E402
+from orchestra_env.wrappers import (  # noqa: E402
+    DiscreteRouting,
+    FeatureObservation,
+    observation_features,
+    observation_mask,
+)
+
+TINY = MiniConfig(seed=3, total_steps=64, num_envs=2, num_steps=16, update_epochs=2, hidden=16)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The same tiny training run twice (the first also plots)."""
+    root = tmp_path_factory.mktemp("mini")
+    return train(TINY, root / "a", log=None), train(TINY, root / "b", plot=False, log=None)
+
+
+def test_training_is_deterministic_and_writes_its_curve(two_runs):
+    a, b = two_runs
+    assert filecmp.cmp(a.curve_csv, b.curve_csv, shallow=False)
+    with np.load(a.checkpoint) as wa, np.load(b.checkpoint) as wb:
+        assert sorted(wa.files) == sorted(wb.files) == ["b0", "b1", "b2", "w0", "w1", "w2"]
+        for key in wa.files:
+            np.testing.assert_array_equal(wa[key], wb[key])
+    curve = read_curve(a.curve_csv)
+    assert list(curve["update"]) == [1, 2] and list(curve["global_step"]) == [32, 64]
+    assert np.isfinite(curve["policy_loss"]).all() and (curve["episodes"] > 0).all()
+    assert a.curve_png.stat().st_size > 1000 and a.curve_png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_trained_checkpoint_loads_from_its_folder_or_file(two_runs):
+    a, _ = two_runs
+    agent = OrchestraMini(a.checkpoint.parent)
+    env = gym.make("ToolOrchestra-v0", split="test")
+    obs, info = env.reset(seed=0)
+    agent.reset(obs, info)
+    assert agent.act(obs).startswith("<tool_call>")
+    assert OrchestraMini(a.checkpoint).routes == agent.routes == DiscreteRouting(env).routes
+
+
+def test_agent_features_and_mask_equal_the_wrappers():
+    env = DiscreteRouting(gym.make("ToolOrchestra-v0", tool_subsample=0.5))
+    features = FeatureObservation(env)
+    base = env.unwrapped
+    for seed in range(12):
+        obs, info = env.reset(seed=seed)
+        np.testing.assert_array_equal(observation_mask(env.routes, obs["tools"]), info["action_mask"])
+        np.testing.assert_array_equal(
+            observation_features(obs, base.aliases, base.max_turns), features.observation(obs)
+        )
+
+
+def _play(agent, env, task_id, seed, **options):
+    obs, info = env.reset(seed=seed, options={"task_id": task_id, **options})
+    agent.reset(obs, info)
+    actions, done = [], False
+    while not done:
+        action = agent.act(obs)
+        actions.append(action)
+        obs, _, terminated, truncated, info = env.step(action)
+        assert "error" not in info, (task_id, action, info["error"])
+        done = terminated or truncated
+    return actions, info
+
+
+def test_shipped_checkpoint_plays_valid_calls_in_every_family():
+    assert shipped_checkpoint().exists()
+    agent = OrchestraMini()
+    env = gym.make("ToolOrchestra-v0", split="test")
+    ids = env.unwrapped.task_ids("test", 40)
+    seen = set()
+    for i, task_id in enumerate(ids):
+        family = task_id.split("/")[0]
+        if family in seen and i % 4:
+            continue
+        seen.add(family)
+        actions, info = _play(agent, env, task_id, seed=i)
+        assert info["format_errors"] == 0 and info["outcome"] in (0, 1)
+        if family == "function_calling":
+            assert all('"call_expert"' in a for a in actions)
+        else:
+            assert '"answer"' in actions[-1]
+    assert seen == {"multihop", "reasoning", "function_calling"}
+
+
+def test_train_command_parses_into_a_config():
+    import argparse
+
+    from orchestra_env.train.cli import add_train_command, config_from_args
+
+    parser = argparse.ArgumentParser(prog="orchestra")
+    add_train_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["train", "--policy", "mini", "--steps", "1000", "--seed", "7", "--out", "x"])
+    config = config_from_args(args)
+    assert (config.total_steps, config.seed, str(args.out)) == (1000, 7, "x")
+    assert config.env_kwargs["split"] == "train" and config.env_kwargs["preference"] == "sample"
+    assert args.func.__name__ == "cmd_train"
+
+
+def _spend(agent, env, task_ids, preference):
+    total = 0.0
+    for i, task_id in enumerate(task_ids):
+        _, info = _play(agent, env, task_id, seed=i, preference=preference)
+        total += info["ledger"]["cost_usd"]
+    return total
+
+
+def test_shipped_policy_responds_to_the_preference():
+    # Same tasks, same draws, only the user's preference differs: asked to avoid paid APIs,
+    # the shipped policy spends less than when only accuracy counts. ("cheap" barely moves it:
+    # see benchmarks/mini_policy.md.)
+    agent = OrchestraMini()
+    env = gym.make("ToolOrchestra-v0", split="test")
+    task_ids = env.unwrapped.task_ids("test", 12)
+    assert _spend(agent, env, task_ids, "avoid_paid_apis") < _spend(agent, env, task_ids, "accuracy")
