@@ -82,6 +82,12 @@ class Handler(BaseHTTPRequestHandler):
         try:
             reply = script.reply_to(body)
             time.sleep(reply.delay)
+        finally:
+            # Out of flight before replying: once the reply is sent, the client may already
+            # have sent its next request while this thread is still finishing.
+            with script.lock:
+                script.in_flight -= 1
+        try:
             data = reply.body if isinstance(reply.body, bytes) else (
                 reply.body.encode() if isinstance(reply.body, str) else json.dumps(reply.body).encode()
             )
@@ -94,9 +100,6 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError:
             pass  # the client timed out and went away
-        finally:
-            with script.lock:
-                script.in_flight -= 1
 
     def log_message(self, *args):
         pass
