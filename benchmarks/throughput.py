@@ -1,10 +1,15 @@
 """Steps/s and resets/s of the env on one core, against a no-op Gymnasium env as the floor.
 
-    python benchmarks/throughput.py [--episodes N]
+    python benchmarks/throughput.py [--episodes N] [--warmup N]
 
 Pins itself to one core. Policies are fixed routers (no model in the loop), so the numbers are
 the environment's own overhead: parsing, simulated experts, real BM25 retrieval, token
 counting, ledger, grading, rendering. Prints a Markdown table for benchmarks/RESULTS.md.
+
+The process caches what recurs across episodes (token counts of documents, BM25 results of
+queries, normalised answers), as a training run does. The first row is measured on cold caches,
+straight after start-up; then `--warmup` episodes run, and every other row is the steady state
+of a long run, on seeds it has not used before.
 """
 
 from __future__ import annotations
@@ -68,10 +73,10 @@ FAMILY_CASES = [
 ]
 
 
-def bench_env(env_id: str, agent, episodes: int, **kwargs) -> dict:
+def bench_env(env_id: str, agent, episodes: int, first_seed: int = 0, **kwargs) -> dict:
     env = gym.make(env_id, **kwargs)
     reset_s, step_s, steps = [], 0.0, 0
-    for ep in range(episodes):
+    for ep in range(first_seed, first_seed + episodes):
         t = time.perf_counter()
         obs, info = env.reset(seed=ep)
         reset_s.append(time.perf_counter() - t)
@@ -91,37 +96,40 @@ def bench_env(env_id: str, agent, episodes: int, **kwargs) -> dict:
     }
 
 
+def row(env_id: str, label: str, r: dict) -> str:
+    return f"| {env_id} | {label} | {r['steps_per_s']:,.0f} | {r['resets_per_s']:,.0f} | {r['reset_median_ms']:.3f} ms |"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--episodes", type=int, default=3000)
+    parser.add_argument("--warmup", type=int, default=5000, help="episodes run before the steady rows")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     t = time.perf_counter()
     env = gym.make("ToolOrchestra-Multihop-v0")
     env.reset(seed=0)
-    env.step('<tool_call>{"name": "search", "arguments": {"model": "search-3"}}</tool_call>')
     warm = time.perf_counter() - t
+    search_plan = PLANS["search x3 + answer"]
+    cold = bench_env("ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.episodes, render="chat")
     rss_before = rss_mb()
     noop_steps, noop_resets = bench_noop(200_000)
-    print(f"first env + world + index build: {warm:.2f} s; RSS {rss_before:.0f} MB")
+    t = time.perf_counter()
+    bench_env("ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.warmup, first_seed=10**6)
+    print(f"first env + world + index build: {warm:.2f} s; RSS {rss_before:.0f} MB; "
+          f"{args.warmup} warm-up episodes: {time.perf_counter() - t:.1f} s")
     print("| env | policy | steps/s | resets/s | median reset |")
     print("|---|---|---|---|---|")
     print(f"| no-op Gymnasium env (floor) | - | {noop_steps:,.0f} | {noop_resets:,.0f} | - |")
+    print(row("ToolOrchestra-Multihop-v0 render=chat, **cold caches**", "search x3 + answer", cold))
     for name, plan in PLANS.items():
         for render in ("chat", "toolorchestra"):
-            r = bench_env("ToolOrchestra-Multihop-v0", FixedPlan(plan), args.episodes, render=render)
-            print(
-                f"| ToolOrchestra-Multihop-v0 render={render} | {name} | {r['steps_per_s']:,.0f} | "
-                f"{r['resets_per_s']:,.0f} | {r['reset_median_ms']:.3f} ms |"
-            )
+            r = bench_env("ToolOrchestra-Multihop-v0", FixedPlan(plan), args.episodes, first_seed=2 * 10**6, render=render)
+            print(row(f"ToolOrchestra-Multihop-v0 render={render}", name, r))
     for env_id, label, agent, share in FAMILY_CASES:
         gym.make(env_id).reset(seed=0)  # build its worlds outside the timing
-        r = bench_env(env_id, agent, max(50, int(args.episodes * share)))
-        print(
-            f"| {env_id} | {label} | {r['steps_per_s']:,.0f} | {r['resets_per_s']:,.0f} | "
-            f"{r['reset_median_ms']:.3f} ms |"
-        )
+        print(row(env_id, label, bench_env(env_id, agent, max(50, int(args.episodes * share)))))
     # Memory: more envs and more episodes should not grow the process much (shared world).
     gc.collect()
     before = rss_mb()
@@ -129,8 +137,8 @@ def main() -> None:
     for i, e in enumerate(envs):
         e.reset(seed=i)
     per_env = (rss_mb() - before) / 50
-    bench_env("ToolOrchestra-Multihop-v0", FixedPlan(PLANS["search x3 + answer"]), args.episodes)
-    print(f"\npeak RSS {rss_mb():.0f} MB; ≈{per_env * 1024:.0f} KB per extra env; RSS growth over the runs after warm-up: {rss_mb() - rss_before:.0f} MB")
+    bench_env("ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.episodes, first_seed=3 * 10**6)
+    print(f"\npeak RSS {rss_mb():.0f} MB; ≈{per_env * 1024:.0f} KB per extra env; RSS growth after the cold row: {rss_mb() - rss_before:.0f} MB")
 
 
 if __name__ == "__main__":

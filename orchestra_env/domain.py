@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 from random import Random
@@ -42,6 +42,8 @@ DEFAULT_TODAY = "2025-01-15"
 MAX_ATTEMPTS = 100
 WORLD_CACHE = 8  # pristine worlds (seeds) a Domain keeps
 TASK_CACHE = 4096
+SAMPLE_CACHE = 4096  # sample-query results a Domain keeps (by seed, step and parameter values)
+_PARAMETER = re.compile(r"[:@$]([A-Za-z_][A-Za-z0-9_]*)")
 
 # How a column is generated; `enum` also constrains, so it generates only when alone.
 GENERATORS = ("x-faker", "x-pattern", "x-range", "x-references", "default", "enum")
@@ -382,6 +384,7 @@ class DomainTool:
     message: str | None
     defaults: tuple[tuple[str, Any], ...]  # every declared parameter with its default
     pointer: str
+    writes: frozenset[str] = frozenset()  # tables its statements may change
 
     @property
     def name(self) -> str:
@@ -441,6 +444,10 @@ class DomainTool:
         return ToolOutcome(self.name, False, f"Error: {error}", error=error)
 
 
+def _bindable_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bytes))
+
+
 def _bindable(value: Any) -> Any:
     # SQLite binds scalars only; arrays and objects go in as JSON text for json_each / ->>.
     return json.dumps(value) if isinstance(value, (dict, list)) else value
@@ -461,6 +468,17 @@ class Step:
     query: str | None = None
     let: str | None = None
     draw: dict = field(default_factory=dict)  # {"range"|"choice"|"faker": spec}
+    columns: tuple[str, ...] = ()  # what the query yields
+    parameters: tuple[str, ...] = ()  # slots the query may read (a superset: found by pattern)
+
+    def filtered(self, names: tuple[str, ...]) -> str:
+        """The query keeping only rows whose columns `names` equal :__pick_0, :__pick_1, ...
+
+        SQLite filters (with the tables' indexes) instead of Python looking at every row.
+        `IS` is `=` that also matches NULL to NULL, as Python's == does for None.
+        """
+        where = " AND ".join(f"{_q(n)} IS :__pick_{i}" for i, n in enumerate(names))
+        return f"SELECT * FROM ({self.query}) WHERE {where}"
 
 
 @dataclass(frozen=True)
@@ -589,6 +607,28 @@ def _compile(conn, sql, names, pointer, problems, *, reads, build=False) -> list
         problems.append(Problem(pointer, f"must be a query that returns rows ({exc})"))
         return None
     return [d[0] for d in description]
+
+
+_WRITE_ACTIONS = (sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE)
+
+
+def _written_tables(conn: sqlite3.Connection, statements: Iterable[str], names: list[str]) -> frozenset[str]:
+    """The tables `statements` may change, as SQLite's authorizer reports them while compiling
+    (the tables a statement names, and any a REPLACE or an upsert reaches)."""
+    written: set[str] = set()
+
+    def note(action: int, table: str | None, *_: Any) -> int:
+        if action in _WRITE_ACTIONS and table is not None:
+            written.add(table)
+        return sqlite3.SQLITE_OK
+
+    conn.set_authorizer(note)  # setting one expires cached statements: each is compiled anew
+    try:
+        for sql in statements:
+            conn.execute("EXPLAIN " + sql, dict.fromkeys(names))
+    finally:
+        conn.set_authorizer(None)
+    return frozenset(written)
 
 
 def _check_fields(template: str, allowed: Iterable[str], pointer: str, problems: list) -> None:
@@ -891,6 +931,7 @@ def _parse_tool(
         message=returns.get("message"),
         defaults=defaults,
         pointer=pointer,
+        writes=_written_tables(conn, statements, names),
     )
 
 
@@ -957,7 +998,8 @@ def _parse_atomic(spec, pointer, conn, tools, declared_tools, locale, problems) 
             columns = _compile(conn, query, slots, where + "/query", problems, reads=True)
             sampled = sampled and columns is not None
             slots |= set(columns or ())
-            steps.append(Step(where, query=query))
+            parameters = tuple(sorted(set(_PARAMETER.findall(_without_literals(query)))))
+            steps.append(Step(where, query=query, columns=tuple(columns or ()), parameters=parameters))
             continue
         kinds = [k for k in ("range", "choice", "faker") if k in step]
         if "query" in step or "let" not in step or len(kinds) != 1:
@@ -1078,17 +1120,26 @@ class World:
     Not thread-safe.
     """
 
-    def __init__(self, domain: Domain, seed: int, pristine: sqlite3.Connection):
+    def __init__(
+        self, domain: Domain, seed: int, pristine: sqlite3.Connection, pristine_hashes: Mapping[str, str]
+    ):
         self.domain = domain
         self.seed = seed
         self._conn = _connect(domain.today)
         pristine.backup(self._conn)
         self._conn.execute("BEGIN")
+        # Hashing only what changed: tables no tool call wrote still hash as the seed built
+        # them. A write that bypasses call() (total_changes moved) makes every table suspect.
+        self._pristine_hashes = pristine_hashes
+        self._written: set[str] = set()
+        self._changes_seen = self._conn.total_changes
 
     def reset(self) -> None:
         """Restore the database the seed built (undo every change since the last reset)."""
         self._conn.execute("ROLLBACK")
         self._conn.execute("BEGIN")
+        self._written.clear()
+        self._changes_seen = self._conn.total_changes
 
     def call(self, name: str, arguments: Any) -> ToolOutcome:
         """Run one tool call; bad input and broken rules come back as an error outcome."""
@@ -1096,21 +1147,29 @@ class World:
         if tool is None:
             error = f"unknown tool {name!r} (tools: {', '.join(self.domain.tools)})"
             return ToolOutcome(str(name), False, f"Error: {error}", error=error)
+        self._track_writes()
         outcome = tool.run(self._conn, arguments)
         if not self._conn.in_transaction:  # SQLite ended the episode's transaction itself
             raise RuntimeError(
                 f"{name}: the database lost this episode's changes ({outcome.error})"
             )
+        if outcome.ok and outcome.changes:
+            self._written |= tool.writes
+        self._changes_seen = self._conn.total_changes
         return outcome
 
     def table_hashes(self) -> dict[str, str]:
         """sha256 of each table's rows in key order (repr of SQLite values is process-stable)."""
+        self._track_writes()
         return {
-            t.name: hashlib.sha256(
-                repr(self._conn.execute(t.hash_sql).fetchall()).encode()
-            ).hexdigest()
+            t.name: _table_hash(self._conn, t) if t.name in self._written else self._pristine_hashes[t.name]
             for t in self.domain.tables
         }
+
+    def _track_writes(self) -> None:
+        if self._conn.total_changes != self._changes_seen:  # rows changed outside call()
+            self._written.update(t.name for t in self.domain.tables)
+            self._changes_seen = self._conn.total_changes
 
     def hash(self) -> str:
         """One canonical hash of all tables."""
@@ -1124,6 +1183,10 @@ class World:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _table_hash(conn: sqlite3.Connection, table: Table) -> str:
+    return hashlib.sha256(repr(conn.execute(table.hash_sql).fetchall()).encode()).hexdigest()
 
 
 def _combine(table_hashes: Mapping[str, str]) -> str:
@@ -1252,13 +1315,15 @@ class Domain:
     _pristine: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
     _scratch: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
     _tasks: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
-    # (template, seed) -> the first query's (columns, rows, shuffled order): fixed per seed, so
-    # queried once rather than on every task drawn from it.
+    # (template, seed) -> the first query's rows in a fixed shuffled order.
     _firsts: dict = field(default_factory=dict, init=False, repr=False)
+    # Sample queries run on the pristine world, so their rows depend only on the seed, the step
+    # and the slots they read: queried once, not on every task drawn.
+    _sampled: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
 
     def build_world(self, seed: int = 0) -> World:
         """A live world for `seed` (same seed, same rows, in any process)."""
-        return World(self, seed, self._pristine_db(seed))
+        return World(self, seed, *self._pristine_db(seed))
 
     def task(self, index: int, seed: int = 0) -> DomainTask:
         """Task `index` of the world built from `seed` (deterministic; cached).
@@ -1293,8 +1358,14 @@ class Domain:
 
     # ---- worlds
 
-    def _pristine_db(self, seed: int) -> sqlite3.Connection:
-        return _cached(self._pristine, seed, lambda: self._build(seed), WORLD_CACHE)
+    def _pristine_db(self, seed: int) -> tuple[sqlite3.Connection, dict[str, str]]:
+        """The database `seed` builds, and the hash of each of its tables."""
+
+        def make() -> tuple[sqlite3.Connection, dict[str, str]]:
+            conn = self._build(seed)
+            return conn, {t.name: _table_hash(conn, t) for t in self.tables}
+
+        return _cached(self._pristine, seed, make, WORLD_CACHE)
 
     def _build(self, seed: int) -> sqlite3.Connection:
         conn = _connect(self.today, Random(_stable_seed(self.name, seed, "finalize")))
@@ -1377,7 +1448,7 @@ class Domain:
     def _attempt(self, template, index, seed, k, rng, world, pristine) -> DomainTask:
         """One try at a task: sample the slots, replay the golden actions, render the texts."""
         world.reset()
-        ns, views = self._sample(template, seed, k, rng, world._conn)
+        ns, views = self._sample(template, seed, k, rng, world)
         actions: list[dict] = []
         communicate: list[str] = []
         for part, view in zip(template.parts, views, strict=True):
@@ -1415,9 +1486,10 @@ class Domain:
         )
 
     def _sample(
-        self, template: Template, seed: int, k: int | None, rng: Random, conn
+        self, template: Template, seed: int, k: int | None, rng: Random, world: World
     ) -> tuple[dict, list[dict]]:
-        """Draw the task's slots part by part; returns the task's slots and each part's view."""
+        """Draw the task's slots part by part on the pristine `world`; returns the task's slots
+        and each part's view."""
         ns: dict[str, Any] = {"today": self.today}
         views = []
         for p, part in enumerate(template.parts):
@@ -1426,10 +1498,12 @@ class Domain:
                 if step.query is None:
                     drawn = {step.let: self._draw(step, rng)}
                 else:
-                    # The first query sees only {today}: its rows are fixed per seed, so the
-                    # k-th task takes the k-th row of a fixed shuffle (distinct rows first).
-                    first = (template.name, seed) if p == s == 0 and k is not None else None
-                    drawn = self._pick(step, part, view, ns, conn, rng, first, k)
+                    # The first query sees only {today}: the k-th task takes the k-th row of a
+                    # fixed shuffle of its rows (distinct rows first); a retry (k None) and
+                    # later queries draw at random.
+                    first = (template.name, seed) if p == s == 0 else None
+                    rows = self._rows(step, part, view, ns, world)
+                    drawn = self._pick(step, rows, rng, first, k)
                 for local, value in drawn.items():
                     ns[part.glob(local)] = value
                     view[local] = value
@@ -1444,27 +1518,42 @@ class Domain:
             return rng.choice(spec)
         return _draw_faker(spec, self.locale, rng, step.pointer + "/faker")
 
-    def _pick(
-        self, step: Step, part: Part, view: dict, ns: dict, conn, rng: Random, first, k
-    ) -> dict:
-        """One row of the step's query; columns named like existing slots must equal them."""
-        if first in self._firsts:
-            names, rows, order = self._firsts[first]
-            return dict(zip(names, rows[order[k % len(rows)]], strict=True))
+    def _pick(self, step: Step, rows: list[tuple], rng: Random, first, k) -> dict:
+        """One of the step query's `rows`, as slots."""
+        if first is None or k is None:
+            return dict(zip(step.columns, rng.choice(rows), strict=True))
+        if first not in self._firsts:
+            self._firsts[first] = Random(_stable_seed(self.name, *first, "order")).sample(range(len(rows)), len(rows))
+        return dict(zip(step.columns, rows[self._firsts[first][k % len(rows)]], strict=True))
+
+    def _rows(self, step: Step, part: Part, view: dict, ns: dict, world: World) -> list[tuple]:
+        """The step query's rows whose columns named like existing slots equal them (cached)."""
+        fixed = tuple((i, n, ns[part.glob(n)]) for i, n in enumerate(step.columns) if part.glob(n) in ns)
+        key = (step.pointer, world.seed, tuple(view.get(p) for p in step.parameters), fixed)
+        query = partial(self._query_rows, step, view, fixed, world._conn)
         try:
-            cur = conn.execute(step.query, view)
-        except sqlite3.Error as exc:
-            raise _fail(step.pointer + "/query", _sql_problem(exc, view)) from None
-        names = [d[0] for d in cur.description]
-        fixed = [(i, ns[part.glob(n)]) for i, n in enumerate(names) if part.glob(n) in ns]
-        rows = [r for r in cur if all(r[i] == v for i, v in fixed)]
+            rows = _cached(self._sampled, key, query, SAMPLE_CACHE)
+        except TypeError:  # a slot holds a list or an object: not a key (nor bindable)
+            rows = query()
         if not rows:
             raise _Miss(step.pointer, "the sample query found no rows")
-        if first is None:
-            return dict(zip(names, rng.choice(rows), strict=True))
-        order = Random(_stable_seed(self.name, *first, "order")).sample(range(len(rows)), len(rows))
-        self._firsts[first] = (names, rows, order)
-        return dict(zip(names, rows[order[k % len(rows)]], strict=True))
+        return rows
+
+    def _query_rows(self, step: Step, view: dict, fixed: tuple, conn) -> list[tuple]:
+        names = step.columns
+        # SQLite filters with the tables' indexes; a sub-select cannot name a column used twice.
+        in_sql = bool(fixed) and len(set(names)) == len(names) and all(_bindable_scalar(v) for *_, v in fixed)
+        sql, params = step.query, view
+        if in_sql:
+            sql = step.filtered(tuple(n for _, n, _ in fixed))
+            params = {**view, **{f"__pick_{j}": v for j, (*_, v) in enumerate(fixed)}}
+        try:
+            cur = conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _fail(step.pointer + "/query", _sql_problem(exc, view)) from None
+        if in_sql or not fixed:
+            return cur.fetchall()
+        return [r for r in cur if all(r[i] == v for i, _, v in fixed)]
 
     def _user(self, template: Template, ns: dict, views: list[dict]) -> tuple[dict, dict]:
         """(known, tau2 user_scenario): the parts' user texts, merged; a composed template's own

@@ -422,6 +422,41 @@ def test_hash_ignores_row_order(world):
     assert world.hash() == before
 
 
+def test_write_tools_know_the_tables_they_change(library):
+    tools = library.tools
+    assert tools["borrow_book"].writes == {"loans", "books"}
+    assert tools["return_book"].writes == {"loans", "books"}
+    assert tools["get_member"].writes == frozenset()
+
+
+def test_a_write_outside_tool_calls_still_changes_the_hash(world):
+    before = world.hash()
+    world._conn.execute("UPDATE members SET status = 'suspended' WHERE member_id = 'MEM-0001'")
+    assert world.hash() != before
+    world.reset()
+    assert world.hash() == before
+
+
+def test_sample_steps_filter_in_sql_as_python_would():
+    domain = load_domain("bank")
+    world = domain.build_world(0)
+    steps = [s for t in domain.templates for p in t.parts for s in p.template.steps if s.query]
+    checked = 0
+    for step in steps:
+        params = {"today": domain.today}
+        try:
+            rows = world.query(step.query, params)
+        except Exception:  # noqa: BLE001 - a step that needs earlier slots
+            continue
+        for name in step.columns[:2]:
+            for value in {r[name] for r in rows[:5]} | {None}:
+                expected = sorted(repr(tuple(r.values())) for r in rows if r[name] == value)
+                got = world.query(step.filtered((name,)), {**params, "__pick_0": value})
+                assert sorted(repr(tuple(r.values())) for r in got) == expected  # order may differ
+                checked += 1
+    assert checked > 20
+
+
 # --------------------------------------------------------------------------- tasks and grading
 
 

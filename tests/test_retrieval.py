@@ -140,7 +140,10 @@ def test_repeated_queries_hit_a_bounded_cache():
     for q in ("a harbour", "Halvorsen", "Anja", "Ben", "twin"):
         small.search(q, source="web")
     assert small.cache_info().currsize == 4
-    # (query, k, source) is the key
+    # the query's words in any order share an entry; k and source are part of the key
+    before = small.cache_info().hits
+    assert small.search("Anja Ben", source="web") == small.search("ben ANJA", source="web")
+    assert small.cache_info().hits == before + 1
     assert small.search("lighthouses", k=1, source="web") == (2,)
     assert small.search("lighthouses", k=1, source="local") == (2,)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 _MONTHS = {
     name: i
@@ -91,6 +92,7 @@ def _date(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65_536)  # answers, aliases and titles recur across episodes
 def normalize_answer(text: str) -> str:
     """A canonical form of an answer: equal forms mean the same answer."""
     text = " ".join(_fold(text).split())

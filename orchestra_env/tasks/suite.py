@@ -50,12 +50,16 @@ class TaskSuite:
         total = sum(families.values())
         self.names = list(families)
         self.weights = np.array([families[n] / total for n in self.names])
+        # What Generator.choice(p=weights) searches: drawing with it directly gives the same
+        # family for the same generator state, without choice's per-call checks of p.
+        self._cdf = self.weights.cumsum()
+        self._cdf /= self._cdf[-1]
 
     def sample(self, rng: np.random.Generator, split: str) -> Task:
         """A task drawn by family weight, uniformly within the family's split."""
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
-        name = self.names[int(rng.choice(len(self.names), p=self.weights))]
+        name = self.names[int(self._cdf.searchsorted(rng.random(), side="right"))]
         k = int(rng.integers(SPLIT_SIZES[split]))
         return self.families[name].task(index_in_split(split, k))
 

@@ -74,13 +74,14 @@ class ToolContext:
         )
         return self.experts.complete(request)
 
-    def model_charge(self, tool: str, alias: str, reply: ExpertReply) -> Charge:
+    def model_charge(self, tool: str, alias: str, reply: ExpertReply, *, fee_usd: float = 0.0) -> Charge:
+        """The charge for `reply` at the alias's prices, plus a fee billed with it."""
         price = self.profiles.model_of(alias).price
         return Charge(
             tool=tool,
             alias=alias,
             prompt_tokens=reply.prompt_tokens,
             completion_tokens=reply.completion_tokens,
-            usd=price.usd(reply.prompt_tokens, reply.completion_tokens),
+            usd=price.usd(reply.prompt_tokens, reply.completion_tokens) + fee_usd,
             seconds=reply.seconds,
         )

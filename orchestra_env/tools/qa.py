@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import replace
 
 from orchestra_env import tokens
 from orchestra_env.actions import ToolCall
@@ -45,20 +44,19 @@ def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
     match = _QUERY.search(reply.text)
     query = (match.group(1) if match else reply.text).strip()
     doc_ids = ctx.search(query, ctx.search_k, source)
-    charges = [ctx.model_charge("search", alias, reply)]
     fees = ctx.profiles.fees
     if source == "web":
         usd = fees.web_search_per_query_usd + fees.web_search_per_document_usd * len(doc_ids)
-        charges.append(Charge(tool="web_search", usd=usd))
-    else:
+        charges = (ctx.model_charge("search", alias, reply), Charge(tool="web_search", usd=usd))
+    else:  # the local index bills the query's embedding with the search model's call
         local = ctx.profiles.models[fees.local_search_price_model].price
         fee = local.usd(tokens.count(query), 0)
-        charges[0] = replace(charges[0], usd=charges[0].usd + fee)
+        charges = (ctx.model_charge("search", alias, reply, fee_usd=fee),)
     shown = "\n\n".join(
         f"[{i}] {title}\n{text}" for i, (title, text) in enumerate(map(ctx.documents, doc_ids), 1)
     )
     content = f"Query ({source}): {query}\n\n{shown or 'No documents found.'}"
-    return tool_reply(content, charges=tuple(charges), documents=doc_ids)
+    return tool_reply(content, charges=charges, documents=doc_ids)
 
 
 def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
