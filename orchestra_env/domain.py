@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import re
 import sqlite3
 import string
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -329,10 +330,15 @@ class Table:
         )
 
     @property
-    def hash_sql(self) -> str:
-        # Ordered by key, so the hash ignores physical row order (a delete + re-insert of the
-        # same row hashes the same).
-        return f"SELECT * FROM {_q(self.name)} ORDER BY {', '.join(map(_q, self.primary_key))}"
+    def rowid(self) -> str:
+        """A name of SQLite's rowid that no column of the table shadows."""
+        taken = {c.name.lower() for c in self.columns}
+        return next(alias for alias in ("rowid", "_rowid_", "oid") if alias not in taken)
+
+    @property
+    def row_sql(self) -> str:
+        """The row with a given rowid."""
+        return f"SELECT * FROM {_q(self.name)} WHERE {self.rowid} = ?"
 
 
 @dataclass(frozen=True)
@@ -384,7 +390,6 @@ class DomainTool:
     message: str | None
     defaults: tuple[tuple[str, Any], ...]  # every declared parameter with its default
     pointer: str
-    writes: frozenset[str] = frozenset()  # tables its statements may change
 
     @property
     def name(self) -> str:
@@ -398,11 +403,11 @@ class DomainTool:
         if problem is not None:
             return self._error(_argument_problem(problem))
         params = {name: _bindable(arguments.get(name, default)) for name, default in self.defaults}
-        before, ok = conn.total_changes, False
+        ok = False
         if self.kind == "write":
             conn.execute("SAVEPOINT tool")
         try:
-            outcome = self._execute(conn, params, before)
+            outcome = self._execute(conn, params)
             ok = outcome.ok
         except sqlite3.Error as exc:
             outcome = self._error(f"the database refused the call: {exc}")
@@ -413,13 +418,14 @@ class DomainTool:
                 conn.execute("RELEASE tool")
         return outcome
 
-    def _execute(self, conn: sqlite3.Connection, params: dict, before: int) -> ToolOutcome:
+    def _execute(self, conn: sqlite3.Connection, params: dict) -> ToolOutcome:
         for check in self.checks:
             message = check.failure(conn, params)
             if message is not None:
                 return self._error(message)
+        changes = 0  # rows the statements themselves changed (not the world's change log)
         for sql in self.statements:
-            conn.execute(sql, params)
+            changes += max(0, conn.execute(sql, params).rowcount)
         data = None
         if self.returns_sql is not None:
             cur = conn.execute(self.returns_sql, params)
@@ -437,7 +443,7 @@ class DomainTool:
             )
         else:
             content = json.dumps(data, ensure_ascii=False)
-        return ToolOutcome(self.name, True, content, data, changes=conn.total_changes - before)
+        return ToolOutcome(self.name, True, content, data, changes=changes)
 
     def _error(self, message: str) -> ToolOutcome:
         error = f"{self.name}: {message}"
@@ -607,28 +613,6 @@ def _compile(conn, sql, names, pointer, problems, *, reads, build=False) -> list
         problems.append(Problem(pointer, f"must be a query that returns rows ({exc})"))
         return None
     return [d[0] for d in description]
-
-
-_WRITE_ACTIONS = (sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE)
-
-
-def _written_tables(conn: sqlite3.Connection, statements: Iterable[str], names: list[str]) -> frozenset[str]:
-    """The tables `statements` may change, as SQLite's authorizer reports them while compiling
-    (the tables a statement names, and any a REPLACE or an upsert reaches)."""
-    written: set[str] = set()
-
-    def note(action: int, table: str | None, *_: Any) -> int:
-        if action in _WRITE_ACTIONS and table is not None:
-            written.add(table)
-        return sqlite3.SQLITE_OK
-
-    conn.set_authorizer(note)  # setting one expires cached statements: each is compiled anew
-    try:
-        for sql in statements:
-            conn.execute("EXPLAIN " + sql, dict.fromkeys(names))
-    finally:
-        conn.set_authorizer(None)
-    return frozenset(written)
 
 
 def _check_fields(template: str, allowed: Iterable[str], pointer: str, problems: list) -> None:
@@ -931,7 +915,6 @@ def _parse_tool(
         message=returns.get("message"),
         defaults=defaults,
         pointer=pointer,
-        writes=_written_tables(conn, statements, names),
     )
 
 
@@ -1120,26 +1103,19 @@ class World:
     Not thread-safe.
     """
 
-    def __init__(
-        self, domain: Domain, seed: int, pristine: sqlite3.Connection, pristine_hashes: Mapping[str, str]
-    ):
+    def __init__(self, domain: Domain, seed: int, pristine: Pristine):
         self.domain = domain
         self.seed = seed
+        self._pristine = pristine
         self._conn = _connect(domain.today)
-        pristine.backup(self._conn)
+        pristine.conn.backup(self._conn)
+        _log_changes(self._conn, domain.tables)
         self._conn.execute("BEGIN")
-        # Hashing only what changed: tables no tool call wrote still hash as the seed built
-        # them. A write that bypasses call() (total_changes moved) makes every table suspect.
-        self._pristine_hashes = pristine_hashes
-        self._written: set[str] = set()
-        self._changes_seen = self._conn.total_changes
 
     def reset(self) -> None:
         """Restore the database the seed built (undo every change since the last reset)."""
-        self._conn.execute("ROLLBACK")
+        self._conn.execute("ROLLBACK")  # the change log is in the transaction: it empties too
         self._conn.execute("BEGIN")
-        self._written.clear()
-        self._changes_seen = self._conn.total_changes
 
     def call(self, name: str, arguments: Any) -> ToolOutcome:
         """Run one tool call; bad input and broken rules come back as an error outcome."""
@@ -1147,29 +1123,23 @@ class World:
         if tool is None:
             error = f"unknown tool {name!r} (tools: {', '.join(self.domain.tools)})"
             return ToolOutcome(str(name), False, f"Error: {error}", error=error)
-        self._track_writes()
         outcome = tool.run(self._conn, arguments)
         if not self._conn.in_transaction:  # SQLite ended the episode's transaction itself
             raise RuntimeError(
                 f"{name}: the database lost this episode's changes ({outcome.error})"
             )
-        if outcome.ok and outcome.changes:
-            self._written |= tool.writes
-        self._changes_seen = self._conn.total_changes
         return outcome
 
     def table_hashes(self) -> dict[str, str]:
-        """sha256 of each table's rows in key order (repr of SQLite values is process-stable)."""
-        self._track_writes()
-        return {
-            t.name: _table_hash(self._conn, t) if t.name in self._written else self._pristine_hashes[t.name]
-            for t in self.domain.tables
-        }
-
-    def _track_writes(self) -> None:
-        if self._conn.total_changes != self._changes_seen:  # rows changed outside call()
-            self._written.update(t.name for t in self.domain.tables)
-            self._changes_seen = self._conn.total_changes
+        """A digest of each table's rows, whatever their order: the sum of the rows' sha256
+        digests, so only the rows changed since the reset are read again."""
+        tables, pristine = self.domain.tables, self._pristine
+        totals = dict(pristine.sums)
+        for index, rowid in self._conn.execute(_CHANGED_ROWS):
+            table = tables[index]
+            row = self._conn.execute(table.row_sql, (rowid,)).fetchone()
+            totals[table.name] += (0 if row is None else _row_digest(row)) - pristine.rows[table.name].get(rowid, 0)
+        return {name: _hex(total) for name, total in totals.items()}
 
     def hash(self) -> str:
         """One canonical hash of all tables."""
@@ -1185,8 +1155,53 @@ class World:
         self._conn.close()
 
 
-def _table_hash(conn: sqlite3.Connection, table: Table) -> str:
-    return hashlib.sha256(repr(conn.execute(table.hash_sql).fetchall()).encode()).hexdigest()
+@dataclass(frozen=True)
+class Pristine:
+    """The database a seed builds, with each row's digest (by rowid) and each table's sum."""
+
+    conn: sqlite3.Connection
+    rows: dict[str, dict[int, int]]
+    sums: dict[str, int]
+
+    @classmethod
+    def of(cls, conn: sqlite3.Connection, tables: Iterable[Table]) -> Pristine:
+        rows = {
+            t.name: {r[0]: _row_digest(r[1:]) for r in conn.execute(f"SELECT {t.rowid}, * FROM {_q(t.name)}")}
+            for t in tables
+        }
+        return cls(conn, rows, {name: sum(digests.values()) for name, digests in rows.items()})
+
+    def table_hashes(self) -> dict[str, str]:
+        return {name: _hex(total) for name, total in self.sums.items()}
+
+
+# Every write to a world's tables is logged (table index, rowid) by temporary triggers, which
+# live on that connection only, inside its transaction: a rollback forgets what it undid.
+_CHANGED_ROWS = "SELECT t, r FROM temp.changed_rows"
+
+
+def _log_changes(conn: sqlite3.Connection, tables: Sequence[Table]) -> None:
+    conn.execute("CREATE TEMP TABLE changed_rows (t INTEGER, r INTEGER, PRIMARY KEY (t, r)) WITHOUT ROWID")
+    for i, table in enumerate(tables):
+        events = {"INSERT": ("NEW",), "DELETE": ("OLD",), "UPDATE": ("OLD", "NEW")}  # an update may move the rowid
+        for event, rows in events.items():
+            values = ", ".join(f"({i}, {row}.{table.rowid})" for row in rows)
+            conn.execute(
+                f"CREATE TEMP TRIGGER log_{event.lower()}_{i} AFTER {event} ON main.{_q(table.name)} "
+                f"BEGIN INSERT OR IGNORE INTO changed_rows VALUES {values}; END"
+            )
+
+
+def _row_digest(row: tuple) -> int:
+    # Pickle, not repr: 7x faster on floats and escaped text. Its bytes depend on the values
+    # only (SQLite gives str, int, float, bytes, None; the only objects pickle could memoise
+    # twice are CPython's one-character singletons, also a function of the values), and a
+    # fixed protocol keeps them the same in every process.
+    return int.from_bytes(hashlib.sha256(pickle.dumps(row, protocol=5)).digest(), "big")
+
+
+def _hex(total: int) -> str:
+    return f"{total % 2**256:064x}"
 
 
 def _combine(table_hashes: Mapping[str, str]) -> str:
@@ -1323,7 +1338,7 @@ class Domain:
 
     def build_world(self, seed: int = 0) -> World:
         """A live world for `seed` (same seed, same rows, in any process)."""
-        return World(self, seed, *self._pristine_db(seed))
+        return World(self, seed, self._pristine_db(seed))
 
     def task(self, index: int, seed: int = 0) -> DomainTask:
         """Task `index` of the world built from `seed` (deterministic; cached).
@@ -1358,14 +1373,8 @@ class Domain:
 
     # ---- worlds
 
-    def _pristine_db(self, seed: int) -> tuple[sqlite3.Connection, dict[str, str]]:
-        """The database `seed` builds, and the hash of each of its tables."""
-
-        def make() -> tuple[sqlite3.Connection, dict[str, str]]:
-            conn = self._build(seed)
-            return conn, {t.name: _table_hash(conn, t) for t in self.tables}
-
-        return _cached(self._pristine, seed, make, WORLD_CACHE)
+    def _pristine_db(self, seed: int) -> Pristine:
+        return _cached(self._pristine, seed, lambda: Pristine.of(self._build(seed), self.tables), WORLD_CACHE)
 
     def _build(self, seed: int) -> sqlite3.Connection:
         conn = _connect(self.today, Random(_stable_seed(self.name, seed, "finalize")))

@@ -44,7 +44,7 @@ def _count_whole(text: str) -> int:
     return len(_tokenizer()._tokenizer.encode_ordinary(unicodedata.normalize("NFC", text)))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)  # whole messages recur within episodes; paragraphs across them
 def count(text: str) -> int:
     """Number of Qwen tokens in `text` (equal to `len(encode(text))`), cached per string."""
     if len(text) <= _SPLIT_ABOVE or "\n\n" not in text:

@@ -422,11 +422,12 @@ def test_hash_ignores_row_order(world):
     assert world.hash() == before
 
 
-def test_write_tools_know_the_tables_they_change(library):
-    tools = library.tools
-    assert tools["borrow_book"].writes == {"loans", "books"}
-    assert tools["return_book"].writes == {"loans", "books"}
-    assert tools["get_member"].writes == frozenset()
+def test_undoing_a_change_restores_the_hash(world):
+    before = world.hash()
+    world._conn.execute("UPDATE members SET status = 'suspended' WHERE member_id = 'MEM-0001'")
+    changed = world.hash()
+    world._conn.execute("UPDATE members SET status = 'active' WHERE member_id = 'MEM-0001'")
+    assert changed != before and world.hash() == before
 
 
 def test_a_write_outside_tool_calls_still_changes_the_hash(world):
