@@ -68,6 +68,9 @@ class OrchestraEnv(gym.Env[dict, str]):
             domain folders (default: the ten bundled ones).
         policy_model: profile whose prices charge the policy's own tokens (None: free).
         search_k: documents returned per search.
+        profiles: a `Profiles` or the path of a profiles JSON (default: the bundled, calibrated
+            ones): the models' abilities, prices and speeds, and each family's difficulty
+            offset (a family the profiles do not name keeps the bundled offset).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -139,7 +142,12 @@ class OrchestraEnv(gym.Env[dict, str]):
             self.experts = SimulatedExperts(self.profiles) if experts == "simulated" else experts
         if isinstance(self.experts, str):
             raise ValueError(f"experts must be 'simulated', 'live' or an Expert object, got {experts!r}")
-        self.suite = TaskSuite(_weights(families), world_seed=world_seed, domains=domains)
+        self.suite = TaskSuite(
+            _weights(families),
+            world_seed=world_seed,
+            domains=domains,
+            difficulty_offsets=self.profiles.difficulty_offsets,
+        )
         self.split = split
         self.world_seed = world_seed
         self.max_turns, self.max_cost_usd, self.max_latency_s = max_turns, max_cost_usd, max_latency_s

@@ -179,3 +179,25 @@ def test_price_jitter_changes_prices_shown_and_charged():
         assert ledger["cost_usd"] == pytest.approx(charged, rel=1e-3)  # shown prices are charged
         seen.add(price_in)
     assert len(seen) == 5
+
+
+def test_profiles_set_the_families_difficulty_offsets():
+    import dataclasses
+
+    from orchestra_env.models.profiles import default_profiles
+
+    bundled = default_profiles()
+    harder = {skill: value + 2.0 for skill, value in bundled.difficulty_offsets["multihop"].items()}
+    harder.setdefault("reading", 2.0)
+    custom = dataclasses.replace(bundled, difficulty_offsets={"multihop": harder})
+    plain = OrchestraEnv(families=["multihop", "reasoning"])
+    tuned = OrchestraEnv(families=["multihop", "reasoning"], profiles=custom)
+    task, same = plain.suite.task("multihop/7"), tuned.suite.task("multihop/7")
+    from orchestra_env.episode import Evidence
+
+    before = {c.skill: c.difficulty for c in task.demands("answer", Evidence())}
+    after = {c.skill: c.difficulty for c in same.demands("answer", Evidence())}
+    assert all(after[s] == pytest.approx(before[s] + harder.get(s, 0.0) - bundled.difficulty_offsets["multihop"].get(s, 0.0)) for s in before)
+    assert any(after[s] != before[s] for s in before)
+    # a family the profiles do not name keeps the bundled offset
+    assert tuned.suite.family("reasoning").offset == plain.suite.family("reasoning").offset

@@ -15,9 +15,9 @@ from orchestra_env.tasks.function_calling import FunctionCallingFamily
 from orchestra_env.tasks.multihop import MultihopFamily
 from orchestra_env.tasks.reasoning import ReasoningFamily
 
-# Family name -> constructor taking the world seed. "function_calling" cycles through every
-# bundled domain; "function_calling.<domain>" is one domain alone.
-FAMILIES: dict[str, Callable[[int], TaskFamily]] = {
+# Family name -> constructor taking the world seed and `difficulty_offset=`. "function_calling"
+# cycles through every bundled domain; "function_calling.<domain>" is one domain alone.
+FAMILIES: dict[str, Callable[..., TaskFamily]] = {
     "multihop": MultihopFamily,
     "reasoning": ReasoningFamily,
     FC: FunctionCallingFamily,
@@ -31,10 +31,17 @@ SPLIT_SIZES = {"train": 80_000, "validation": 10_000, "test": 10_000}
 
 class TaskSuite:
     """Families by weight; `domains` (bundled names or paths) replaces the bundled domains of
-    the "function_calling" family, e.g. with a domain of one's own."""
+    the "function_calling" family, e.g. with a domain of one's own. `difficulty_offsets`
+    ({family: {skill: logit}}, as in a profiles file) sets a family's difficulty offset; a
+    family it does not name keeps the bundled profiles' offset."""
 
     def __init__(
-        self, families: Mapping[str, float], *, world_seed: int = 0, domains: Sequence[str] | None = None
+        self,
+        families: Mapping[str, float],
+        *,
+        world_seed: int = 0,
+        domains: Sequence[str] | None = None,
+        difficulty_offsets: Mapping[str, Mapping[str, float]] | None = None,
     ):
         unknown = sorted(set(families) - set(FAMILIES))
         if unknown:
@@ -43,8 +50,11 @@ class TaskSuite:
             raise ValueError(f"family weights must be non-negative with a positive sum: {dict(families)}")
         if domains is not None and FC not in families:
             raise ValueError(f"domains= sets the domains of the {FC!r} family, which this suite lacks: {sorted(families)}")
+        offsets = difficulty_offsets or {}
         self.families = {
-            name: FunctionCallingFamily(world_seed, domains=domains) if name == FC and domains else FAMILIES[name](world_seed)
+            name: FunctionCallingFamily(world_seed, domains=domains, difficulty_offset=offsets.get(FC))
+            if name == FC and domains
+            else FAMILIES[name](world_seed, difficulty_offset=offsets.get(name.partition(".")[0]))
             for name in families
         }
         total = sum(families.values())
