@@ -1138,7 +1138,8 @@ class World:
         for index, rowid in self._conn.execute(_CHANGED_ROWS):
             table = tables[index]
             row = self._conn.execute(table.row_sql, (rowid,)).fetchone()
-            totals[table.name] += (0 if row is None else _row_digest(row)) - pristine.rows[table.name].get(rowid, 0)
+            now = 0 if row is None else _row_digest(row)  # None: the row was deleted
+            totals[table.name] += now - pristine.row_digests[table.name].get(rowid, 0)
         return {name: _hex(total) for name, total in totals.items()}
 
     def hash(self) -> str:
@@ -1160,16 +1161,16 @@ class Pristine:
     """The database a seed builds, with each row's digest (by rowid) and each table's sum."""
 
     conn: sqlite3.Connection
-    rows: dict[str, dict[int, int]]
-    sums: dict[str, int]
+    row_digests: dict[str, dict[int, int]]  # table -> rowid -> digest
+    sums: dict[str, int]  # table -> sum of its row digests
 
     @classmethod
     def of(cls, conn: sqlite3.Connection, tables: Iterable[Table]) -> Pristine:
-        rows = {
+        digests = {
             t.name: {r[0]: _row_digest(r[1:]) for r in conn.execute(f"SELECT {t.rowid}, * FROM {_q(t.name)}")}
             for t in tables
         }
-        return cls(conn, rows, {name: sum(digests.values()) for name, digests in rows.items()})
+        return cls(conn, digests, {name: sum(rows.values()) for name, rows in digests.items()})
 
     def table_hashes(self) -> dict[str, str]:
         return {name: _hex(total) for name, total in self.sums.items()}
