@@ -1,6 +1,7 @@
 """The reasoning family: programs compute the stated answers; generation is deterministic."""
 
 import random
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -10,6 +11,7 @@ import pytest
 from orchestra_env import OrchestraEnv
 from orchestra_env.baselines.routers import FixedPlan
 from orchestra_env.tasks.grading import answers_match
+from orchestra_env.tasks.multihop import break_program
 from orchestra_env.tasks.reasoning import KINDS, ReasoningFamily, make_problem, wrong_answer
 
 from .conftest import play
@@ -61,3 +63,20 @@ def test_code_then_answer_beats_answering_in_the_head():
     head = accuracy([("answer", {"model": "answer-1"})])
     coded = accuracy([("enhance_reasoning", {"model": "reasoner-1"}), ("answer", {"model": "answer-1"})])
     assert coded > head + 0.06  # calibrated to HLE: GPT-5 gains ~12 points from running code
+
+
+def test_a_wrong_constant_stays_near_its_size():
+    # A brute-force program whose exponent grew from 6 to 12 would loop until the CPU limit.
+    program = "hits = sum(1 for f in product(range(1, 7), repeat=6) if sum(f) == 14)\nprint(hits)"
+    originals = [1, 1, 7, 6, 14]
+    kinds = Counter()
+    for seed in range(500):
+        broken = break_program(program, random.Random(seed))
+        numbers = [int(n) for n in re.findall(r"-?\d+", broken)]
+        if len(numbers) != len(originals) or "undefined_fact" in broken:
+            kinds["other"] += 1
+            continue
+        for old, new in zip(originals, numbers):
+            assert abs(new - old) <= max(2, old // 3), broken
+        kinds["constant"] += numbers != originals
+    assert kinds["constant"] > 100

@@ -161,8 +161,12 @@ def break_program(program: str, rng: random.Random) -> str:
     kind = rng.choice(kinds)
     if kind in ("constant", "off_by_one"):
         m = rng.choice(numbers)
-        delta = rng.choice([-1, 1]) if kind == "off_by_one" else rng.choice([-1, 1]) * rng.randint(2, 20)
-        return program[: m.start()] + str(int(m.group()) + delta) + program[m.end() :]
+        value = int(m.group())
+        # A wrong constant stays within its own size: 5 -> 14 as a loop bound or exponent would
+        # make a brute-force program run for minutes, and burn the sandbox's CPU limit each time.
+        size = max(2, min(20, abs(value) // 3))
+        delta = rng.choice([-1, 1]) if kind == "off_by_one" else rng.choice([-1, 1]) * rng.randint(2, size)
+        return program[: m.start()] + str(value + delta) + program[m.end() :]
     if kind == "operator":
         return program.translate(str.maketrans({"-": "+", "+": "-"}))
     return program.replace("print(", "print(undefined_fact + ", 1) if "print(" in program else "raise ValueError('missing fact')"
