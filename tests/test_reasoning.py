@@ -76,7 +76,7 @@ def test_a_wrong_constant_stays_near_its_size():
         if len(numbers) != len(originals) or "undefined_fact" in broken:
             kinds["other"] += 1
             continue
-        for old, new in zip(originals, numbers):
+        for old, new in zip(originals, numbers, strict=True):
             assert abs(new - old) <= max(2, old // 3), broken
         kinds["constant"] += numbers != originals
     assert kinds["constant"] > 100
