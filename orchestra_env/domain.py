@@ -1542,9 +1542,11 @@ class Domain:
         key = (step.pointer, world.seed, tuple(view.get(p) for p in step.parameters), fixed)
         query = partial(self._query_rows, step, view, fixed, world._conn)
         try:
-            rows = _cached(self._sampled, key, query, SAMPLE_CACHE)
-        except TypeError:  # a slot holds a list or an object: not a key (nor bindable)
+            hash(key)
+        except TypeError:  # a slot holds a list or an object: no key (nor bindable)
             rows = query()
+        else:
+            rows = _cached(self._sampled, key, query, SAMPLE_CACHE)
         if not rows:
             raise _Miss(step.pointer, "the sample query found no rows")
         return rows

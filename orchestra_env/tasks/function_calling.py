@@ -196,15 +196,6 @@ def _asks_for(name: str, text: str) -> bool:
     return bool(words) and all(any(s in text for s in _SYNONYMS.get(w, (w,))) for w in words)
 
 
-def _world_hash(resources: dict, writes: int) -> str:
-    """The episode world's hash, recomputed only after a write call (read tools run no
-    statements; every call is recorded in the evidence): hashing is most of a conversation's
-    running time."""
-    if resources.get("hashed_at_writes") != writes:
-        resources["hash"], resources["hashed_at_writes"] = resources["world"].hash(), writes
-    return resources["hash"]
-
-
 # -- the family ------------------------------------------------------------------------------
 
 
@@ -262,7 +253,7 @@ class FunctionCallingFamily:
         task, evidence = ctx.episode.task, ctx.episode.evidence
         said = evidence.said_to_user + [message.text]
         goals = all(communicated(i, said) for i in task.case.communicate_info) and (
-            _world_hash(ctx.resources, self._writes(task, evidence)) == task.case.expected_hash
+            ctx.resources["world"].hash() == task.case.expected_hash  # rereads only changed rows
         )
         answer, over = ctx.resources["user"].reply(message.text, goals)
         return ToolResult(
@@ -278,11 +269,6 @@ class FunctionCallingFamily:
 
     def _domain(self, task: FunctionCallingTask) -> Domain:
         return next(d for d in self.domains if d.name == task.case.domain)
-
-    def _writes(self, task: FunctionCallingTask, evidence: Evidence) -> int:
-        """How many calls so far could have changed the world (write tools, or unknown ones)."""
-        tools = self._domain(task).tools
-        return sum(1 for c in evidence.calls if c.name not in tools or tools[c.name].kind != "read")
 
     def _run_domain_tool(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         outcome = ctx.resources["world"].call(call.name, call.arguments)
