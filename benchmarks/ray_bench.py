@@ -1,9 +1,10 @@
 """Rollouts with Ray: episodes per second in one process, then with 1, 2, ... `RolloutPool` actors.
 
-    python benchmarks/ray_bench.py [--episodes 300] [--actors 1 2]
+    python benchmarks/ray_bench.py [--episodes 300] [--actors 1 2] [--batch-sizes 1 8]
 
 The evidence-first router on ToolOrchestra-v0 (max_turns 10), the same (task, seed) units for
-every row; actor start-up (Ray, env and world builds) is timed apart from the rollouts. Also
+every row, for each number of actors and each batch size (units per remote call); actor
+start-up (Ray, env and world builds) is timed apart from the rollouts. Also
 checks that every row played identical episodes. Prints a Markdown table for RESULTS.md.
 """
 
@@ -29,6 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--episodes", type=int, default=300)
     parser.add_argument("--actors", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8])
     args = parser.parse_args()
     units = sample_units(args.episodes, seed=0)
 
@@ -41,14 +43,16 @@ def main() -> None:
 
     connect()
     for actors in args.actors:
-        start = time.perf_counter()
-        with RolloutPool(ENV_ID, POLICY, env_kwargs=ENV_KWARGS, actors=actors) as pool:
-            pool.run(units[:actors])  # every actor up, its worlds built
-            started = time.perf_counter() - start
+        for batch_size in args.batch_sizes:
             start = time.perf_counter()
-            episodes = pool.run(units)
-            rate = args.episodes / (time.perf_counter() - start)
-        rows.append((f"RolloutPool, {actors} actor(s)", started, rate, signature(episodes) == signature(reference)))
+            with RolloutPool(ENV_ID, POLICY, env_kwargs=ENV_KWARGS, actors=actors, batch_size=batch_size) as pool:
+                pool.run(units[: actors * batch_size])  # every actor up, its worlds built
+                started = time.perf_counter() - start
+                start = time.perf_counter()
+                episodes = pool.run(units)
+                rate = args.episodes / (time.perf_counter() - start)
+            name = f"RolloutPool, {actors} actor(s), batch_size {batch_size}"
+            rows.append((name, started, rate, signature(episodes) == signature(reference)))
 
     print("| rollouts | start-up s | episodes/s | same episodes as in-process |\n|---|---|---|---|")
     for name, started, rate, same in rows:

@@ -200,16 +200,16 @@ def test_rollouts_do_not_depend_on_the_number_of_actors(ray_cluster):
     env = gym.make(FAKE_ENV)
     local = [play_episode(env, FakeAgent("cheap"), task, seed) for task, seed in UNITS]
     results = {}
-    for actors in (1, 2):
+    for actors, batch_size in ((1, 1), (2, 1), (2, 5)):  # 12 units in calls of 5, 5 and 2
         with RolloutPool(
-            FAKE_ENV, "fake", policy_kwargs={"action": "cheap"}, actors=actors
+            FAKE_ENV, "fake", policy_kwargs={"action": "cheap"}, actors=actors, batch_size=batch_size
         ) as pool:
             assert pool.actors == actors
-            results[actors] = pool.run(UNITS)
+            results[actors, batch_size] = pool.run(UNITS)
             streamed = list(pool.stream(UNITS))
-        assert sorted(map(comparable, streamed)) == sorted(map(comparable, results[actors]))
-    assert [comparable(e) for e in results[1]] == [comparable(e) for e in results[2]]
-    assert [comparable(e) for e in results[2]] == [comparable(e) for e in local]
+        assert sorted(map(comparable, streamed)) == sorted(map(comparable, results[actors, batch_size]))
+    for result in results.values():
+        assert [comparable(e) for e in result] == [comparable(e) for e in local]
     assert (
         len({tuple(e.rewards) + (e.info["ledger"]["cost_usd"],) for e in local}) > 1
     )  # seeds matter

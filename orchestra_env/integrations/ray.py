@@ -268,9 +268,9 @@ class _Given:
 
 
 class _RolloutActor:
-    """A rollout worker: one env and one policy, playing units into `Episode`s. Each unit
-    comes with the policy version to play it with; a newer one is fetched and built first
-    (so an actor rebuilt after a crash, which starts at version 0, catches up)."""
+    """A rollout worker: one env and one policy, playing batches of units into `Episode`s.
+    Each batch comes with the policy version to play it with; a newer one is fetched and built
+    first (so an actor rebuilt after a crash, which starts at version 0, catches up)."""
 
     def __init__(self, env_id: str, env_kwargs: Mapping[str, Any], recipe: _PolicyRecipe):
         self._env_id, self._env_kwargs = env_id, dict(env_kwargs)
@@ -281,13 +281,13 @@ class _RolloutActor:
     def ready(self) -> bool:
         return True
 
-    def play(self, job: tuple[RolloutUnit, PolicyVersion]) -> Episode:
-        unit, (version, recipe_ref) = job
+    def play(self, job: tuple[list[RolloutUnit], PolicyVersion]) -> list[Episode]:
+        units, (version, recipe_ref) = job
         if version != self._version:
             recipe = require_ray().get(recipe_ref[0])
             self._agent = recipe.build(self._env_id, self._env_kwargs)
             self._version = version
-        return play_episode(self._env, self._agent, *unit)
+        return [play_episode(self._env, self._agent, *unit) for unit in units]
 
 
 class RolloutPool:
@@ -302,6 +302,8 @@ class RolloutPool:
     `AgentSpec`, an `Agent` (each actor gets a copy), or a factory returning one. A plain
     `observation -> action` function goes in `FunctionPolicy`. `actor_options` go to Ray's
     `.options()` over `DEFAULT_ACTOR_OPTIONS` (e.g. `{"num_gpus": 1}` for a policy on a GPU).
+    `batch_size` units go to an actor per remote call: more amortise Ray's per-call cost
+    when episodes are cheap (a router, the simulated experts), fewer balance the load better.
     """
 
     def __init__(
@@ -313,9 +315,13 @@ class RolloutPool:
         policy_kwargs: Mapping[str, Any] | None = None,
         actors: int = 1,
         actor_options: Mapping[str, Any] | None = None,
+        batch_size: int = 1,
     ):
         if actors < 1:
             raise ValueError(f"actors must be at least 1, got {actors}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.batch_size = batch_size
         recipe = _PolicyRecipe.of(policy, policy_kwargs)
         env_kwargs = {**recipe.env_kwargs(), **(env_kwargs or {})}  # the policy's needs, then yours
         actor_args = (env_id, env_kwargs, recipe)
@@ -335,15 +341,15 @@ class RolloutPool:
     def run(self, units: Iterable[RolloutUnit]) -> list[Episode]:
         """The episodes of `units`, in the order of `units`."""
         jobs = self._jobs(units)
-        episodes: list[Episode | None] = [None] * len(jobs)
-        for index, episode in self._fleet.map_unordered("play", jobs):
-            episodes[index] = episode
-        return episodes  # type: ignore[return-value]
+        batches: list[list[Episode]] = [[] for _ in jobs]
+        for index, episodes in self._fleet.map_unordered("play", jobs):
+            batches[index] = episodes
+        return [episode for batch in batches for episode in batch]
 
     def stream(self, units: Iterable[RolloutUnit]) -> Iterator[Episode]:
         """The episodes of `units` as they finish (for a trainer that consumes as it goes)."""
-        for _, episode in self._fleet.map_unordered("play", self._jobs(units)):
-            yield episode
+        for _, episodes in self._fleet.map_unordered("play", self._jobs(units)):
+            yield from episodes
 
     def sample(self, n: int, *, seed: int = 0) -> list[Episode]:
         """`n` episodes on tasks the env draws (from its `split`), with reset seeds derived
@@ -362,8 +368,10 @@ class RolloutPool:
         """Stop the actors."""
         self._fleet.close()
 
-    def _jobs(self, units: Iterable[RolloutUnit]) -> list[tuple[RolloutUnit, PolicyVersion]]:
-        return [(tuple(unit), self._policy) for unit in units]
+    def _jobs(self, units: Iterable[RolloutUnit]) -> list[tuple[list[RolloutUnit], PolicyVersion]]:
+        units = [tuple(unit) for unit in units]
+        size = self.batch_size
+        return [(units[i : i + size], self._policy) for i in range(0, len(units), size)]
 
 
 def sample_units(n: int, *, seed: int = 0) -> list[RolloutUnit]:
