@@ -38,7 +38,8 @@ class DiscreteRouting(gym.ActionWrapper):
 
     A route the episode does not offer (another family's tool, or an alias dropped by
     `tool_subsample`) is a malformed action and is penalised by the env; `action_masks()`
-    (the sb3-contrib convention) and `info["action_mask"]` say which routes are valid now.
+    (the sb3-contrib convention) and `info["action_mask"]` say which routes are valid now,
+    read from the observation's tools: wrap the env itself, under any observation wrapper.
     """
 
     def __init__(self, env: gym.Env):
@@ -47,24 +48,28 @@ class DiscreteRouting(gym.ActionWrapper):
         self.routes = routes(base.profiles, base.aliases)
         self.action_space = gym.spaces.Discrete(len(self.routes))
         self._texts = [tool_call(t, a) for t, a in self.routes]
+        self._tools_json = "[]"  # the last observation's tools: no route is valid before reset
+        self._mask: tuple[str, np.ndarray] | None = None
 
     def action(self, action: int) -> str:
         return self._texts[int(action)]
 
     def action_masks(self) -> np.ndarray:
-        offered = set(self.env.unwrapped._episode.tools) if self.env.unwrapped._episode else set()
-        tools = set(self.env.unwrapped._specs_now)
-        return np.array(
-            [t in tools and next(iter(a.values())) in offered for t, a in self.routes], dtype=bool
-        )
+        # Read from the observation's tools (parsed once per episode's tool list), as an agent
+        # acting on the raw env does with `observation_mask`.
+        if self._mask is None or self._mask[0] is not self._tools_json:
+            self._mask = (self._tools_json, observation_mask(self.routes, self._tools_json))
+        return self._mask[1].copy()
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
+        self._tools_json = obs["tools"]
         info["action_mask"] = self.action_masks()
         return obs, info
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(self.action(action))
+        self._tools_json = obs["tools"]
         info["action_mask"] = self.action_masks()
         return obs, reward, terminated, truncated, info
 
@@ -128,8 +133,8 @@ def observation_features(obs: dict, aliases: Sequence[str], max_turns: int) -> n
 
 def observation_mask(route_list: Sequence[tuple[str, dict]], tools_json: str) -> np.ndarray:
     """Which routes the observation's tools offer: the tool is listed and the route's model
-    (or expert) is among its allowed values. Equals `DiscreteRouting.action_masks()`, but
-    read from the observation alone."""
+    (or expert) is among its allowed values: `DiscreteRouting.action_masks()`, from the
+    observation alone."""
     allowed: dict[str, set] = {}
     for tool in json.loads(tools_json):
         fn = tool["function"]
