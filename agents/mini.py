@@ -23,8 +23,8 @@ from orchestra_env.baselines.routers import offered, tool_call
 from orchestra_env.spaces import sample_arguments
 from orchestra_env.wrappers.routing import feature_size, observation_features, observation_mask
 
-CHECKPOINT_NAME = "orchestra-mini"
-CHECKPOINT_FORMAT = "orchestra-mini/1"
+CHECKPOINT_NAME = "orchestra-mini"  # <folder>/orchestra-mini.npz + orchestra-mini.json
+CHECKPOINT_FORMAT = "orchestra-mini/1"  # written by orchestra_env.train.mini
 
 
 def shipped_checkpoint() -> Path:

@@ -41,10 +41,9 @@ import torch
 from torch import nn
 
 import orchestra_env  # noqa: F401  (registers the env ids)
+from orchestra_env.agents.mini import CHECKPOINT_FORMAT, CHECKPOINT_NAME  # what the agent reads
 from orchestra_env.wrappers import DiscreteRouting, FeatureObservation
 
-CHECKPOINT_NAME = "orchestra-mini"  # <out>/orchestra-mini.npz + orchestra-mini.json
-CHECKPOINT_FORMAT = "orchestra-mini/1"
 MASKED_LOGIT = -1e8
 FAMILIES = ("multihop", "reasoning", "function_calling")
 CSV_FIELDS = (
