@@ -1,13 +1,17 @@
 """Train an orchestrator with TRL's GRPO on an orchestra-env id (the paper's recipe, scaled down).
 
-    pip install "orchestra-env[train]"
+    pip install -e ".[train]"       # in a checkout of this repository
     python examples/grpo_train.py --model Qwen/Qwen3-0.6B --env-id ToolOrchestra-Multihop-v0 \
         --steps 200 --output-dir runs/grpo-multihop
+
+That takes a GPU to finish in reasonable time, and the network the first time (to download the
+model). README.md ("Train") gives the offline CPU run, on a tiny random-weight Qwen3, that
+tests/test_trl.py trains.
 
 Each training prompt is one task with one preference (the env's opening messages); TRL rolls it
 out `--num-generations` times, each rollout calling the env's tools (search, enhance_reasoning,
 answer, or a domain's functions) until it answers, and GRPO learns from the env's graded,
-preference-weighted reward. Defaults follow the paper (reference/toolorchestra-facts.md §3):
+preference-weighted reward. Defaults follow the ToolOrchestra paper's training recipe:
 temperature 1.0, KL 1e-4, clip 0.2 / 0.28, lr 1e-6, 8 rollouts per task. With `--use-vllm`
 generation runs in vLLM colocated on the training GPU.
 """

@@ -6,17 +6,24 @@ Accepted forms, after an optional `<think>…</think>` block:
 * a bare JSON object `{"name": …, "arguments": {…}}`;
 * OpenAI style: `arguments` as a JSON string, optionally wrapped as `{"function": {…}}`;
 * `<message>…</message>` or plain text: words addressed to the user.
-Arguments are validated against the tool's JSON Schema before anything runs.
+Arguments are validated against the tool's JSON Schema before anything runs. Hostile text — an
+action over the length cap, JSON nested too deeply, integers too long for Python, NaN, strings
+that are not valid UTF-8 — is a `ParseError` like any other malformed action.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from orchestra_env.tools.spec import ToolSpec
+from orchestra_env.tools.spec import ToolSpec, lone_surrogate
+
+MAX_ACTION_CHARS = 100_000  # the action space's cap: longer text is malformed, never parsed
+MAX_JSON_DEPTH = 32  # nesting of arrays/objects a tool call may use (real ones use 3 or 4)
 
 _TOOL_CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
 _MESSAGE = re.compile(r"<message>(.*?)(?:</message>|$)", re.DOTALL)
@@ -42,17 +49,35 @@ class ParseError:
 Action = ToolCall | Message | ParseError
 
 
-def strip_thinking(text: str) -> str:
-    """Drop reasoning: everything up to the last `</think>` (Qwen3 may omit the opening tag)."""
+def strip_thinking(text: str) -> str | None:
+    """Drop reasoning: everything up to the last `</think>` (Qwen3 may omit the opening tag).
+
+    None when a `<think>` is still open at the end: the text after it is reasoning, and a tool
+    call written there must not run.
+    """
     end = text.rfind("</think>")
-    return text[end + len("</think>") :] if end >= 0 else text
+    rest = text[end + len("</think>") :] if end >= 0 else text
+    return None if "<think>" in rest else rest
 
 
-def parse_action(text: str, tools: Mapping[str, ToolSpec], *, allow_messages: bool = False) -> Action:
+def parse_action(
+    text: str,
+    tools: Mapping[str, ToolSpec],
+    *,
+    allow_messages: bool = False,
+    max_length: int = MAX_ACTION_CHARS,
+) -> Action:
     """Parse one policy output against the tools offered this turn."""
     if not isinstance(text, str):
         return ParseError(f"action must be a string, got {type(text).__name__}")
-    body = strip_thinking(text).strip()
+    if len(text) > max_length:
+        return ParseError(
+            f"action is {len(text):,} characters, over the action space's cap of {max_length:,}"
+        )
+    body = strip_thinking(text)
+    if body is None:
+        return ParseError("the <think> block is not closed: close it with </think> before acting")
+    body = body.strip()
     blocks = _TOOL_CALL.findall(body)
     if blocks:
         first_error = None
@@ -67,19 +92,21 @@ def parse_action(text: str, tools: Mapping[str, ToolSpec], *, allow_messages: bo
     if allow_messages:
         match = _MESSAGE.search(body)
         said = (match.group(1) if match else body).strip()
-        return Message(said) if said else ParseError("empty message: nothing to say to the user")
+        if not said:
+            return ParseError("empty message: nothing to say to the user")
+        at = lone_surrogate(said)
+        if at is not None:
+            return ParseError(f"message has a lone surrogate at position {at}, not valid UTF-8")
+        return Message(said)
     return ParseError(
-        "no tool call found: answer with <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>"
+        'no tool call found: answer with <tool_call>{"name": ..., "arguments": {...}}</tool_call>'
     )
 
 
 def _parse_call_json(raw: str, tools: Mapping[str, ToolSpec]) -> ToolCall | ParseError:
-    try:
-        obj, end = _decoder.raw_decode(raw)
-    except json.JSONDecodeError as e:
-        return ParseError(f"invalid JSON in tool call at position {e.pos}: {e.msg}")
-    if raw[end:].strip():
-        return ParseError(f"unexpected text after the tool call's JSON at position {end}")
+    obj = _decode(raw, "invalid JSON in tool call", "unexpected text after the tool call's JSON")
+    if isinstance(obj, ParseError):
+        return obj
     if not isinstance(obj, dict):
         return ParseError(f"a tool call must be a JSON object, got {type(obj).__name__}")
     if isinstance(obj.get("function"), dict):
@@ -92,13 +119,47 @@ def _parse_call_json(raw: str, tools: Mapping[str, ToolSpec]) -> ToolCall | Pars
         return ParseError(f"unknown tool {name!r}; available: {', '.join(sorted(tools))}")
     arguments = obj.get("arguments", obj.get("parameters", {}))
     if isinstance(arguments, str):
-        try:
-            arguments = json.loads(arguments) if arguments.strip() else {}
-        except json.JSONDecodeError as e:
-            return ParseError(f"tool {name!r}: arguments string is not JSON at position {e.pos}: {e.msg}")
+        arguments = arguments.strip()
+        what = f"tool {name!r}: arguments string is not JSON"
+        after = f"tool {name!r}: unexpected text after the arguments string's JSON"
+        arguments = _decode(arguments, what, after) if arguments else {}
+        if isinstance(arguments, ParseError):
+            return arguments
     if not isinstance(arguments, dict):
         return ParseError(f"tool {name!r}: arguments must be a JSON object")
     error = spec.argument_error(arguments)
     if error is not None:
         return ParseError(f"tool {name!r}: {error}")
     return ToolCall(name, arguments)
+
+
+def _decode(raw: str, invalid: str, trailing: str) -> Any:
+    """The JSON value in `raw`, or a ParseError starting with `invalid` (`trailing` when text
+    follows the value)."""
+    try:
+        value, end = _decoder.raw_decode(raw)
+    except json.JSONDecodeError as e:
+        return ParseError(f"{invalid} at position {e.pos}: {e.msg}")
+    except RecursionError:
+        return ParseError(f"{invalid}: nested deeper than {MAX_JSON_DEPTH} levels")
+    except ValueError:  # int() refuses integers longer than sys.get_int_max_str_digits()
+        limit = sys.get_int_max_str_digits()
+        where = re.search(rf"\d{{{limit + 1}}}", raw)
+        at = f" at position {where.start()}" if where else ""
+        return ParseError(f"{invalid}: an integer{at} has more than {limit} digits")
+    if raw[end:].strip():
+        return ParseError(f"{trailing} at position {end}")
+    # Counting brackets bounds the depth from above in two C-speed passes; only text with many
+    # brackets pays for the walk.
+    if raw.count("{") + raw.count("[") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
+        return ParseError(f"{invalid}: nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """Nesting depth of a decoded JSON value, counted no further than past MAX_JSON_DEPTH."""
+    if level > MAX_JSON_DEPTH or not isinstance(value, (dict, list)):
+        return level
+    children = value.values() if isinstance(value, dict) else value
+    return max((_depth(v, level + 1) for v in children), default=level + 1)
+

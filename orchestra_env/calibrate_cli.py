@@ -19,6 +19,7 @@ import json
 from rich.console import Console
 
 from orchestra_env import calibrate as cal
+from orchestra_env.eval.cli import plain
 from orchestra_env.models.profiles import Profiles, load_profiles, parse_profiles
 
 
@@ -56,14 +57,15 @@ def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
     if fit_qa:
         console.print(f"building the evidence tables of {args.n} tasks per family …")
         tables = {f: cal.evidence_table(f, args.n, args.seed) for f in cal.FAMILIES}
-        result = cal.fit(tables, profiles, log=console.print)
+        result = cal.fit(tables, profiles, log=plain(console))
     if fit_tau2:
         console.print(f"building the chance table of {args.n} function-calling tasks …")
-        chances = cal.chance_table(args.n, args.seed, log=console.print)
+        chances = cal.chance_table(args.n, args.seed, log=plain(console))
         result = cal.with_tool_use(result, cal.fit_tool_use(chances, profiles.discrimination), profiles)
     _print_fit(result, console)
     if args.write:
-        console.print(f"wrote {cal.write_profiles(result)}; measuring every cell through the env …")
+        path = cal.write_profiles(result)
+        console.print(f"wrote {path}; measuring every cell through the env …", markup=False)
         return _measured_report(args, console, command, result.expected)
     fitted = parse_profiles(cal.fitted_data(result, json.loads(cal.profiles_path().read_text())))
     cells = _replayed(tables, chances, fitted)
@@ -79,10 +81,7 @@ def _replayed(tables: dict, chances: cal.ChanceTable | None, fitted: Profiles) -
 
 
 def _measured_report(args: argparse.Namespace, console: Console, command: str, expected=None) -> int:
-    def log(line: str) -> None:
-        console.print(line, markup=False, highlight=False)
-
-    cells = cal.sweep(args.n, args.seed, log=log, cells=cal.COLUMNS[args.columns])
+    cells = cal.sweep(args.n, args.seed, log=plain(console), cells=cal.COLUMNS[args.columns])
     console.print(cal.report(cells, command=command, expected=expected), markup=False, highlight=False)
     return _status(cells)
 

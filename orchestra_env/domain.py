@@ -44,6 +44,10 @@ MAX_ATTEMPTS = 100
 WORLD_CACHE = 8  # pristine worlds (seeds) a Domain keeps
 TASK_CACHE = 4096
 SAMPLE_CACHE = 4096  # sample-query results a Domain keeps (by seed, step and parameter values)
+# How a template's tasks are dealt to the splits: the i-th distinct row of its first sample query,
+# in a fixed shuffle, goes to SPLIT_DEAL[i % 10]. Train first, so that a template with a single
+# task trains; then test and validation, so that three rows reach every split; then 8:1:1.
+SPLIT_DEAL = ("train", "test", "validation") + ("train",) * 7
 _PARAMETER = re.compile(r"[:@$]([A-Za-z_][A-Za-z0-9_]*)")
 
 # How a column is generated; `enum` also constrains, so it generates only when alone.
@@ -1217,7 +1221,7 @@ def _combine(table_hashes: Mapping[str, str]) -> str:
 class DomainTask:
     """One task of a domain, in tau2's shape plus what a scripted user and the grader need."""
 
-    id: str  # "<domain>/<seed>/<index>"
+    id: str  # "<domain>/<seed>/<index>", or "<domain>/<seed>/<split>/<index>" for a split's task
     domain: str
     template: str
     index: int
@@ -1265,6 +1269,16 @@ DEFAULT_INSTRUCTIONS = (
 
 def _result_slots(results: list) -> dict[str, Any]:
     return {f"result_{i}": data for i, data in enumerate(results)}
+
+
+def _deal_rows(rows: list[tuple], seed: int) -> dict[str | None, list[tuple]]:
+    """`rows` in a fixed shuffle (under None), and each split's distinct rows in that order:
+    the i-th distinct row goes to SPLIT_DEAL[i % len(SPLIT_DEAL)]."""
+    shuffled = [rows[i] for i in Random(seed).sample(range(len(rows)), len(rows))]
+    dealt: dict[str | None, list[tuple]] = {None: shuffled, **{s: [] for s in SPLIT_DEAL}}
+    for i, row in enumerate(dict.fromkeys(shuffled)):
+        dealt[SPLIT_DEAL[i % len(SPLIT_DEAL)]].append(row)
+    return dealt
 
 
 def _view(ns: Mapping[str, Any], part: Part) -> dict[str, Any]:
@@ -1331,8 +1345,11 @@ class Domain:
     _pristine: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
     _scratch: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
     _tasks: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
-    # (template, seed) -> the first query's rows in a fixed shuffled order.
-    _firsts: dict = field(default_factory=dict, init=False, repr=False)
+    # (template, seed, slots before it) -> the first query's rows in a fixed shuffled order,
+    # and dealt to the splits (`_deal_rows`).
+    _dealt: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
+    # (split, seed) -> the templates with tasks in the split.
+    _split_templates: dict = field(default_factory=dict, init=False, repr=False)
     # Sample queries run on the pristine world, so their rows depend only on the seed, the step
     # and the slots they read: queried once, not on every task drawn.
     _sampled: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
@@ -1341,16 +1358,26 @@ class Domain:
         """A live world for `seed` (same seed, same rows, in any process)."""
         return World(self, seed, self._pristine_db(seed))
 
-    def task(self, index: int, seed: int = 0) -> DomainTask:
+    def task(self, index: int, seed: int = 0, split: str | None = None) -> DomainTask:
         """Task `index` of the world built from `seed` (deterministic; cached).
 
         Templates take turns (index mod the number of templates); the golden actions of every
         task returned were replayed and succeed, and each task changes the database or needs
         information communicated.
+
+        With `split` ("train", "validation" or "test"), task `index` of that split: each
+        template's tasks are dealt to the splits by the row of its first sample query (see
+        SPLIT_DEAL), so no task is in two splits, and the templates that have tasks in the split
+        take turns. A template that queries nothing trains only.
         """
-        template = self.templates[index % len(self.templates)]
+        templates = self._templates_in(split, seed)
+        template = templates[index % len(templates)]
+        k = index // len(templates)
         return _cached(
-            self._tasks, (index, seed), lambda: self._make_task(template, index, seed), TASK_CACHE
+            self._tasks,
+            (index, seed, split),
+            lambda: self._make_task(template, index, k, seed, split),
+            TASK_CACHE,
         )
 
     def grade(self, task: DomainTask, world_after: World, messages_to_user: Iterable[str]) -> dict:
@@ -1439,26 +1466,61 @@ class Domain:
 
     # ---- tasks
 
-    def _make_task(self, template: Template, index: int, seed: int) -> DomainTask:
-        k = index // len(self.templates)
+    def _templates_in(self, split: str | None, seed: int) -> tuple[Template, ...]:
+        """The templates with tasks in `split` (None: all of them); found once per split."""
+        if split is None:
+            return self.templates
+        if split not in SPLIT_DEAL:
+            raise ValueError(
+                f"unknown split {split!r}; expected None or one of {sorted(set(SPLIT_DEAL))}"
+            )
+        key = (split, seed)
+        if key not in self._split_templates:
+            found = tuple(t for t in self.templates if self._has_tasks(t, seed, split))
+            if not found:
+                raise ValueError(f"domain {self.name!r} has no task in split {split!r}, seed {seed}")
+            self._split_templates[key] = found
+        return self._split_templates[key]
+
+    def _has_tasks(self, template: Template, seed: int, split: str) -> bool:
+        """Whether `template` has tasks in `split`. One that queries nothing deals no rows, so
+        trains only; otherwise its first task in the split must be possible (a split may hold
+        too few of the first query's rows, or only rows a composition's later parts reject)."""
+        if not any(step.query for part in template.parts for step in part.template.steps):
+            return split == "train"
+        return isinstance(self._try_task(template, 0, 0, seed, split), DomainTask)
+
+    def _make_task(
+        self, template: Template, index: int, k: int, seed: int, split: str | None
+    ) -> DomainTask:
+        made = self._try_task(template, index, k, seed, split)
+        if isinstance(made, _Miss):
+            raise _fail(
+                made.pointer,
+                f"template {template.name!r} found no valid task in {MAX_ATTEMPTS} tries; last: {made.reason}",
+            )
+        return made
+
+    def _try_task(
+        self, template: Template, index: int, k: int, seed: int, split: str | None
+    ) -> DomainTask | _Miss:
+        """The task, or why the last of MAX_ATTEMPTS tries failed."""
         world, pristine = self._scratch_world(seed)
+        stream = (template.name, k) if split is None else (template.name, split, k)
         for attempt in range(MAX_ATTEMPTS):
-            rng = Random(_stable_seed(self.name, seed, template.name, k, attempt))
+            rng = Random(_stable_seed(self.name, seed, *stream, attempt))
             try:
                 return self._attempt(
-                    template, index, seed, k if attempt == 0 else None, rng, world, pristine
+                    template, index, seed, split, k if attempt == 0 else None, rng, world, pristine
                 )
             except _Miss as miss:
                 last = miss
-        raise _fail(
-            last.pointer,
-            f"template {template.name!r} found no valid task in {MAX_ATTEMPTS} tries; last: {last.reason}",
-        )
+        return last
 
-    def _attempt(self, template, index, seed, k, rng, world, pristine) -> DomainTask:
+    def _attempt(self, template, index, seed, split, k, rng, world, pristine) -> DomainTask:
         """One try at a task: sample the slots, replay the golden actions, render the texts."""
         world.reset()
-        ns, views = self._sample(template, seed, k, rng, world)
+        ns, views = self._sample(template, seed, split, k, rng, world)
         actions: list[dict] = []
         communicate: list[str] = []
         for part, view in zip(template.parts, views, strict=True):
@@ -1476,8 +1538,9 @@ class Domain:
                 "the golden actions change nothing and nothing must be communicated: the task needs no action",
             )
         known, user_scenario = self._user(template, ns, views)
+        where = f"{seed}/{index}" if split is None else f"{seed}/{split}/{index}"
         return DomainTask(
-            id=f"{self.name}/{seed}/{index}",
+            id=f"{self.name}/{where}",
             domain=self.name,
             template=template.name,
             index=index,
@@ -1496,24 +1559,27 @@ class Domain:
         )
 
     def _sample(
-        self, template: Template, seed: int, k: int | None, rng: Random, world: World
+        self, template: Template, seed: int, split: str | None, k: int | None, rng: Random,
+        world: World,
     ) -> tuple[dict, list[dict]]:
         """Draw the task's slots part by part on the pristine `world`; returns the task's slots
         and each part's view."""
         ns: dict[str, Any] = {"today": self.today}
         views = []
-        for p, part in enumerate(template.parts):
+        dealt = False
+        for part in template.parts:
             view = _view(ns, part)
-            for s, step in enumerate(part.template.steps):
+            for step in part.template.steps:
                 if step.query is None:
                     drawn = {step.let: self._draw(step, rng)}
                 else:
-                    # The first query sees only {today}: the k-th task takes the k-th row of a
-                    # fixed shuffle of its rows (distinct rows first); a retry (k None) and
-                    # later queries draw at random.
-                    first = (template.name, seed) if p == s == 0 else None
+                    # The first query deals the task to its split; later queries draw at random.
                     rows = self._rows(step, part, view, ns, world)
-                    drawn = self._pick(step, rows, rng, first, k)
+                    if dealt:
+                        drawn = dict(zip(step.columns, rng.choice(rows), strict=True))
+                    else:
+                        drawn = self._deal(template, step, rows, seed, ns, split, k, rng)
+                        dealt = True
                 for local, value in drawn.items():
                     ns[part.glob(local)] = value
                     view[local] = value
@@ -1528,13 +1594,27 @@ class Domain:
             return rng.choice(spec)
         return _draw_faker(spec, self.locale, rng, step.pointer + "/faker")
 
-    def _pick(self, step: Step, rows: list[tuple], rng: Random, first, k) -> dict:
-        """One of the step query's `rows`, as slots."""
-        if first is None or k is None:
-            return dict(zip(step.columns, rng.choice(rows), strict=True))
-        if first not in self._firsts:
-            self._firsts[first] = Random(_stable_seed(self.name, *first, "order")).sample(range(len(rows)), len(rows))
-        return dict(zip(step.columns, rows[self._firsts[first][k % len(rows)]], strict=True))
+    def _deal(self, template, step, rows, seed, ns, split, k, rng) -> dict:
+        """The row of the template's first sample query, as slots. Task k takes row k (modulo)
+        of a fixed shuffle of the rows (with a split: of the distinct rows dealt to it); a retry
+        (k None) any of them at random. The rows depend only on the slots drawn before (`ns`),
+        so a task's slots decide its split."""
+        key = (template.name, seed, tuple(ns.items()))
+        deal = partial(_deal_rows, rows, _stable_seed(self.name, template.name, seed, "order"))
+        try:
+            hash(key)
+        except TypeError:  # a slot holds a list or an object: no key
+            dealt = deal()
+        else:
+            dealt = _cached(self._dealt, key, deal, SAMPLE_CACHE)
+        ordered = dealt[split]
+        if not ordered:
+            raise _Miss(step.pointer, f"no row of the first sample query is in the {split} split")
+        if k is None:
+            row = rng.choice(rows if split is None else ordered)
+        else:
+            row = ordered[k % len(ordered)]
+        return dict(zip(step.columns, row, strict=True))
 
     def _rows(self, step: Step, part: Part, view: dict, ns: dict, world: World) -> list[tuple]:
         """The step query's rows whose columns named like existing slots equal them (cached)."""

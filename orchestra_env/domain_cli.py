@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from orchestra_env.domain import (
     DomainError,
@@ -60,7 +61,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     names = args.domains or bundled_domains()
     reports = []
     for name in names:
-        with console.status(f"validating {name}"):
+        with console.status(Text(f"validating {name}")):
             reports.append(validate_domain(name, per_template=args.per_template, seed=args.seed))
     console.print(_summary(reports))
     for report in reports:
@@ -97,7 +98,7 @@ def _summary(reports: list[ValidationReport]) -> Table:
         rows = f"{len(r.rows)} ({min(r.rows.values())}–{max(r.rows.values())})" if r.rows else "-"
         status = "[green]ok[/green]" if r.ok else f"[red]{len(r.problems)} problem(s)[/red]"
         table.add_row(
-            r.domain,
+            Text(r.domain),
             rows,
             str(r.tools),
             str(len(r.templates)),
@@ -110,13 +111,13 @@ def _summary(reports: list[ValidationReport]) -> Table:
 
 
 def _yields(report: ValidationReport) -> Table:
-    table = Table(title=f"{report.domain}: templates")
+    table = Table(title=Text(f"{report.domain}: templates"))
     for col in ("template", "valid / tried", "distinct", "actions"):
         table.add_column(col)
     for t in report.templates:
         low, high = t.actions
         table.add_row(
-            t.name,
+            Text(t.name),
             f"{t.valid} / {t.tried}",
             str(t.distinct),
             str(low) if low == high else f"{low}–{high}",
@@ -130,9 +131,8 @@ def cmd_new(args: argparse.Namespace, console: Console) -> int:
     except (FileExistsError, ValueError) as exc:
         console.print(str(exc), style="red", markup=False)
         return 1
-    console.print(
-        f"wrote {folder}/domain.json and policy.md; check it with: orchestra domain validate {folder}"
-    )
+    check = f"orchestra domain validate {folder}"
+    console.print(f"wrote {folder}/domain.json and policy.md; check it with: {check}", markup=False)
     return 0
 
 
@@ -143,7 +143,7 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     for name in bundled_domains():
         d = load_domain(name)
         table.add_row(
-            name, str(len(d.tables)), str(len(d.tools)), str(len(d.templates)), d.description
+            name, str(len(d.tables)), str(len(d.tools)), str(len(d.templates)), Text(d.description)
         )
     console.print(table)
     return 0
@@ -160,5 +160,5 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
         print(text)
     else:
         args.out.write_text(text + "\n", encoding="utf-8")
-        console.print(f"wrote {len(tasks)} tasks to {args.out}")
+        console.print(f"wrote {len(tasks)} tasks to {args.out}", markup=False)
     return 0

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
 import random
+import reprlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +23,7 @@ from gymnasium.envs.registration import EnvSpec
 from orchestra_env import render as rendering
 from orchestra_env import tokens
 from orchestra_env.actions import Message, ToolCall, parse_action
+from orchestra_env.domain import DomainError, bundled_domains, validate_domain
 from orchestra_env.episode import Episode
 from orchestra_env.ledger import Charge
 from orchestra_env.models.base import Expert
@@ -28,7 +31,7 @@ from orchestra_env.models.profiles import Price, Profiles, load_profiles
 from orchestra_env.models.simulated import SimulatedExperts
 from orchestra_env.rewards import Preference, episode_reward, preset_preferences, reference_scales
 from orchestra_env.spaces import ToolCallText, observation_space
-from orchestra_env.tasks.base import Task
+from orchestra_env.tasks.base import SPLITS, Task
 from orchestra_env.tasks.suite import TaskSuite
 from orchestra_env.tasks.world import knowledge_world
 from orchestra_env.tools import qa
@@ -37,6 +40,7 @@ from orchestra_env.tools.retrieval import search_index
 from orchestra_env.tools.spec import ToolSpec, tools_json
 
 EXTRA_TOOL_KEYS = ("web_search",)  # counted calls that are not model aliases
+DOMAIN_CHECK_TASKS = 5  # tasks per template an authored domain must yield at construction
 
 
 class OrchestraEnv(gym.Env[dict, str]):
@@ -108,25 +112,26 @@ class OrchestraEnv(gym.Env[dict, str]):
         max_format_errors: int = 3,
         split: str = "train",
         world_seed: int = 0,
-        domains: Sequence[str] | None = None,
+        domains: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
         policy_model: str | None = "qwen3-8b",
         search_k: int = 3,
-        profiles: Profiles | str | None = None,
+        profiles: Profiles | str | os.PathLike | None = None,
         render_mode: str | None = None,
     ):
-        if render not in rendering.FORMATS:
-            raise ValueError(f"render must be one of {rendering.FORMATS}, got {render!r}")
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        if price_jitter < 0:
-            raise ValueError(f"price_jitter must be >= 0, got {price_jitter}")
-        if not 0.0 <= tool_subsample < 1.0:
-            raise ValueError(f"tool_subsample must be in [0, 1), got {tool_subsample}")
-        self.render_mode = render_mode
-        self.render_format = render
-        self.profiles = _priced(
-            profiles if isinstance(profiles, Profiles) else load_profiles(profiles), prices
-        )
+        self.render_mode = _choice("render_mode", render_mode, (None, "ansi"))
+        self.render_format = _choice("render", render, rendering.FORMATS)
+        self.split = _choice("split", split, SPLITS)
+        self.world_seed = _integer("world_seed", world_seed)
+        self.max_turns = _integer("max_turns", max_turns, minimum=1)
+        self.max_format_errors = _integer("max_format_errors", max_format_errors, minimum=0)
+        self.search_k = _integer("search_k", search_k, minimum=1)
+        self.format_penalty = _number("format_penalty", format_penalty)
+        self.price_jitter = _number("price_jitter", price_jitter)
+        self.tool_subsample = _number("tool_subsample", tool_subsample, below=1.0)
+        self.max_cost_usd = _budget("max_cost_usd", max_cost_usd)
+        self.max_latency_s = _budget("max_latency_s", max_latency_s)
+        domains = _domains_option(domains, self.world_seed)
+        self.profiles = _priced(_profiles_option(profiles), prices)
         if policy_model is not None and policy_model not in self.profiles.models:
             raise ValueError(f"unknown policy_model {policy_model!r}; known: {sorted(self.profiles.models)}")
         self.policy_model = policy_model
@@ -144,16 +149,10 @@ class OrchestraEnv(gym.Env[dict, str]):
             raise ValueError(f"experts must be 'simulated', 'live' or an Expert object, got {experts!r}")
         self.suite = TaskSuite(
             _weights(families),
-            world_seed=world_seed,
+            world_seed=self.world_seed,
             domains=domains,
             difficulty_offsets=self.profiles.difficulty_offsets,
         )
-        self.split = split
-        self.world_seed = world_seed
-        self.max_turns, self.max_cost_usd, self.max_latency_s = max_turns, max_cost_usd, max_latency_s
-        self.format_penalty, self.max_format_errors = format_penalty, max_format_errors
-        self.tool_subsample, self.search_k = tool_subsample, search_k
-        self.price_jitter = price_jitter
 
         self.aliases = _offered_aliases(self.profiles, self.suite, tools)
         if experts == "live":
@@ -163,7 +162,7 @@ class OrchestraEnv(gym.Env[dict, str]):
         self._preference = _preference_option(preference, self._presets)
         self._specs_cache: dict[tuple[str, ...], tuple[dict[str, ToolSpec], str]] = {}
         self.action_space = ToolCallText(self._all_specs())
-        self.observation_space = observation_space(len(self.tool_keys) + 3, max_turns)
+        self.observation_space = observation_space(len(self.tool_keys) + 3, self.max_turns)
         self._episode: Episode | None = None
         self._done = True
         self._ended = False
@@ -204,28 +203,39 @@ class OrchestraEnv(gym.Env[dict, str]):
             resources=family.begin(task),
         )
         obs = self._observation()
+        self._prompt_tokens = _tokens_read(obs)  # billed when the policy acts on it
         return obs, self._info()
 
     def step(self, action: str):
+        """One turn. A malformed action (any text, even hostile) is a turn like any other: it is
+        billed as written (up to the action space's cap), recorded, answered with an error
+        message and penalised; only stepping an ended episode raises."""
         if self._done:
             raise gym.error.ResetNeeded("call reset() before step(): the episode has ended")
+        cap = self.action_space.max_length
+        # Parse before anything moves: parse_action never raises, so the episode never holds a
+        # turn half taken.
+        parsed = parse_action(
+            action, self._specs_now, allow_messages=self._family.conversational, max_length=cap
+        )
+        written = action[:cap] if isinstance(action, str) else None
         ep = self._episode
         ep.turns += 1
-        self._charge_policy(action)
-        parsed = parse_action(action, self._specs_now, allow_messages=self._family.conversational)
+        self._charge_policy(written)
         reward, info_extra = 0.0, {}
         if isinstance(parsed, ToolCall):
-            self._apply(action, self._family.execute(parsed, self._context))
+            self._apply(written, self._family.execute(parsed, self._context))
             info_extra["tool"] = parsed.name
         elif isinstance(parsed, Message):
-            self._apply(action, self._family.respond(parsed, self._context))
+            self._apply(written, self._family.respond(parsed, self._context))
             info_extra["tool"] = "message"
         else:
             error = parsed.error
             ep.format_errors += 1
             reward -= self.format_penalty
+            shown = reprlib.repr(action) if written is None else written  # bounded either way
             ep.messages += [
-                {"role": "assistant", "content": action if isinstance(action, str) else repr(action)},
+                {"role": "assistant", "content": shown},
                 {"role": "tool", "content": f"Error: {error}"},
             ]
             info_extra["error"] = error
@@ -241,7 +251,9 @@ class OrchestraEnv(gym.Env[dict, str]):
             )
             reward += terms["total"]
             info.update(outcome=grade.outcome, grading=grade.details, reward_terms=terms)
-        return self._observation(), reward, terminated, truncated, info
+        obs = self._observation()
+        self._prompt_tokens = _tokens_read(obs)
+        return obs, reward, terminated, truncated, info
 
     def render(self) -> str | None:
         if self.render_mode == "ansi" and self._episode is not None:
@@ -282,13 +294,13 @@ class OrchestraEnv(gym.Env[dict, str]):
         ep.messages.append({"role": "assistant", "content": action})
         ep.messages.extend(result.replies)
 
-    def _charge_policy(self, action: Any) -> None:
+    def _charge_policy(self, written: str | None) -> None:
         """Bill the policy's own turn: the prompt it read and the text it wrote."""
         if self.policy_model is None:
             return
         model = self._profiles_now.models[self.policy_model]
-        prompt = self._last_prompt_tokens
-        completion = tokens.count(action) if isinstance(action, str) else 0
+        prompt = self._prompt_tokens
+        completion = tokens.count(written) if written is not None else 0
         self._episode.ledger.charge(
             Charge(
                 tool="policy",
@@ -316,9 +328,6 @@ class OrchestraEnv(gym.Env[dict, str]):
             messages = rendering.toolorchestra_messages(ep, self._document)
         else:  # fresh dicts: a caller that edits an observation must not edit the episode
             messages = tuple({"role": m["role"], "content": m["content"]} for m in ep.messages)
-        self._last_prompt_tokens = tokens.count(self._tools_json) + sum(
-            tokens.count(m["content"]) for m in messages
-        )
         return {
             "messages": messages,
             "tools": self._tools_json,
@@ -395,6 +404,11 @@ class OrchestraEnv(gym.Env[dict, str]):
         return search_index(self.world_seed).search(query, k=k, source=source)
 
 
+def _tokens_read(obs: dict) -> int:
+    """Tokens the policy reads in `obs`: its messages and the tool schemas."""
+    return tokens.count(obs["tools"]) + sum(tokens.count(m["content"]) for m in obs["messages"])
+
+
 def _run_code(code: str):
     from orchestra_env.tools.sandbox import shared_sandbox
 
@@ -416,8 +430,23 @@ def _priced(profiles: Profiles, prices: str | Mapping[str, Any]) -> Profiles:
         if prices not in profiles.price_tables:
             raise ValueError(f"unknown price table {prices!r}; known: paper, {', '.join(profiles.price_tables)}")
         return profiles.with_prices(profiles.price_tables[prices])
-    table = {m: p if isinstance(p, Price) else Price(*p) for m, p in prices.items()}
-    return profiles.with_prices(table)
+    if not isinstance(prices, Mapping):
+        raise ValueError(
+            f"prices must be a price-table name or {{model: (input, output)}}, got {prices!r}"
+        )
+    unknown = sorted(set(prices) - set(profiles.models))
+    if unknown:
+        raise ValueError(f"prices name unknown models {unknown}; known: {sorted(profiles.models)}")
+    return profiles.with_prices({m: _price(f"prices[{m!r}]", p) for m, p in prices.items()})
+
+
+def _price(option: str, price: Any) -> Price:
+    """A `Price`, or a pair (input, output) of non-negative USD per million tokens."""
+    if isinstance(price, Price):
+        price = (price.input_per_mtok, price.output_per_mtok)
+    if isinstance(price, (str, bytes)) or not isinstance(price, Sequence) or len(price) != 2:
+        raise ValueError(f"{option} must be (input, output) USD per million tokens, got {price!r}")
+    return Price(_number(f"{option} input", price[0]), _number(f"{option} output", price[1]))
 
 
 def _offered_aliases(profiles: Profiles, suite: TaskSuite, tools: Sequence[str] | None) -> tuple[str, ...]:
@@ -448,3 +477,68 @@ def _preference_option(option: str | Preference | Mapping, presets: Mapping[str,
     if option in presets:
         return presets[option]
     raise ValueError(f"preference must be 'sample', a Preference, or one of {sorted(presets)}; got {option!r}")
+
+
+# -- option checks: each names the option and what it got --------------------------------------
+
+
+def _choice(option: str, value: Any, choices: Sequence[Any]) -> Any:
+    if value not in choices:
+        raise ValueError(f"{option} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def _integer(option: str, value: Any, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{option} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{option} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _number(option: str, value: Any, *, below: float | None = None) -> float:
+    """A finite number >= 0 (and < `below`, if given)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{option} must be a finite number, got {value!r}")
+    if value < 0 or (below is not None and value >= below):
+        bounds = f"in [0, {below})" if below is not None else ">= 0"
+        raise ValueError(f"{option} must be {bounds}, got {value}")
+    return float(value)
+
+
+def _budget(option: str, value: Any) -> float | None:
+    """None (no budget) or a finite number >= 0."""
+    return None if value is None else _number(option, value)
+
+
+def _domains_option(domains: Any, world_seed: int) -> tuple[str, ...] | None:
+    """The domain names/paths as a tuple (one name or path alone is accepted); an authored
+    domain is validated now — loaded, its world built, a few tasks of every template made —
+    so that a broken one fails here rather than in the middle of a run."""
+    if domains is None:
+        return None
+    if isinstance(domains, (str, os.PathLike)):
+        domains = [domains]
+    paths = (str, os.PathLike)
+    if not isinstance(domains, Sequence) or not all(isinstance(d, paths) for d in domains):
+        raise ValueError(f"domains must be a list of domain names or paths, got {domains!r}")
+    if not domains:
+        raise ValueError("domains must name at least one domain (None means the bundled ones)")
+    names = tuple(os.fspath(d) for d in domains)
+    bundled = set(bundled_domains())
+    for name in names:
+        if name not in bundled:
+            report = validate_domain(name, per_template=DOMAIN_CHECK_TASKS, seed=world_seed)
+            if not report.ok:
+                raise DomainError(report.problems, report.source)
+    return names
+
+
+def _profiles_option(profiles: Any) -> Profiles:
+    if isinstance(profiles, Profiles):
+        return profiles
+    if profiles is None or isinstance(profiles, (str, os.PathLike)):
+        return load_profiles(profiles)
+    raise ValueError(
+        f"profiles must be a Profiles or the path of a profiles JSON, got {type(profiles).__name__}"
+    )

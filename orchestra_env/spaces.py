@@ -15,15 +15,20 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from orchestra_env.actions import MAX_ACTION_CHARS
 from orchestra_env.tools.spec import ToolSpec
 
-_SAMPLE_CHARSET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789 .,:;!?'\"{}[]()<>/-_éüñ中文€"
+_SAMPLE_CHARSET = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789 .,:;!?'\"{}[]()<>/-_éüñ中文€"
+)
 
 
 class UnicodeText(spaces.Text):
     """Any `str` of at most `max_length` characters (empty allowed)."""
 
-    def __init__(self, max_length: int = 1_000_000, *, seed: int | np.random.Generator | None = None):
+    def __init__(
+        self, max_length: int = 1_000_000, *, seed: int | np.random.Generator | None = None
+    ):
         super().__init__(max_length=max_length, min_length=0, charset=_SAMPLE_CHARSET, seed=seed)
 
     def contains(self, x: Any) -> bool:
@@ -37,9 +42,12 @@ class UnicodeText(spaces.Text):
 
 
 class ToolCallText(UnicodeText):
-    """The action space: any text; `sample()` returns a valid Hermes `<tool_call>`."""
+    """The action space: any text up to `max_length` characters (the env refuses longer text
+    as a malformed action, unread); `sample()` returns a valid Hermes `<tool_call>`."""
 
-    def __init__(self, tools: Sequence[ToolSpec], max_length: int = 100_000, *, seed=None):
+    def __init__(
+        self, tools: Sequence[ToolSpec], max_length: int = MAX_ACTION_CHARS, *, seed=None
+    ):
         super().__init__(max_length=max_length, seed=seed)
         self.tools = tuple(tools)
 

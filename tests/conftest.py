@@ -2,6 +2,20 @@ import pytest
 
 import orchestra_env  # noqa: F401  (registers the env ids)
 from orchestra_env.baselines.routers import FixedPlan
+from orchestra_env.tools.sandbox import _bwrap_problem
+
+
+def pytest_sessionstart(session):
+    """Say once, at the start (even under -q), that the bwrap sandbox tests will be skipped."""
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller says it
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    problem = _bwrap_problem()
+    if problem is not None and reporter is not None:
+        reporter.write_line(
+            f"bwrap sandbox tests are skipped ({problem}): install bwrap with "
+            "`apt-get install bubblewrap`"
+        )
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from orchestra_env import Message, OrchestraEnv, ParseError, ToolCall, parse_action
 from orchestra_env.models.profiles import default_profiles
 from orchestra_env.tools.catalogue import qa_tool_specs
+from orchestra_env.tools.spec import ToolSpec
 
 TOOLS = {s.name: s for s in qa_tool_specs(default_profiles(), list(default_profiles().aliases))}
 
@@ -58,6 +59,52 @@ def test_errors_name_the_problem(text, expected):
     result = parse_action(text, TOOLS)
     assert isinstance(result, ParseError)
     assert expected in result.error
+
+
+NOTE = ToolSpec("note", "free text", {"type": "object", "properties": {"text": {}}})
+
+
+def _note(arguments: str) -> str:
+    """A call to `note` with `arguments` as written (JSON text, hostile or not)."""
+    return '{"name": "note", "arguments": ' + arguments + "}"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("<tool_call>" + "[" * 5_000 + "]" * 5_000, "tool call: nested deeper than 32 levels"),
+        (_note('{"text": ' + "[" * 33 + "]" * 33 + "}"), "nested deeper than 32 levels"),
+        (_note('"' + "[" * 2_000 + '"'), "arguments string is not JSON: nested deeper"),
+        (_note('{"text": ' + "9" * 5_000 + "}"), "integer at position 39 has more than 4300"),
+        (_note('{"text": NaN}'), "argument 'text': NaN is not a finite number"),
+        (_note('{"text": [1, -Infinity]}'), "argument 'text/1': -Infinity is not a finite number"),
+        (_note('{"text": 1e999}'), "argument 'text': Infinity is not a finite number"),
+        (_note('{"text": [-9223372036854775809]}'), "'text/0': integer out of range (tools take -2**63"),
+        (_note('{"text": "ok\\ud800"}'), "argument 'text': lone surrogate at position 2"),
+        (_note('{"text": "ok\ud800"}'), "argument 'text': lone surrogate at position 2"),
+        (_note('"{\\"text\\": 1} x"'), "unexpected text after the arguments string's JSON"),
+        ("x" * 100_001, "100,001 characters, over the action space's cap of 100,000"),
+        ("<think>plan <tool_call>" + _note("{}"), "the <think> block is not closed"),
+        ("<think>a</think><think>b <tool_call>" + _note("{}"), "the <think> block is not closed"),
+    ],
+)
+def test_hostile_values_are_parse_errors(text, expected):
+    result = parse_action(text, {"note": NOTE}, allow_messages=True)
+    assert isinstance(result, ParseError)
+    assert expected in result.error
+
+
+def test_bracket_heavy_strings_and_astral_characters_are_fine():
+    text = "{" * 40 + " 😀 " + "[" * 40
+    call = json.dumps({"name": "note", "arguments": {"text": text}})
+    assert parse_action(call, {"note": NOTE}) == ToolCall("note", {"text": text})
+    nested = {"text": [[[[1.5]]]]}  # real calls are shallow, and pass
+    assert parse_action(_note(json.dumps(nested)), {"note": NOTE}) == ToolCall("note", nested)
+
+
+def test_lone_surrogate_in_a_message_is_refused():
+    result = parse_action("<message>hello \ud800</message>", TOOLS, allow_messages=True)
+    assert result == ParseError("message has a lone surrogate at position 6, not valid UTF-8")
 
 
 def test_messages_when_allowed():

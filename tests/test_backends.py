@@ -5,6 +5,7 @@ episodes against it and its ledger shows the server's token counts."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -20,6 +21,7 @@ from orchestra_env.baselines.routers import FixedPlan
 from orchestra_env.models.backends import (
     BackendConfigError,
     BackendError,
+    BackendUnreachable,
     Generation,
     MissingDependency,
     OpenAICompatBackend,
@@ -221,11 +223,67 @@ def test_malformed_replies_are_clear_errors(server, body, expected):
         backend(server).generate(CHAT)
 
 
-def test_connection_refused_is_a_clear_error():
-    b = OpenAICompatBackend("http://127.0.0.1:9/v1", "m", max_retries=1, backoff=0.01, timeout_s=1)
-    with pytest.raises(BackendError, match="connection failed") as err:
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def unanswered_port():
+    """A loopback port whose listener never accepts and whose backlog is full: a connect hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port, held = listener.getsockname()[1], []
+    try:
+        for _ in range(8):
+            try:
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=0.2))
+            except TimeoutError:
+                break
+        else:
+            pytest.skip("this kernel queues every connection: no connect can be made to hang")
+        yield port
+    finally:
+        for sock in (*held, listener):
+            sock.close()
+
+
+def test_a_dead_server_fails_fast_with_the_default_budget():
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    start = time.perf_counter()
+    with pytest.raises(BackendUnreachable) as err:
+        OpenAICompatBackend(url, "m").generate(CHAT)  # the defaults a policy server gets
+    elapsed = time.perf_counter() - start
+    assert elapsed < 15
+    message = str(err.value)
+    assert message.startswith(f"could not reach {url} after 3 tries over ")
+    assert "connection refused" in message and "model='m'" in message
+
+
+def test_a_connect_that_hangs_is_cut_by_the_connect_timeout(unanswered_port):
+    b = OpenAICompatBackend(f"http://127.0.0.1:{unanswered_port}/v1", "m", timeout_s=60,
+                            connect_timeout_s=0.2, connect_tries=2, backoff=0.01)
+    start = time.perf_counter()
+    with pytest.raises(BackendUnreachable, match=r"after 2 tries .*within the 0\.2 s connect"):
         b.generate(CHAT)
-    assert "127.0.0.1:9" in str(err.value)
+    assert time.perf_counter() - start < 5  # not 2 × the 60 s read timeout
+
+
+def test_a_slow_reply_is_not_cut_by_the_connect_timeout(server):
+    server.script.queue.append(Reply(body=completion("late"), delay=0.5))
+    g = backend(server, connect_timeout_s=0.1, timeout_s=5).generate(CHAT)
+    assert g.text == "late" and len(server.script.requests) == 1
+
+
+def test_an_overloaded_server_is_not_called_unreachable(server):
+    server.script.default = Reply(503, "busy")
+    b = backend(server, max_retries=2)
+    with pytest.raises(BackendError) as err:
+        b.generate(CHAT)
+    assert not isinstance(err.value, BackendUnreachable) and "HTTP 503" in str(err.value)
 
 
 def test_missing_usage_is_estimated_with_the_qwen_vocabulary(server):
@@ -300,6 +358,11 @@ def test_backend_from_config_builds_and_validates():
         backend_from_config({"backend": "openai", "model": "m"})
     with pytest.raises(BackendConfigError, match="expected a mapping"):
         backend_from_config(["openai"])
+    server = {"backend": "openai", "base_url": "http://h/v1", "model": "m"}
+    with pytest.raises(BackendConfigError, match="connect_tries must be >= 1"):
+        backend_from_config({**server, "connect_tries": 0})
+    with pytest.raises(BackendConfigError, match="connect_timeout_s must be > 0"):
+        backend_from_config({**server, "connect_timeout_s": 0})
 
 
 def test_config_files_json_and_yaml(tmp_path):
@@ -327,7 +390,7 @@ def test_missing_optional_dependency_names_the_extra():
 
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vllm is installed")
-    with pytest.raises(MissingDependency, match=r"pip install orchestra-env\[vllm\]") as err:
+    with pytest.raises(MissingDependency, match=r"pip install -e \"\.\[vllm\]\"") as err:
         backend_from_config({"backend": "vllm", "model": "Qwen/Qwen3-8B"})
     assert isinstance(err.value, ImportError) and isinstance(err.value, BackendError)
 
@@ -400,7 +463,13 @@ def test_expert_failures_are_shown_to_the_policy_and_the_episode_goes_on(server)
     assert info["ledger"]["prompt_tokens"] == 0 and not (terminated or truncated)
     obs, _, terminated, _, info = env.step(plan.act(obs))
     assert terminated and info["outcome"] == 0
-    assert len(env.unwrapped.experts.errors) == 2
+    experts = env.unwrapped.experts
+    assert experts.calls == 2
+    assert [(e.alias, e.model) for e in experts.errors] == [
+        (alias, PROFILES.aliases[alias].model) for alias in ("search-1", "answer-2")
+    ]
+    assert "HTTP 500: GPU fell over" in experts.errors[0].error
+    assert server.url in experts.errors[0].error
 
 
 def test_live_conversation_expert_gets_the_domain_tools_and_errors_are_not_said_to_the_user(server):

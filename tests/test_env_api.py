@@ -201,3 +201,59 @@ def test_profiles_set_the_families_difficulty_offsets():
     assert any(after[s] != before[s] for s in before)
     # a family the profiles do not name keeps the bundled offset
     assert tuned.suite.family("reasoning").offset == plain.suite.family("reasoning").offset
+
+
+_HOSTILE = [
+    "<tool_call>" + "[" * 3_000,
+    '{"name": "search", "arguments": {"model": ' + "9" * 5_000 + "}}",
+    '<think>plan <tool_call>{"name": "answer", "arguments": {"model": "answer-1"}}</tool_call>',
+    ("spam " * 30_000)[: 1 << 20],
+]
+
+
+@pytest.mark.parametrize("action", _HOSTILE, ids=["deep", "huge-int", "open-think", "over-cap"])
+def test_malformed_action_is_one_whole_turn(action):
+    """Counted, billed for what the policy read and wrote, recorded, answered, penalised."""
+    from orchestra_env import tokens
+
+    env = OrchestraEnv(max_format_errors=10)
+    obs, _ = env.reset(seed=0)
+    read = tokens.count(obs["tools"]) + sum(tokens.count(m["content"]) for m in obs["messages"])
+    ep, before = env._episode, env._episode.ledger.as_dict()
+    obs, reward, terminated, truncated, info = env.step(action)
+    cap = env.action_space.max_length
+    assert (ep.turns, ep.format_errors, len(ep.messages)) == (1, 1, 4)
+    assert reward == -env.format_penalty and not (terminated or truncated)
+    assert info["ledger"]["prompt_tokens"] - before["prompt_tokens"] == read
+    assert info["ledger"]["completion_tokens"] == tokens.count(action[:cap])
+    assert obs["messages"][2] == {"role": "assistant", "content": action[:cap]}
+    assert obs["messages"][3]["content"].startswith("Error: ")
+    assert env.observation_space.contains(obs)
+
+
+def test_non_text_actions_are_echoed_briefly():
+    env = OrchestraEnv()
+    env.reset(seed=0)
+    deep: list = []
+    for _ in range(10_000):
+        deep = [deep]
+    obs, reward, _, _, info = env.step(deep)
+    assert info["error"] == "action must be a string, got list"
+    assert len(obs["messages"][2]["content"]) < 100
+    assert info["ledger"]["completion_tokens"] == 0
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("NaN", "argument 'amount': NaN is not a finite number"),
+        ("1" + "0" * 20, "argument 'amount': integer out of range (tools take -2**63 to 2**63 - 1)"),
+        ('"10\\udc00"', "argument 'amount': lone surrogate at position 2, not valid UTF-8"),
+    ],
+)
+def test_hostile_domain_arguments_never_reach_the_database(value, expected):
+    env = gym.make("ToolOrchestra-FunctionCalling-Bank-v0")
+    env.reset(seed=0)
+    args = '{"from_account_id": "A-1", "to_account_id": "A-2", "amount": ' + value + "}"
+    _, _, _, _, info = env.step('<tool_call>{"name": "transfer_funds", "arguments": ' + args + "}")
+    assert info["error"] == f"tool 'transfer_funds': {expected}"

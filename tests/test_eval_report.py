@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import io
+from collections import defaultdict
 
 import pytest
 from rich.console import Console
 
 from orchestra_env.eval import compare, load_runs
 from orchestra_env.eval.cli import add_eval_commands
+from orchestra_env.eval.metrics import ALL, summarize
 from orchestra_env.eval.records import RunFile, RunHeader
+from orchestra_env.eval.report import pareto_figure
 from tests.test_eval_metrics import record
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -132,3 +135,30 @@ def test_cli_compare(runs, tmp_path):
     args = parser.parse_args(["compare", str(tmp_path / "missing.jsonl")])
     assert args.func(args, console) == 2
     assert "no run file or folder" in console.export_text()
+
+
+def test_pareto_legend_keys_each_agent_to_its_own_point(runs):
+    """Every agent's legend entry is drawn with the marker and colour of a point that sits at
+    that agent's (cost, accuracy); no two agents look alike; an agent looks the same in every
+    family's plot."""
+    summary = summarize(load_runs([runs]))
+    looks: dict[str, set] = defaultdict(set)
+    for family in (ALL, "x", "y"):
+        ax = pareto_figure(summary, family).axes[0]
+        legend = ax.get_legend()
+        texts = [t.get_text() for t in legend.get_texts()]
+        keys = dict(zip(texts, legend.legend_handles, strict=True))
+        assert keys.pop("Pareto frontier (real agents)").get_linestyle() == "--"
+        assert keys.pop("oracle (upper bound)").get_marker() == "*"
+        assert sorted(keys) == ["cheap", "free (\\$0)", "mid", "strong", "wasteful"]
+        points = {line.get_label(): line for line in ax.lines}
+        floor = summary["oracle"][family]["cost_mean"] / 3  # "free" ($0): a third of the cheapest
+        for label, key in keys.items():
+            agent = label.removesuffix(" (\\$0)")
+            s, point = summary[agent][family], points[label]
+            assert point.get_xydata().tolist() == [[s["cost_mean"] or floor, s["accuracy"]]]
+            look = (point.get_marker(), point.get_markerfacecolor())
+            assert (key.get_marker(), key.get_markerfacecolor()) == look
+            looks[agent].add(look)
+        assert len({next(iter(looks[a])) for a in looks}) == len(looks)  # all distinct
+    assert all(len(seen) == 1 for seen in looks.values())  # the same in every plot

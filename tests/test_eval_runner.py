@@ -30,6 +30,10 @@ from orchestra_env.eval import (
 )
 from orchestra_env.eval.cli import add_eval_commands, parse_kwargs
 from orchestra_env.eval.records import RunFile, RunHeader
+from orchestra_env.eval.runner import AllExpertCallsFailed, EndpointUnreachable
+from orchestra_env.models.backends import Generation
+from orchestra_env.models.profiles import load_profiles
+from tests.test_backends import closed_port
 
 FAKE_ENV = "OrchestraEvalFake-v0"
 ROOT = Path(__file__).resolve().parents[1]
@@ -428,3 +432,90 @@ def test_parse_kwargs():
     }
     with pytest.raises(ValueError, match="KEY=VALUE"):
         parse_kwargs(["novalue"])
+
+
+# -- live models --------------------------------------------------------------------------------
+
+LIVE_ENV = "ToolOrchestra-Multihop-v0"
+SEARCH_THEN_ANSWER = AgentSpec(
+    "orchestra_env.baselines.routers:FixedPlan",
+    {"plan": [["search", {"model": "search-2"}], ["answer", {"model": "answer-1"}]],
+     "name": "plan"},
+)
+
+
+class CannedAnswer:
+    """A live expert backend that always answers 42."""
+
+    def generate(self, messages, *, tools=None, **sampling) -> Generation:
+        return Generation("<answer>42</answer>", 50, 5, 0.0)
+
+    def __repr__(self) -> str:  # stable: it is fingerprinted into the run header
+        return "CannedAnswer()"
+
+
+def dead_backend(port: int) -> dict:
+    return {"backend": "openai", "base_url": f"http://127.0.0.1:{port}/v1", "model": "m",
+            "connect_tries": 1, "max_retries": 0}
+
+
+def live_run(out: Path, backends: dict, **overrides) -> Path:
+    env_kwargs = {"experts": "live", "expert_backends": backends, "policy_model": None}
+    kwargs = {"episodes": 3, "progress": False, "env_kwargs": env_kwargs} | overrides
+    return evaluate(SEARCH_THEN_ANSWER, LIVE_ENV, out=out, **kwargs)
+
+
+def test_failed_expert_calls_are_recorded_and_warned_about(tmp_path, capsys):
+    port = closed_port()
+    out = live_run(tmp_path / "r.jsonl", {"answer-1": CannedAnswer(), "*": dead_backend(port)})
+    records = read_run(out)[1]
+    assert [(r.expert_calls, len(r.expert_errors)) for r in records] == [(2, 1)] * 3
+    failed = records[0].expert_errors[0]
+    assert failed["alias"] == "search-2"
+    assert failed["model"] == load_profiles().aliases["search-2"].model
+    assert f"could not reach http://127.0.0.1:{port}/v1 after 1 try over" in failed["error"]
+    assert all(r.calls_by_alias == {"search-2": 1, "answer-1": 1} for r in records)
+    err = capsys.readouterr().err
+    assert "warning: 3 of 6 expert calls failed (search-2 (" in err
+    assert "[backend=openai, model='m'" in err  # printed as text, not eaten as rich markup
+    simulated = evaluate(
+        SEARCH_THEN_ANSWER, LIVE_ENV, out=tmp_path / "s.jsonl", episodes=2, progress=False
+    )
+    assert "expert_" not in simulated.read_text()  # simulated run files are unchanged
+
+
+def test_a_run_whose_expert_calls_all_failed_fails(tmp_path):
+    with pytest.raises(AllExpertCallsFailed, match=r"^all 6 expert calls failed \(3×: search-2"):
+        live_run(tmp_path / "r.jsonl", {"*": dead_backend(closed_port())})
+    assert len(read_run(tmp_path / "r.jsonl")[1]) == 3  # kept, with their errors, for the record
+
+
+def test_the_cli_exits_1_when_every_expert_call_failed(tmp_path):
+    import argparse
+    import io
+
+    from rich.console import Console
+
+    parser = argparse.ArgumentParser()
+    add_eval_commands(parser.add_subparsers(dest="command", required=True))
+    backends = json.dumps({"*": dead_backend(closed_port())})
+    args = parser.parse_args([
+        "eval", "--agent", "cheapest-first", "--env", LIVE_ENV, "--episodes", "2", "--no-progress",
+        "--experts", "live", "--env-kwarg", f"expert_backends={backends}",
+        "--out", str(tmp_path / "r.jsonl"),
+    ])
+    console = Console(record=True, width=400, file=io.StringIO())
+    assert args.func(args, console) == 1
+    text = console.export_text()
+    assert "expert calls failed" in text and "[backend=openai" in text
+
+
+def test_an_unreachable_agent_server_stops_the_run_at_once(tmp_path):
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    spec = AgentSpec("llm", {"backend": "openai", "base_url": url, "model": "m", "backoff": 0.01})
+    start = time.perf_counter()
+    with pytest.raises(EndpointUnreachable, match=f"could not reach {url} after 3 tries"):
+        evaluate(spec, LIVE_ENV, out=tmp_path / "r.jsonl", episodes=20, progress=False,
+                 max_errors=100)
+    assert time.perf_counter() - start < 15
+    assert (tmp_path / "r.jsonl").read_text().count('"record": "error"') == 1

@@ -1,8 +1,9 @@
 """The code sandbox: normal programs, attacks, and the pool's own robustness.
 
-Every attack is followed by a normal program: the sandbox must still work. Tests that rely on
-bwrap's filesystem or network isolation skip when bwrap is unavailable; the rest run in both
-isolation modes. Short limits keep the file fast.
+Every attack is followed by a normal program: the sandbox must still work. Every test runs in
+both isolation modes: "bwrap" skips where bwrap is unavailable, and "process" (the isolation
+the sandbox builds itself) where it cannot be built: there, the sandbox must refuse instead.
+Short limits keep the file fast.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -25,24 +28,31 @@ BWRAP_PROBLEM = sandbox_module._bwrap_problem()
 needs_bwrap = pytest.mark.skipif(
     BWRAP_PROBLEM is not None, reason=f"bwrap unavailable: {BWRAP_PROBLEM}"
 )
-MODES = ["process", pytest.param("bwrap", marks=needs_bwrap)]
+
+
+def user_namespaces_allowed() -> bool:
+    probe = "import ctypes, sys; sys.exit(ctypes.CDLL(None).unshare(0x10000000) != 0)"
+    return subprocess.run([sys.executable, "-c", probe], timeout=30).returncode == 0
+
+
+# Without bwrap, the sandbox isolates programs itself: as root, or through a user namespace.
+CAN_ISOLATE = os.geteuid() == 0 or user_namespaces_allowed()
+needs_isolation = pytest.mark.skipif(
+    not CAN_ISOLATE, reason="neither root nor user namespaces: isolation='process' refuses"
+)
+needs_a_sandbox = pytest.mark.skipif(
+    BWRAP_PROBLEM is not None and not CAN_ISOLATE, reason="no isolation mode works here"
+)
+MODES = [pytest.param("process", marks=needs_isolation), pytest.param("bwrap", marks=needs_bwrap)]
 LIMITS = dict(timeout_s=1.0, memory_mb=256, max_output_bytes=4096, max_processes=8)
 REPO = Path(__file__).resolve().parents[1]
+REFUSAL = r"code execution needs isolation: install bubblewrap \(apt-get install bubblewrap\)"
 
 
 @pytest.fixture(scope="module", params=MODES)
 def box(request):
     with Sandbox(isolation=request.param, **LIMITS) as sandbox:
         assert sandbox.isolation == request.param
-        yield sandbox
-
-
-@pytest.fixture(scope="module")
-def jail():
-    """A bwrap sandbox, for the isolation tests."""
-    if BWRAP_PROBLEM is not None:
-        pytest.skip(f"bwrap unavailable: {BWRAP_PROBLEM}")
-    with Sandbox(isolation="bwrap", **LIMITS) as sandbox:
         yield sandbox
 
 
@@ -168,6 +178,8 @@ def test_infinite_loop_times_out(box):
     assert_healthy(box)
 
 
+@needs_a_sandbox
+@pytest.mark.filterwarnings("ignore:bwrap is unavailable:RuntimeWarning")
 def test_cpu_limit_stops_busy_programs_and_lets_waiting_ones_run():
     with Sandbox(timeout_s=10.0, cpu_s=1, isolation="auto") as cpu_box:
         busy = cpu_box.run("while True:\n    pass")
@@ -279,34 +291,45 @@ def test_program_killing_its_worker(box):
     assert_healthy(box)
 
 
-# -- isolation (bwrap) ---------------------------------------------------------------------------
+# -- isolation ---------------------------------------------------------------------------------
 
 
-def test_cannot_read_host_files(jail, tmp_path):
+def python_dirs_in_root() -> set[str]:
+    """What programs may see in /root: the first directory on the way to a pyenv Python."""
+    prefixes = sandbox_module._python_prefixes()
+    return {Path(p).relative_to("/root").parts[0] for p in prefixes if p.startswith("/root/")}
+
+
+def test_cannot_read_secrets_the_repository_or_host_files(box, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("hunter2")
-    home = Path.home() / ".bashrc"
-    paths = [str(REPO / "pyproject.toml"), str(secret), "/etc/passwd", "/etc/hostname", str(home)]
-    result = run(jail, f"""
+    paths = ["/etc/shadow", str(REPO / "README.md"), str(REPO / "pyproject.toml"), str(secret)]
+    paths += ["/etc/passwd", str(Path.home() / ".bashrc")]
+    result = run(box, f"""
         import os
         for path in {paths!r}:
             try:
                 print("READ", path, open(path).read()[:20])
             except OSError as error:
                 print("blocked", type(error).__name__)
-        print(sorted(os.listdir("/")))
+        for directory in ("/root", "/"):
+            try:
+                print(sorted(os.listdir(directory)))
+            except OSError:
+                print([])
     """)
     assert result.status == "ok", result
-    assert "READ" not in result.stdout and "hunter2" not in result.stdout
-    top = eval(result.stdout.splitlines()[-1])
+    assert result.stdout.count("blocked") == len(paths), result
+    in_root, top = (eval(line) for line in result.stdout.splitlines()[-2:])
+    assert set(in_root) <= python_dirs_in_root(), in_root  # nothing of root's home
     assert not {"work", "home", "etc", "var", "srv", "mnt"} & set(top)
-    assert_healthy(jail)
+    assert_healthy(box)
 
 
-def test_cannot_write_outside(jail):
+def test_cannot_write_outside(box):
     targets = ["/usr/evil", "/opt/orchestra_sandbox/server.py", sandbox_module._interpreter()]
     targets += ["/escape.txt", str(REPO / "escape.txt")]
-    result = run(jail, f"""
+    result = run(box, f"""
         for path in {targets!r}:
             try:
                 open(path, "a").write("x")
@@ -318,38 +341,66 @@ def test_cannot_write_outside(jail):
     assert not (REPO / "escape.txt").exists()
     # Its /tmp (where its work directory lives) is a tmpfs of its own, not the host's.
     marker = f"escape-{os.getpid()}-{time.time_ns()}.txt"
-    jail.run(f"import os\nfor d in ('/tmp', '.'):\n    open(os.path.join(d, {marker!r}), 'w')")
+    box.run(f"import os\nfor d in ('/tmp', '.'):\n    open(os.path.join(d, {marker!r}), 'w')")
     assert not (Path("/tmp") / marker).exists()
-    assert_healthy(jail)
+    assert_healthy(box)
 
 
-def test_no_network(jail):
+def test_no_network(box):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     port = listener.getsockname()[1]
     try:
-        result = run(jail, f"""
+        result = run(box, f"""
             import socket
-            for address in [("127.0.0.1", {port}), ("1.1.1.1", 53), ("example.com", 80)]:
-                try:
-                    socket.create_connection(address, timeout=0.5).close()
-                    print("CONNECTED", address)
-                except OSError as error:
-                    print("blocked", type(error).__name__)
+            print(socket.if_nameindex())
+            try:
+                socket.create_connection(("127.0.0.1", {port}), timeout=1).close()
+                print("CONNECTED")
+            except OSError as error:
+                print("blocked", type(error).__name__)
         """)
     finally:
         listener.close()
     assert result.status == "ok", result
-    assert "CONNECTED" not in result.stdout and result.stdout.count("blocked") == 3
-    assert_healthy(jail)
+    interfaces, outcome = result.stdout.splitlines()
+    assert eval(interfaces) == [(1, "lo")]  # a network namespace of its own
+    assert outcome.startswith("blocked"), result  # not even the host's loopback
+    assert_healthy(box)
 
 
-def test_programs_hold_no_privileges(jail):
-    result = jail.run("print(open('/proc/self/status').read())")
-    fields = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
-    assert int(fields["CapEff"], 16) == 0 and int(fields["CapPrm"], 16) == 0, result
-    assert fields["NoNewPrivs"].strip() == "1"
+def test_programs_hold_no_privileges(box):
+    result = box.run("print(open('/proc/self/status').read())")
+    lines = [line.split(":", 1) for line in result.stdout.splitlines() if ":" in line]
+    fields = {key: value.split() for key, value in lines}
+    for capabilities in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"):
+        assert int(fields[capabilities][0], 16) == 0, (capabilities, result.stdout)
+    assert fields["NoNewPrivs"] == ["1"]
+    assert "0" not in fields["Uid"] + fields["Gid"], result.stdout  # never root
+    if os.geteuid() == 0:
+        assert fields["Groups"] == [], result.stdout  # nor any of root's groups
+
+
+@pytest.mark.skipif(CAN_ISOLATE, reason="root or user namespaces: isolation='process' works")
+def test_process_isolation_refuses_where_it_cannot_be_built():
+    with pytest.raises(RuntimeError, match=REFUSAL):
+        Sandbox(isolation="process", **LIMITS)
+
+
+def test_refuses_to_run_programs_when_isolation_fails(monkeypatch):
+    # Whatever step fails (here: binding a directory that does not exist), no program may run
+    # unisolated: not when asked for "process", nor in "auto" mode without bwrap.
+    missing = ("ro-bind", "/nonexistent-orchestra-dir", "/usr")
+    monkeypatch.setattr(sandbox_module, "_visible_tree", lambda: (missing,))
+    with pytest.raises(RuntimeError, match=REFUSAL) as refusal:
+        Sandbox(isolation="process", **LIMITS)
+    if CAN_ISOLATE:
+        assert "/nonexistent-orchestra-dir" in str(refusal.value)  # says what failed
+    monkeypatch.setattr(sandbox_module, "_bwrap_problem", lambda: "bwrap not found (simulated)")
+    monkeypatch.setattr(sandbox_module, "_warned_fallback", True)
+    with pytest.raises(RuntimeError, match=REFUSAL):
+        Sandbox(**LIMITS)
 
 
 # -- the pool ----------------------------------------------------------------------------------
@@ -384,6 +435,7 @@ def test_concurrent_runs(isolation):
     assert {n: r.stdout for n, r in results.items()} == {n: f"{n * n}\n" for n in range(8)}
 
 
+@needs_isolation
 def test_close_is_idempotent():
     sandbox = Sandbox(isolation="process", **LIMITS)
     pids = sandbox.worker_pids()
@@ -405,10 +457,11 @@ def test_rejects_bad_arguments():
         Sandbox(isolation="process", timeout_s=0)
 
 
+@needs_isolation
 def test_auto_falls_back_with_a_warning(monkeypatch):
     monkeypatch.setattr(sandbox_module, "_bwrap_problem", lambda: "bwrap not found (simulated)")
     monkeypatch.setattr(sandbox_module, "_warned_fallback", False)
-    with pytest.warns(RuntimeWarning, match="WITHOUT filesystem or network isolation"):
+    with pytest.warns(RuntimeWarning, match="uses isolation='process', which isolates"):
         sandbox = Sandbox(isolation="auto", **LIMITS)
     with sandbox:
         assert sandbox.isolation == "process"
@@ -426,6 +479,7 @@ def test_auto_prefers_bwrap():
         assert sandbox.isolation == "bwrap"
 
 
+@needs_a_sandbox
 @pytest.mark.filterwarnings("ignore:bwrap is unavailable:RuntimeWarning")
 def test_shared_sandbox_is_per_process():
     shared = shared_sandbox()

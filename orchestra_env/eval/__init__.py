@@ -36,11 +36,19 @@ from orchestra_env.eval.records import (
     read_run,
 )
 from orchestra_env.eval.report import Report, compare, load_runs
-from orchestra_env.eval.runner import EpisodeError, evaluate, unit_seed
+from orchestra_env.eval.runner import (
+    AllExpertCallsFailed,
+    EndpointUnreachable,
+    EpisodeError,
+    evaluate,
+    unit_seed,
+)
 
 __all__ = [
     "Agent",
     "AgentSpec",
+    "AllExpertCallsFailed",
+    "EndpointUnreachable",
     "EpisodeError",
     "EpisodeFailure",
     "EpisodeRecord",

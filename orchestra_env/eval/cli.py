@@ -4,19 +4,26 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
+from orchestra_env import ENV_FAMILIES
 from orchestra_env.eval.agent import AgentSpec, UnknownAgentError, agent_names
 from orchestra_env.eval.records import RunFileError, read_run
 from orchestra_env.eval.runner import (
     DEFAULT_EPISODES,
     DEFAULT_MAX_ERRORS,
     EXECUTORS,
+    AllExpertCallsFailed,
+    EndpointUnreachable,
     EpisodeError,
     evaluate,
 )
@@ -42,7 +49,7 @@ def add_eval_commands(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--trials", type=int, default=1, help="episodes per task, for pass^k (default: 1)")
     ev.add_argument("--seed", type=int, default=0, help="run seed; episode seeds derive from it")
     ev.add_argument("--workers", type=int, default=1, help="worker processes, or Ray actors with --executor ray (default: 1)")
-    ev.add_argument("--executor", choices=EXECUTORS, default="process", help="where the workers run: local processes, or Ray actors on the cluster at RAY_ADDRESS (else a local Ray); needs orchestra-env[ray] (default: process)")
+    ev.add_argument("--executor", choices=EXECUTORS, default="process", help="where the workers run: local processes, or Ray actors on the cluster at RAY_ADDRESS (else a local Ray); needs the ray extra (default: process)")
     ev.add_argument("--out", type=Path, required=True, help="run file (JSONL) to write or resume")
     ev.add_argument("--trajectories", action="store_true", help="keep each episode's actions and replies")
     ev.add_argument("--max-errors", type=int, default=DEFAULT_MAX_ERRORS, help=f"failed episodes tolerated before stopping (default: {DEFAULT_MAX_ERRORS}); failed ones are retried on resume")
@@ -91,8 +98,37 @@ def shorthand_kwargs(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
     return agent_kwargs, env_kwargs
 
 
+def check_env_id(env_id: str) -> None:
+    """Raise ValueError, naming the known ids, unless `gym.make(env_id)` would find the env
+    (a registered id, or `module:Id` whose module registers it)."""
+    module, _, name = env_id.rpartition(":")
+    if module:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ValueError(f"env {env_id!r}: cannot import {module!r} ({exc})") from exc
+    try:
+        gym.spec(name)
+    except gym.error.Error as exc:
+        raise ValueError(
+            f"unknown env {env_id!r}; known ids: {', '.join(ENV_FAMILIES)} "
+            "(or any registered Gymnasium id)"
+        ) from exc
+
+
+def print_error(console: Console, message: str) -> None:
+    """`error: message` on one line, never wrapped nor read as markup (messages quote input)."""
+    console.print(Text.assemble(("error", "red"), f": {message}"), soft_wrap=True, highlight=False)
+
+
+def plain(console: Console) -> Callable[[str], None]:
+    """A `log` function that prints lines as they are: no markup, no highlighting."""
+    return partial(console.print, markup=False, highlight=False, soft_wrap=True)
+
+
 def cmd_eval(args: argparse.Namespace, console: Console) -> int:
     try:
+        check_env_id(args.env)
         agent_kwargs, env_kwargs = shorthand_kwargs(args)
         spec = AgentSpec(args.agent, agent_kwargs, args.name)
         path = evaluate(
@@ -102,30 +138,43 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
             max_errors=args.max_errors,
         )
     except KeyboardInterrupt:
-        console.print(f"[yellow]interrupted[/yellow]: finished episodes are saved in {args.out}; run the same command again to resume")
+        saved = f": finished episodes are saved in {args.out}; run the same command again to resume"
+        console.print(Text.assemble(("interrupted", "yellow"), saved), soft_wrap=True)
         return EXIT_INTERRUPTED
+    except (AllExpertCallsFailed, EndpointUnreachable) as exc:
+        print_error(console, str(exc))
+        return EXIT_FAILED
     except EpisodeError as exc:
-        console.print(f"[red]episodes failed[/red]: {exc}", markup=True, highlight=False)
+        console.print(Text.assemble(("episodes failed", "red"), f": {exc}"), highlight=False)
         return EXIT_FAILED
     except (UnknownAgentError, RunFileError, ValueError) as exc:
-        console.print(f"[red]error[/red]: {exc}")
+        print_error(console, str(exc))
         return EXIT_USAGE
     except ImportError as exc:  # --executor ray without the extra: the message names it
-        console.print(f"[red]error[/red]: {escape(str(exc))}")
+        if isinstance(exc, ModuleNotFoundError):
+            raise  # `orchestra_env.cli.main` names the extra that brings the module
+        print_error(console, str(exc))
         return EXIT_USAGE
     records = read_run(path)[1]
     solved, cost = sum(r.outcome for r in records), sum(r.cost_usd for r in records)
-    console.print(f"{spec.name}: {solved}/{len(records)} solved, ${cost:.4f} in all → {path}")
+    console.print(
+        f"{spec.name}: {solved}/{len(records)} solved, ${cost:.4f} in all → {path}", markup=False
+    )
     return 0
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    import matplotlib  # noqa: F401  (for the plots: without it, stop before any output)
+
     from orchestra_env.eval.report import compare
 
     try:
         report = compare(args.runs, args.out, console, weak=args.weak, strong=args.strong)
     except (FileNotFoundError, RunFileError, ValueError) as exc:
-        console.print(f"[red]error[/red]: {exc}")
+        print_error(console, str(exc))
         return EXIT_USAGE
-    console.print(f"wrote {report.markdown}, {report.pareto} and {len(report.family_plots)} per-family plots")
+    console.print(
+        f"wrote {report.markdown}, {report.pareto} and {len(report.family_plots)} per-family plots",
+        markup=False,
+    )
     return 0

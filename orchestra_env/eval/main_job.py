@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
+import signal
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from orchestra_env.eval.agent import AgentSpec, agent_names
 from orchestra_env.eval.records import read_run
 from orchestra_env.eval.report import Report, compare
-from orchestra_env.eval.runner import evaluate
+from orchestra_env.eval.runner import EpisodeError, evaluate
 
 # The anchors of APGR/CPT: the paper's strongest baseline and the cheapest model of its table
 # on its own, so "how much of GPT-5's lead does an orchestrator recover, at what share of its cost".
@@ -52,7 +54,9 @@ def run_baselines(
     The agents are spread over `workers` processes, each playing whole agents in turn: a
     process builds the env's worlds once and reuses them for every agent it plays. Without
     `resume` the run files are started afresh, so that the numbers come from the code
-    installed now; with it, finished episodes are kept (e.g. after Ctrl-C).
+    installed now; with it, finished episodes are kept (e.g. after Ctrl-C). An agent whose
+    episodes fail (one that cannot play this env) is reported and left out; the others are
+    still compared, then `EpisodeError` names the agents that failed.
     """
     console = console or Console()
     runs_dir = Path(runs_dir)
@@ -61,27 +65,65 @@ def run_baselines(
     known = set(agent_names())
     for spec in agents:
         if spec.target not in known:
-            console.print(f"[yellow]skipping {spec.name}[/yellow]: no agent registered as {spec.target!r}")
-    todo = [s for s in agents if s.target in known]
-    console.print(f"{len(todo)} agents × {episodes} test tasks of {env_id}, {workers} processes")
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {
-            pool.submit(
-                _evaluate_quietly, spec, env_id, split="test", episodes=episodes, seed=seed,
-                out=runs_dir / f"{_slug(spec.name)}.jsonl",
-            ): spec
-            for spec in sorted(todo, key=lambda s: s.target != "oracle")  # the slowest first
-        }
-        for done in as_completed(futures):
-            records = read_run(done.result())[1]
+            why = f": no agent registered as {spec.target!r}"
+            console.print(Text.assemble((f"skipping {spec.name}", "yellow"), why))
+    # The slowest first: the oracle replays the env.
+    todo = sorted((s for s in agents if s.target in known), key=lambda s: s.target != "oracle")
+    console.print(
+        f"{len(todo)} agents × {episodes} test tasks of {env_id}, {workers} "
+        f"process{'es' if workers != 1 else ''}", markup=False,
+    )
+    play = partial(_play_agent, env_id=env_id, runs_dir=runs_dir, episodes=episodes, seed=seed)
+    played, failed = [], []
+    # Leaving the block terminates the workers (which ignore Ctrl-C): an interrupted run stops
+    # at once, and its finished episodes stay in the run files for --resume.
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_ignore_sigint) as pool:
+        for spec, path, error in pool.imap_unordered(play, todo):
+            if error:
+                failed.append(spec.name)
+                failure = Text.assemble(f"  {spec.name}: ", (f"failed: {error}", "red"))
+                console.print(failure, soft_wrap=True)
+                continue
+            played.append(path)
+            records = read_run(path)[1]
             solved, cost = sum(r.outcome for r in records), sum(r.cost_usd for r in records)
-            console.print(f"  {futures[done].name}: {solved}/{len(records)} solved, ${cost / len(records):.4f} per task")
-    return compare([runs_dir], report_dir, console, weak=WEAK, strong=STRONG)
+            per_task = cost / len(records)
+            console.print(
+                f"  {spec.name}: {solved}/{len(records)} solved, ${per_task:.4f} per task",
+                markup=False,
+            )
+    if not played:
+        raise EpisodeError(f"every agent failed on {env_id}; their run files are in {runs_dir}")
+    names = {s.name for s in todo} - set(failed)
+    weak, strong = (anchor if anchor in names else None for anchor in (WEAK, STRONG))
+    report = compare(played, report_dir, console, weak=weak, strong=strong)
+    if failed:
+        raise EpisodeError(
+            f"{', '.join(failed)} failed on {env_id} (see above); the comparison of the others "
+            f"is in {report_dir}"
+        )
+    return report
 
 
-def _evaluate_quietly(spec: AgentSpec, env_id: str, **kwargs) -> Path:
-    """One agent in this process (its worlds are cached per process), no progress bar."""
-    return evaluate(spec, env_id, workers=1, progress=False, **kwargs)
+def _play_agent(
+    spec: AgentSpec, *, env_id: str, runs_dir: Path, episodes: int, seed: int
+) -> tuple[AgentSpec, Path, str]:
+    """One agent on the test split in this worker (its worlds are cached per process), without
+    a progress bar: (its spec, its run file, the first line of why it failed or "")."""
+    out = runs_dir / f"{_slug(spec.name)}.jsonl"
+    try:
+        evaluate(
+            spec, env_id, split="test", episodes=episodes, seed=seed, out=out, workers=1,
+            progress=False,
+        )
+    except EpisodeError as exc:  # the message's first line says which episode and why
+        return spec, out, str(exc).splitlines()[0]
+    return spec, out, ""
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C reaches the whole process group: the parent decides (and terminates the pool).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _slug(name: str) -> str:

@@ -43,6 +43,9 @@ class EpisodeRecord:
 
     `seed` is the seed the env was reset with (replay: `env.reset(seed=seed,
     options={"task_id": task_id})`); `run_seed` is the run's seed it was derived from.
+    With live experts, `expert_calls` counts the episode's expert calls and `expert_errors`
+    lists the failed ones (`{"alias", "model", "error"}`); both stay unset (and off the line)
+    for simulated experts.
     """
 
     agent: str
@@ -65,6 +68,8 @@ class EpisodeRecord:
     calls: dict[str, int]
     calls_by_alias: dict[str, int]
     trajectory: list[dict] | None = None
+    expert_calls: int | None = None
+    expert_errors: list[dict] = field(default_factory=list)
 
     @property
     def unit(self) -> tuple[str, int]:
@@ -75,12 +80,14 @@ class EpisodeRecord:
         data = {"record": "episode", **asdict(self)}
         if self.trajectory is None:
             del data["trajectory"]
+        if self.expert_calls is None:  # simulated experts: the line stays as it always was
+            del data["expert_calls"], data["expert_errors"]
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> EpisodeRecord:
         names = {f.name for f in fields(cls)}
-        missing = sorted(names - set(data) - {"trajectory"})
+        missing = sorted(names - set(data) - {"trajectory", "expert_calls", "expert_errors"})
         if missing:
             raise KeyError(f"episode record lacks {missing}")
         return cls(**{k: v for k, v in data.items() if k in names})
@@ -97,6 +104,7 @@ class EpisodeFailure:
     seed: int
     error: str  # "ExceptionType: message"
     traceback: str
+    unreachable: bool = False  # the agent's server could not be reached: the run stops
 
     def to_json(self) -> dict:
         return {"record": "error", **asdict(self)}

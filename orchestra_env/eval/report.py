@@ -3,7 +3,6 @@ frontier, overall and per task family."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from orchestra_env.eval.metrics import (
@@ -125,7 +125,7 @@ def compare(
     for table in _rich_tables(summary, routing):
         console.print(table)
     if note:
-        console.print(f"[yellow]note[/yellow]: {note}")
+        console.print(f"[yellow]note[/yellow]: {escape(note)}")  # agent names may hold "[…]"
     markdown = out_dir / "comparison.md"
     markdown.write_text(_markdown(summary, routing, note))
     families = sorted({f for by_family in summary.values() for f in by_family} - {ALL})
@@ -217,8 +217,9 @@ def _rich_tables(summary: dict, routing: Routing | None) -> list[Table]:
         calls.add_column(header, overflow="fold")
     for agent, by_family in summary.items():
         s = by_family[ALL]
-        table.add_row(agent, *(cell(s) for _, cell in columns), _pareto_mark(agent, front))
-        calls.add_row(agent, _shares(s["tool_share"], TOP_CALLS), _shares(s["alias_share"], TOP_CALLS))
+        name = escape(agent)  # cells are markup; a name such as "x [backend=…]" is text
+        table.add_row(name, *(cell(s) for _, cell in columns), _pareto_mark(agent, front))
+        calls.add_row(name, _shares(s["tool_share"], TOP_CALLS), _shares(s["alias_share"], TOP_CALLS))
     return [table, calls] + ([_rich_routing(routing)] if routing else [])
 
 
@@ -237,12 +238,16 @@ def _routing_caption(routing: Routing) -> str:
 
 
 def _rich_routing(routing: Routing) -> Table:
-    table = Table(title="Routing metrics (RouteLLM, RouterBench)", caption=_routing_caption(routing), box=box.SIMPLE_HEAD)
+    table = Table(
+        title="Routing metrics (RouteLLM, RouterBench)",
+        caption=escape(_routing_caption(routing)),
+        box=box.SIMPLE_HEAD,
+    )
     table.add_column("agent", overflow="fold")
     for header in ROUTING_HEADERS:
         table.add_column(header, justify="right")
-    for row in _routing_rows(routing):
-        table.add_row(*row)
+    for agent, *scores in _routing_rows(routing):
+        table.add_row(escape(agent), *scores)
     return table
 
 
@@ -296,49 +301,70 @@ def _family_cell(s: dict | None) -> str:
 
 
 def plot_pareto(summary: dict, family: str, path: Path) -> Path:
-    """Accuracy (with 95% intervals) against mean $ per episode, log-scale x, one labelled point
-    per agent, and the Pareto frontier of the real agents as a staircase (the best accuracy
-    within each budget). Upper bounds (`oracle` in the name) are red stars off the frontier."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display needed, none opened
-    import matplotlib.pyplot as plt
-
-    agents = {a: s[family] for a, s in summary.items() if family in s}
-    floor = _log_floor([s["cost_mean"] for s in agents.values()])
-    fig, ax = plt.subplots(figsize=(9, 6), dpi=120)
-    _draw_frontier(ax, agents, floor)
-    # Agents at the very same point share one label.
-    labels: dict[tuple[float, float], list[str]] = defaultdict(list)
-    for agent, s in sorted(agents.items(), key=lambda item: _point(item[1])):
-        _draw_agent(ax, agent, s, floor)
-        labels[max(s["cost_mean"], floor), s["accuracy"]].append(agent + (" (\\$0)" if s["cost_mean"] <= 0 else ""))
-    for (x, y), dy in _label_offsets(list(labels)).items():
-        names = labels[x, y]
-        ax.annotate(  # under the markers, over the frontier line
-            ", ".join(names), (x, y), xytext=(9, dy), textcoords="offset points", fontsize=9, va="center",
-            color=BOUND_STYLE["color"] if all(map(is_upper_bound, names)) else "black", zorder=5,
-            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
-        )
-    ax.set_xscale("log")
-    # "\\$": matplotlib reads a pair of bare dollar signs as mathtext.
-    ax.set_xlabel("mean \\$ per episode (log scale)" + (f"; \\$0 drawn at {floor:.0e}" if floor else ""))
-    ax.set_ylabel("accuracy (bars: 95% Wilson interval)")
-    ax.set_title(f"Accuracy vs cost — {'all task families' if family == ALL else family}")
-    ax.set_ylim(-0.02, 1.06)
-    ax.margins(x=0.25)
-    ax.grid(True, which="major", alpha=0.35)
-    ax.grid(True, which="minor", axis="x", alpha=0.12)
-    ax.legend(handles=_legend_handles(agents), loc="lower right", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    """Write `pareto_figure(summary, family)` to `path` (a PNG)."""
+    pareto_figure(summary, family).savefig(path)
     return path
 
 
-AGENT_STYLE = {"marker": "o", "markersize": 8, "color": "#1f77b4"}
-BOUND_STYLE = {"marker": "*", "markersize": 16, "color": "#d62728"}
+def pareto_figure(summary: dict, family: str):
+    """Accuracy (with 95% intervals) against mean $ per episode, log-scale x, and the Pareto
+    frontier of the real agents as a staircase (the best accuracy within each budget).
+
+    Each agent is one point with its own marker and colour (`agent_styles`: the same in every
+    family's plot), named in a legend right of the axes: labels placed next to points collide
+    wherever agents cost and score alike. Upper bounds (`oracle` in the name) are red stars
+    off the frontier. Returns a matplotlib `Figure` (not pyplot's: no display, none to close)."""
+    from matplotlib.figure import Figure
+
+    styles = agent_styles(summary)
+    agents = {a: s[family] for a, s in summary.items() if family in s}
+    floor = _log_floor([s["cost_mean"] for s in agents.values()])
+    fig = Figure(figsize=(11, 6), dpi=120)
+    ax = fig.subplots()
+    frontier = _draw_frontier(ax, agents, floor)
+    points = [_draw_agent(ax, agent, s, floor, styles[agent]) for agent, s in agents.items()]
+    ax.set_xscale("log")
+    # "\\$": matplotlib reads a pair of bare dollar signs as mathtext.
+    zero = f"; \\$0 drawn at {floor:.0e}" if floor else ""
+    ax.set_xlabel(f"mean \\$ per episode (log scale){zero}")
+    ax.set_ylabel("accuracy (bars: 95% Wilson interval)")
+    ax.set_title(f"Accuracy vs cost — {'all task families' if family == ALL else family}")
+    ax.set_ylim(-0.02, 1.06)
+    ax.margins(x=0.15)
+    ax.grid(True, which="major", alpha=0.35)
+    ax.grid(True, which="minor", axis="x", alpha=0.12)
+    ax.legend(
+        handles=[*frontier, *points], loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
+        fontsize=9, frameon=False,
+    )
+    fig.tight_layout()
+    return fig
+
+
+BOUND_STYLE = {"marker": "*", "markersize": 15, "color": "#d62728"}
 FRONTIER_STYLE = {"color": "0.45", "linestyle": "--", "linewidth": 1.2}
+# Real agents' markers and colours (tab10 without the bound's red). The lengths are coprime, so
+# the first 63 agents each get a different (marker, colour) pair.
+AGENT_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+AGENT_COLORS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+    "#17becf",
+)
+
+
+def agent_styles(summary: dict) -> dict[str, dict]:
+    """Each agent's marker, size and colour, by its place among the real agents of `summary`
+    (upper bounds: `BOUND_STYLE`), so that one agent looks the same in every family's plot."""
+    real = [a for a in summary if not is_upper_bound(a)]
+    styles = {
+        agent: {
+            "marker": AGENT_MARKERS[i % len(AGENT_MARKERS)],
+            "markersize": 8,
+            "color": AGENT_COLORS[i % len(AGENT_COLORS)],
+        }
+        for i, agent in enumerate(real)
+    }
+    return {a: styles.get(a, BOUND_STYLE) for a in summary}
 
 
 def is_upper_bound(agent: str) -> bool:
@@ -346,39 +372,37 @@ def is_upper_bound(agent: str) -> bool:
     return "oracle" in agent.lower() or "upper bound" in agent.lower()
 
 
-def _draw_frontier(ax, agents: dict[str, dict], floor: float) -> None:
+def _draw_frontier(ax, agents: dict[str, dict], floor: float) -> list:
+    """Draw the frontier staircase; returns its line (for the legend), none without real agents."""
     real = [_point(s) for a, s in agents.items() if not is_upper_bound(a)]
     if not real:
-        return
+        return []
     front = [(max(c, floor), q) for c, q in pareto_frontier(real)]
     # Extend the last step to the dearest agent: a larger budget keeps the best accuracy.
     right = max(max(s["cost_mean"], floor) for s in agents.values())
     xs, ys = zip(*front, (max(right, front[-1][0]), front[-1][1]), strict=True)
-    ax.plot(xs, ys, drawstyle="steps-post", zorder=1, **FRONTIER_STYLE)
+    label = "Pareto frontier (real agents)"
+    return ax.plot(xs, ys, drawstyle="steps-post", zorder=1, label=label, **FRONTIER_STYLE)
 
 
-def _draw_agent(ax, agent: str, s: dict, floor: float) -> None:
+def _draw_agent(ax, agent: str, s: dict, floor: float, style: dict):
+    """The agent's point and interval; returns the point (a one-point line), labelled, so that
+    its legend key is drawn with the point's own marker and colour."""
+    from matplotlib.colors import to_rgba
+
     x, y = max(s["cost_mean"], floor), s["accuracy"]
     bound = is_upper_bound(agent)
-    style = BOUND_STYLE if bound else AGENT_STYLE
-    ax.errorbar(
+    label = agent + (" (upper bound)" if bound and "upper bound" not in agent.lower() else "")
+    label += " (\\$0)" if s["cost_mean"] <= 0 else ""
+    point, _, _ = ax.errorbar(
         # max(0, …): at accuracy 0 or 1 the interval's end can miss it by a rounding error.
         x, y, yerr=[[max(0.0, y - s["ci_low"])], [max(0.0, s["ci_high"] - y)]], fmt=style["marker"],
-        markersize=style["markersize"], color=style["color"], ecolor="0.7", elinewidth=1, capsize=3,
-        markeredgecolor="black", markeredgewidth=0.6, zorder=7 if bound else 6,
+        markersize=style["markersize"], color=style["color"], ecolor=to_rgba(style["color"], 0.45),
+        elinewidth=1.2, capsize=3, markeredgecolor="black", markeredgewidth=0.6,
+        zorder=7 if bound else 6,
     )
-
-
-def _legend_handles(agents: dict[str, dict]) -> list:
-    from matplotlib.lines import Line2D
-
-    handles = [
-        Line2D([], [], drawstyle="steps-post", label="Pareto frontier (real agents)", **FRONTIER_STYLE),
-        Line2D([], [], linestyle="", markeredgecolor="black", label="agent", **AGENT_STYLE),
-    ]
-    if any(is_upper_bound(a) for a in agents):
-        handles.append(Line2D([], [], linestyle="", markeredgecolor="black", label="upper bound (oracle)", **BOUND_STYLE))
-    return handles
+    point.set_label(label)
+    return point
 
 
 def _log_floor(costs: Sequence[float]) -> float:
@@ -387,25 +411,6 @@ def _log_floor(costs: Sequence[float]) -> float:
         return 0.0
     positive = [c for c in costs if c > 0]
     return min(positive) / 3 if positive else 1e-6
-
-
-def _label_offsets(points: list[tuple[float, float]]) -> dict[tuple[float, float], float]:
-    """Vertical label offsets (in points) for labels placed right of their points: 0 for a lone
-    point; points with close neighbours alternate labels above and below, stepping further out
-    (downwards first near the top of the plot), so no label sits on a neighbour's marker."""
-
-    def near(a: tuple[float, float], b: tuple[float, float]) -> bool:
-        return abs(math.log10(a[0]) - math.log10(b[0])) < 0.4 and abs(a[1] - b[1]) < 0.05
-
-    offsets: dict[tuple[float, float], float] = {}
-    for p in points:
-        if not any(q != p and near(p, q) for q in points):
-            offsets[p] = 0.0
-            continue
-        rank = sum(1 for q in offsets if near(p, q))
-        first = -1 if p[1] > 0.9 else 1
-        offsets[p] = first * (1 if rank % 2 == 0 else -1) * 11 * (rank // 2 + 1)
-    return offsets
 
 
 def _slug(name: str) -> str:

@@ -3,6 +3,11 @@
 An episode unit is (task_id, trial). Its reset seed is a hash of (run seed, task_id, trial), so
 a unit plays the same episode in any process, in any order, on resume, and — since the agent is
 not part of the hash — for every agent (paired comparisons on identical draws).
+
+With live experts (`experts="live"`), each record counts the episode's expert calls and lists
+the failed ones; the run warns on stderr when some failed and ends in `AllExpertCallsFailed`
+when all did. An agent whose server cannot be reached stops the run at once
+(`EndpointUnreachable`): every further episode would fail the same way.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import pickle
 import queue
 import signal
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +31,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from orchestra_env.eval.agent import Agent, AgentFactory, AgentSpec
 from orchestra_env.eval.records import EpisodeFailure, EpisodeRecord, RunFile, RunHeader, jsonable
+from orchestra_env.models.backends import BackendUnreachable
+from orchestra_env.models.live import LiveExperts
 
 DEFAULT_EPISODES = 100  # tasks per run when `episodes` is not given (the splits are far larger)
 DEFAULT_MAX_ERRORS = 10  # failed episodes tolerated per call before the run stops
@@ -36,6 +44,16 @@ Result = EpisodeRecord | EpisodeFailure
 
 class EpisodeError(RuntimeError):
     """Episodes failed (or a worker could not start or died); everything finished is saved."""
+
+
+class EndpointUnreachable(EpisodeError):
+    """The agent's model server could not be reached: the run stopped at its first such
+    episode (everything finished is saved; re-running resumes)."""
+
+
+class AllExpertCallsFailed(EpisodeError):
+    """Every live expert call of the run failed, so its records measure the outage, not the
+    agent (they are saved, as finished episodes: delete the file before re-running)."""
 
 
 @dataclass(frozen=True)
@@ -146,14 +164,60 @@ def evaluate(
                 _play(todo, context, env, workers, executor)
             ) as results:
                 failures = _record_all(results, run, bar, max_errors)
+            tally = ExpertTally.of(r for r in run.records if r.unit in wanted)
     finally:
         env.close()
+    if tally.all_failed:
+        raise AllExpertCallsFailed(
+            f"all {tally.calls} expert calls failed ({tally.usual_error()}); the episodes in {out} "
+            "measure that outage, not the agent: fix the expert backends, delete the file and "
+            "run again"
+        )
+    if tally.failed:  # markup off: error texts hold "[backend=…]", which rich would eat
+        Console(stderr=True).print(
+            f"warning: {tally.failed} of {tally.calls} expert calls failed "
+            f"({tally.usual_error()}); each episode's failed calls are under expert_errors "
+            f"in {out}",
+            style="yellow", markup=False, highlight=False, soft_wrap=True,
+        )
     if failures:
         raise EpisodeError(
             f"{len(failures)} of {len(todo)} episodes failed; they are logged as error lines in "
             f"{out} and replayed when the run is resumed. The first: {_describe(failures[0])}"
         )
     return out
+
+
+@dataclass(frozen=True)
+class ExpertTally:
+    """Live expert calls over a run's records: how many, how many failed, the usual error."""
+
+    calls: int
+    failed: int = 0
+    common: str = ""  # the most frequent failure, "alias (model) failed: error"
+    common_count: int = 0
+
+    @property
+    def all_failed(self) -> bool:
+        return self.calls > 0 and self.failed == self.calls
+
+    @classmethod
+    def of(cls, records: Iterable[EpisodeRecord]) -> ExpertTally:
+        calls, errors = 0, Counter()
+        for record in records:
+            calls += record.expert_calls or 0
+            for e in record.expert_errors:  # on one line, however the server wrapped its text
+                errors[f"{e['alias']} ({e['model']}) failed: {' '.join(e['error'].split())}"] += 1
+        if not errors:
+            return cls(calls)
+        common, count = errors.most_common(1)[0]
+        return cls(calls, sum(errors.values()), common, count)
+
+    def usual_error(self) -> str:
+        """The most frequent failure, with how often it happened when there were others."""
+        if self.common_count == self.failed:
+            return self.common
+        return f"{self.common_count}×: {self.common}"
 
 
 def _record_all(results: Iterator[Result], run: RunFile, bar: _ProgressBar, max_errors: int) -> list[EpisodeFailure]:
@@ -164,6 +228,11 @@ def _record_all(results: Iterator[Result], run: RunFile, bar: _ProgressBar, max_
         bar.advance(result)
         if isinstance(result, EpisodeFailure):
             failures.append(result)
+            if result.unreachable:
+                raise EndpointUnreachable(
+                    f"stopped: the agent's server cannot be reached ({result.error}); what "
+                    "finished is saved: start the server, then run again to resume"
+                )
             if len(failures) > max_errors:
                 raise EpisodeError(
                     f"{len(failures)} episodes failed, more than max_errors={max_errors}: stopping "
@@ -241,10 +310,14 @@ def play_unit(env: gym.Env, agent: Agent, unit: Unit, context: _Context) -> Resu
             agent=context.agent_name, task_id=unit.task_id, trial=unit.trial, seed=unit.seed,
             error=f"{type(exc).__name__}: {exc}",
             traceback="".join(traceback.format_exception(exc)).strip(),
+            unreachable=isinstance(exc, BackendUnreachable),
         )
 
 
 def _play_episode(env: gym.Env, agent: Agent, unit: Unit, context: _Context) -> EpisodeRecord:
+    experts = getattr(env.unwrapped, "experts", None)
+    live = experts if isinstance(experts, LiveExperts) else None
+    calls, errors = (live.calls, len(live.errors)) if live else (0, 0)
     obs, info = env.reset(seed=unit.seed, options={"task_id": unit.task_id})
     agent.reset(obs, info)
     trajectory = [{"action": None, "message": _last_message(obs)}] if context.keep_trajectory else None
@@ -256,7 +329,11 @@ def _play_episode(env: gym.Env, agent: Agent, unit: Unit, context: _Context) -> 
         done = terminated or truncated
         if trajectory is not None:
             trajectory.append({"action": action, "message": _last_message(obs)})
-    return _record(info, unit, total, trajectory, context)
+    record = _record(info, unit, total, trajectory, context)
+    if live is None:
+        return record
+    failed = [asdict(e) for e in live.errors[errors:]]
+    return replace(record, expert_calls=live.calls - calls, expert_errors=failed)
 
 
 def _record(info: dict, unit: Unit, reward: float, trajectory: list | None, context: _Context) -> EpisodeRecord:

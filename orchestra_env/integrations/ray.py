@@ -11,7 +11,7 @@ machine with `ray start --head`, else to a fresh local Ray. To pass anything els
 `runtime_env`, a namespace), call `ray.init(...)` first; an initialized Ray is reused.
 Every node needs orchestra-env installed. An actor lost with its process or node is rebuilt
 and its units replayed (they are deterministic). Ray itself is imported on first use only:
-`pip install "orchestra-env[ray]"`.
+`pip install -e ".[ray]"`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ import gymnasium as gym
 from orchestra_env.eval.agent import Agent, AgentFactory, AgentSpec
 from orchestra_env.eval.records import jsonable
 from orchestra_env.eval.runner import EpisodeError, Result, Unit, _Context, play_unit, unit_seed
+from orchestra_env.extras import install_hint
 
-RAY_MISSING = 'Ray is not installed; install the extra: pip install "orchestra-env[ray]"'
+RAY_MISSING = f"Ray is not installed; install the extra: {install_hint('ray')}"
 # An actor whose process or node is lost is rebuilt and its unfinished units replayed (they
 # are deterministic, so a replay returns what the lost run would have).
 DEFAULT_ACTOR_OPTIONS: Mapping[str, Any] = {"num_cpus": 1, "max_restarts": 3, "max_task_retries": 3}

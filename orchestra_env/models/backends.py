@@ -7,11 +7,13 @@ Three backends, chosen by a config dict `{"backend": "openai" | "transformers" |
   backoff; at most `max_concurrency` requests in flight; token counts from the reply's `usage`.
 * `TransformersBackend` — in-process generation with the model's own chat template; returns the
   generated token ids (what RL trains on).
-* `VLLMBackend` — in-process vLLM offline engine (`pip install orchestra-env[vllm]`).
+* `VLLMBackend` — in-process vLLM offline engine (`pip install -e ".[vllm]"`).
 
 Every failure — a timeout after the retries, a 4xx, a malformed reply, a model that cannot be
 loaded — raises `BackendError`, whose message names the backend, the model and (over HTTP) the
-URL and status. Callers turn it into an episode-level error; nothing here crashes a run.
+URL and status. Callers turn it into an episode-level error; nothing here crashes a run. A
+server that cannot be reached at all fails fast, as `BackendUnreachable`: each connect has its
+own short timeout and only `connect_tries` attempts are made.
 
 Tool calls come back as text in the Hermes format the env parses
 (`<tool_call>{"name": …, "arguments": {…}}</tool_call>`), whichever way the server returned them.
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from orchestra_env import tokens
+from orchestra_env.extras import install_hint
 
 KINDS = ("openai", "transformers", "vllm")
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -57,6 +60,10 @@ class BackendError(RuntimeError):
         )
         super().__init__(f"{message} [{where}]" if where else message)
         self.backend, self.model, self.url, self.status = backend, model, url, status
+
+
+class BackendUnreachable(BackendError):
+    """No attempt reached the server (refused, no route, unknown host, connect timeout)."""
 
 
 class MissingDependency(BackendError, ImportError):
@@ -181,9 +188,14 @@ class OpenAICompatBackend:
         model: the served model name sent as `model`.
         api_key_env: environment variable holding the API key (no `Authorization` header when
             it is unset: local servers need none). The key itself is never stored in configs.
-        timeout_s: socket timeout of one attempt.
+        timeout_s: socket timeout of one attempt, waiting for the reply.
+        connect_timeout_s: timeout of opening the connection (DNS and TCP), kept short so
+            that a dead server is found out in seconds, however long replies may take.
         max_retries: further attempts after a 429, a 5xx, a timeout or a dropped connection
             (other 4xx and malformed replies are not retried: they would fail again).
+        connect_tries: attempts, at most, while the server cannot be reached; then
+            `BackendUnreachable` (a dead server costs about connect_tries × connect_timeout_s
+            plus the backoff, not max_retries × timeout_s).
         backoff: first retry delay in seconds, doubled each attempt (capped at `max_backoff`;
             a 429's `Retry-After` wins when given).
         max_concurrency: requests in flight at once from this backend (threads beyond wait).
@@ -202,7 +214,9 @@ class OpenAICompatBackend:
         *,
         api_key_env: str = "OPENAI_API_KEY",
         timeout_s: float = 120.0,
+        connect_timeout_s: float = 5.0,
         max_retries: int = 4,
+        connect_tries: int = 3,
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         max_concurrency: int = 8,
@@ -213,12 +227,24 @@ class OpenAICompatBackend:
             raise BackendConfigError(f"OpenAICompatBackend needs base_url and model, got {base_url!r}, {model!r}")
         if wire not in ("openai", "raw"):
             raise BackendConfigError(f"wire must be 'openai' or 'raw', got {wire!r}")
-        if max_concurrency < 1 or max_retries < 0:
-            raise BackendConfigError("max_concurrency must be >= 1 and max_retries >= 0")
-        base = base_url.rstrip("/")
-        self.url = base if base.endswith("/chat/completions") else base + "/chat/completions"
+        if max_concurrency < 1 or max_retries < 0 or connect_tries < 1:
+            raise BackendConfigError(
+                "max_concurrency and connect_tries must be >= 1 and max_retries >= 0, got "
+                f"{max_concurrency}, {connect_tries} and {max_retries}"
+            )
+        if timeout_s <= 0 or connect_timeout_s <= 0:
+            raise BackendConfigError(
+                f"timeout_s and connect_timeout_s must be > 0, got {timeout_s}, {connect_timeout_s}"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url
+        if not self.url.endswith("/chat/completions"):
+            self.url += "/chat/completions"
         self.model, self.api_key_env, self.wire = model, api_key_env, wire
         self.timeout_s, self.max_retries = timeout_s, max_retries
+        # A connect never waits longer than a whole attempt may.
+        self.connect_timeout_s = min(connect_timeout_s, timeout_s)
+        self.connect_tries = connect_tries
         self.backoff, self.max_backoff = backoff, max_backoff
         self.sampling = {k: v for k, v in sampling.items() if v is not None}
         self.max_concurrency = max_concurrency
@@ -229,7 +255,11 @@ class OpenAICompatBackend:
         host = urllib.parse.urlsplit(self.url).hostname or ""
         # A local server must not be routed through the user's HTTP proxy.
         proxies = {} if host in _LOOPBACK else None
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler(proxies))
+        self._opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler(proxies),
+            _HTTPHandler(self.connect_timeout_s),
+            _HTTPSHandler(self.connect_timeout_s),
+        )
 
     def __getstate__(self) -> dict:
         # Picklable (vector-env workers, Ray actors): each process opens its own connections.
@@ -274,7 +304,8 @@ class OpenAICompatBackend:
 
     def _post(self, data: bytes) -> Any:
         """POST with retries; the decoded JSON reply."""
-        last = ""
+        start = time.perf_counter()
+        last, status, unreachable = "", None, 0
         for attempt in range(self.max_retries + 1):
             delay = min(self.max_backoff, self.backoff * 2**attempt)
             request = urllib.request.Request(self.url, data=data, headers=self._headers(), method="POST")
@@ -290,9 +321,15 @@ class OpenAICompatBackend:
                 status = e.code
             except (OSError, http.client.HTTPException) as e:  # timeouts, refused or dropped connections
                 reason = getattr(e, "reason", e)
-                timed_out = isinstance(reason, TimeoutError) or "timed out" in str(reason)
-                last = f"request timed out after {self.timeout_s:g} s" if timed_out else f"connection failed: {reason}"
                 status = None
+                if isinstance(reason, _Unreachable):
+                    last, unreachable = reason.text, unreachable + 1
+                    if unreachable >= self.connect_tries:
+                        break
+                elif isinstance(reason, TimeoutError) or "timed out" in str(reason):
+                    last = f"request timed out after {self.timeout_s:g} s"
+                else:
+                    last = f"connection failed: {reason}"
             else:
                 try:
                     return json.loads(raw)
@@ -300,7 +337,15 @@ class OpenAICompatBackend:
                     raise self._error(f"malformed JSON in the reply: {raw[:200]!r}", 200) from None
             if attempt < self.max_retries:
                 time.sleep(delay)
-        raise self._error(f"gave up after {self.max_retries + 1} attempts; last: {last}", status)
+        tries = attempt + 1
+        if unreachable == tries:
+            counted = f"{tries} {'try' if tries == 1 else 'tries'}"
+            raise BackendUnreachable(
+                f"could not reach {self.base_url} after {counted} over "
+                f"{time.perf_counter() - start:.1f} s: {last}",
+                backend=self.kind, model=self.model, url=self.url,
+            )
+        raise self._error(f"gave up after {tries} attempts; last: {last}", status)
 
     def _generation(self, payload: Any, seconds: float, messages, tools) -> Generation:
         choices = payload.get("choices") if isinstance(payload, dict) else None
@@ -360,6 +405,67 @@ def _error_detail(error: urllib.error.HTTPError) -> str:
         return _short(raw.decode("utf-8", "replace")) or error.reason
 
 
+class _Unreachable(OSError):
+    """Opening the connection failed: the server was never reached (told apart from a reply
+    that is late or cut off, which may have reached a busy server)."""
+
+    def __init__(self, error: OSError, connect_timeout_s: float):
+        if isinstance(error, TimeoutError):
+            text = f"no connection within the {connect_timeout_s:g} s connect timeout"
+        else:
+            reason = error.strerror or str(error)
+            text = reason[:1].lower() + reason[1:]
+        super().__init__(text)
+        self.text = text
+
+
+class _ConnectTimeout:
+    """An http.client connection whose connect (DNS lookup and TCP handshake) has its own
+    timeout and fails as `_Unreachable`; the socket then waits `timeout` for the reply."""
+
+    def __init__(self, *args: Any, connect_timeout_s: float, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        create = self._create_connection
+
+        def create_connection(address, timeout, source_address=None):
+            try:
+                sock = create(address, connect_timeout_s, source_address)
+            except OSError as e:
+                raise _Unreachable(e, connect_timeout_s) from e
+            sock.settimeout(timeout)
+            return sock
+
+        self._create_connection = create_connection
+
+
+class _HTTPConnection(_ConnectTimeout, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_ConnectTimeout, http.client.HTTPSConnection):
+    pass
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, connect_timeout_s: float):
+        super().__init__()
+        self.connect_timeout_s = connect_timeout_s
+
+    def http_open(self, req):
+        return self.do_open(_HTTPConnection, req, connect_timeout_s=self.connect_timeout_s)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, connect_timeout_s: float):
+        super().__init__()
+        self.connect_timeout_s = connect_timeout_s
+
+    def https_open(self, req):
+        return self.do_open(
+            _HTTPSConnection, req, context=self._context, connect_timeout_s=self.connect_timeout_s
+        )
+
+
 def _retry_after(headers, default: float, cap: float) -> float:
     try:
         return min(cap, max(0.0, float(headers.get("Retry-After"))))
@@ -377,7 +483,7 @@ def _require(module: str, extra: str, *, backend: str, model: str):
         return importlib.import_module(module)
     except ImportError as e:
         raise MissingDependency(
-            f"the {backend} backend needs {module}: pip install orchestra-env[{extra}] ({e})",
+            f"the {backend} backend needs {module}: {install_hint(extra)} ({e})",
             backend=backend,
             model=model,
         ) from e

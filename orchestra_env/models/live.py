@@ -8,7 +8,9 @@ pieces — never the hidden task.
 Backends are keyed by alias ("search-1"), by model ("gpt-5") or "*" (everything else); a request
 names a model and a role, and is routed to the first of: the alias of that role's tool bound to
 that model, the model, "*". A failed call never ends the run: the reply's text states the error
-(so the tool shows it to the policy), it costs no tokens, and the episode goes on.
+(so the tool shows it to the policy), it costs no tokens, and the episode goes on. Every call is
+counted (`calls`) and every failure kept (`errors`), so an evaluation can tell a run whose
+experts were down from one whose policy chose badly.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from orchestra_env.models.backends import Backend, BackendError, backends_from_mapping
@@ -33,6 +36,18 @@ ACT_SYSTEM_SUFFIX = (
     "for the agent. Reply with exactly one tool call as <tool_call>{\"name\": ..., \"arguments\": "
     "{...}}</tool_call>, or with words for the user inside <message></message>."
 )
+
+
+@dataclass(frozen=True)
+class ExpertCallError:
+    """One failed expert call: the alias called, its model, and the backend's error."""
+
+    alias: str
+    model: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.alias} ({self.model}) failed: {self.error}"
 
 
 def domain_tools(request: ExpertRequest) -> list[dict] | None:
@@ -115,8 +130,9 @@ class LiveExperts:
         self.profiles = profiles
         self.tools_for = tools_for
         self.sampling = {role: dict(v) for role, v in (sampling or {}).items()}
-        self.errors: list[str] = []  # every failed call's message, for the runner to report
-        self._errors_lock = threading.Lock()
+        self.calls = 0  # calls made so far (for the evaluator: failed / all)
+        self.errors: list[ExpertCallError] = []  # every failed call, in order
+        self._count_lock = threading.Lock()
 
     def __deepcopy__(self, memo):
         # Live models are shared services: copies (gym.make deep-copies env specs) share them.
@@ -129,12 +145,17 @@ class LiveExperts:
 
     def route(self, role: str, model: str) -> tuple[str, Backend | None]:
         """(the key that serves a request, its backend); (alias, None) when none does."""
-        tool = ROLE_TOOL.get(role)
-        aliases = [a for a, spec in self.profiles.aliases.items() if spec.tool == tool and spec.model == model]
+        aliases = self._aliases(role, model)
         for key in (*aliases, model, DEFAULT_KEY):
             if key in self.backends:
                 return key, self.backends[key]
         return (aliases[0] if aliases else model), None
+
+    def _aliases(self, role: str, model: str) -> list[str]:
+        """The aliases of the tool that `role` comes through bound to `model`."""
+        tool = ROLE_TOOL.get(role)
+        aliases = self.profiles.aliases.items()
+        return [a for a, spec in aliases if spec.tool == tool and spec.model == model]
 
     def missing(self, aliases: Sequence[str]) -> list[str]:
         """The aliases among `aliases` that no backend serves."""
@@ -157,6 +178,8 @@ class LiveExperts:
 
     def complete(self, request: ExpertRequest) -> ExpertReply:
         key, backend = self.route(request.role, request.model)
+        with self._count_lock:
+            self.calls += 1
         start = time.perf_counter()
         try:
             if backend is None:
@@ -165,11 +188,12 @@ class LiveExperts:
                 expert_messages(request), tools=self.tools_for(request), **self.sampling.get(request.role, {})
             )
         except BackendError as e:
-            message = f"{key} ({request.model}) failed: {e}"
-            with self._errors_lock:
-                self.errors.append(message)
+            alias = next(iter(self._aliases(request.role, request.model)), request.model)
+            error = ExpertCallError(alias, request.model, str(e))
+            with self._count_lock:
+                self.errors.append(error)
             return ExpertReply(
-                text=error_text(request.role, message),
+                text=error_text(request.role, str(error)),
                 prompt_tokens=0,  # a failed call is not billed
                 completion_tokens=0,
                 seconds=time.perf_counter() - start,

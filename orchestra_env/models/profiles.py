@@ -172,4 +172,12 @@ def load_profiles(path: str | Path | None = None) -> Profiles:
     """The bundled profiles, or those in the JSON file at `path`."""
     if path is None:
         return default_profiles()
-    return parse_profiles(json.loads(Path(path).read_text()), source=str(path))
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ProfileError(
+            f"profiles file {str(path)!r} is not valid JSON: line {e.lineno} column {e.colno}: {e.msg}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ProfileError(f"profiles file {str(path)!r} cannot be read: {e}") from None
+    return parse_profiles(data, source=str(path))

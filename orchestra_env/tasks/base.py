@@ -45,6 +45,12 @@ def index_in_split(split: str, k: int) -> int:
     raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
 
 
+def split_position(index: int) -> tuple[str, int]:
+    """(split, k) such that `index_in_split(split, k) == index`."""
+    split, r = split_of(index), index % 10
+    return split, index // 10 if split != "train" else 8 * (index // 10) + r - 2
+
+
 class Task(Protocol):
     id: str  # "<family>/<index>"
     family: str

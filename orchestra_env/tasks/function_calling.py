@@ -30,7 +30,7 @@ from orchestra_env.episode import CallRecord, Episode, Evidence
 from orchestra_env.ledger import Charge
 from orchestra_env.models.base import Check
 from orchestra_env.models.profiles import Profiles
-from orchestra_env.tasks.base import Grade
+from orchestra_env.tasks.base import Grade, index_in_split, split_position
 from orchestra_env.tasks.multihop import Offset, family_offset, offset_checks
 from orchestra_env.tools.base import ToolContext, ToolResult, tool_reply
 from orchestra_env.tools.catalogue import expert_tool_spec
@@ -200,7 +200,9 @@ def _asks_for(name: str, text: str) -> bool:
 
 
 class FunctionCallingFamily:
-    """Tasks cycle through the family's domains: index i is task i // n of domain i % n.
+    """Task `index` is task k of its split (`split_position`); within a split, tasks take turns
+    through the n domains: task k is the split's task k // n of domain k % n (`Domain.task`,
+    which deals each template's tasks to one split each and takes turns through the templates).
     Difficulties are raised by `difficulty_offset` ({skill: logit}; default: the bundled
     profiles' offset of "function_calling")."""
 
@@ -222,12 +224,13 @@ class FunctionCallingFamily:
         self._specs: dict[str, tuple[ToolSpec, ...]] = {}
 
     def task(self, index: int) -> FunctionCallingTask:
-        domain = self.domains[index % len(self.domains)]
-        case = domain.task(index // len(self.domains), self.seed)
+        split, k = split_position(index)
+        domain = self.domains[k % len(self.domains)]
+        case = domain.task(k // len(self.domains), self.seed, split)
         return FunctionCallingTask(index, case, self.name, self.offset)
 
     def example_tasks(self) -> tuple[FunctionCallingTask, ...]:
-        return tuple(self.task(i) for i in range(len(self.domains)))
+        return tuple(self.task(index_in_split("train", k)) for k in range(len(self.domains)))
 
     def system_prompt(self, task: FunctionCallingTask) -> str:
         return self._domain(task).policy + AGENT_INSTRUCTIONS

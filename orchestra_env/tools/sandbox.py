@@ -10,13 +10,16 @@ raises for anything the program does. RL runs thousands of these, so a call cost
   files), in a fresh empty working directory, with stdout/stderr on pipes the server caps. The
   server enforces the wall-clock limit, kills the child's process group and then every other
   process the program left behind, and wipes the scratch directory before the next call.
-* Isolation `"bwrap"`: the worker lives in new pid/net/ipc/uts (and, unless we are root, user)
+* Isolation: the worker lives in new mount/pid/net/ipc/uts (and, unless we are root, user)
   namespaces: no network, not even the host's loopback. It sees read-only `/usr`, `/lib*` and
   the Python install, a tmpfs `/tmp` and nothing else: no `/etc`, `/home`, `/work`, and of
-  `/root` only the Python install if that is where it lives (pyenv).
-  Isolation `"process"`: the same limits, but no filesystem or network isolation.
-* When the caller is root, programs run as an unprivileged uid of their own, with no
-  capabilities: RLIMIT_NPROC does not apply to root, and a fork bomb must be stopped.
+  `/root` only the Python install if that is where it lives (pyenv). `"bwrap"` has bubblewrap
+  build that; `"process"` (no bwrap needed) builds the same with unshare, mounts and chroot,
+  which takes root or user namespaces: where neither works, the sandbox refuses to start.
+* Programs hold no capabilities (none effective, permitted, inheritable, ambient or in the
+  bounding set) and set no_new_privs. When the caller is root they also run as an unprivileged
+  uid of their own, without supplementary groups: RLIMIT_NPROC does not apply to root, and a
+  fork bomb must be stopped.
 
 The worker side (everything under "Worker side" below) uses only the standard library, because
 inside the sandbox only the Python install is visible, not this package.
@@ -57,6 +60,12 @@ _BASE_UID = 2_000_000_000  # programs of a root caller run as _BASE_UID + a per-
 _ACK_TIMEOUT_S = 10.0  # an idle worker answers a request at once; longer means it is broken
 _GRACE_S = 5.0  # time the server gets beyond the program's limit to kill, reap and wipe
 _START_TIMEOUT_S = 60.0
+_TMP_BYTES = 256 * 2**20  # files in the sandbox's /tmp live in RAM: bound them
+_NEEDS_ISOLATION = (
+    "code execution needs isolation: install bubblewrap (apt-get install bubblewrap), or run "
+    "as root or where user namespaces are allowed, so that isolation='process' can isolate "
+    "programs itself; it failed"
+)
 _ENV = {  # the whole environment of the worker: fixed, and no secrets inherited
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -311,9 +320,9 @@ def _choose_isolation(requested: str) -> str:
     if not _warned_fallback:
         _warned_fallback = True
         warnings.warn(
-            f"bwrap is unavailable ({problem}); the code sandbox falls back to isolation='process': "
-            "programs run in separate processes with CPU, memory, process and output limits, but "
-            "WITHOUT filesystem or network isolation. Install bubblewrap to isolate them.",
+            f"bwrap is unavailable ({problem}); the code sandbox uses isolation='process', "
+            "which isolates programs itself with namespaces, mounts and chroot. Install "
+            "bubblewrap (apt-get install bubblewrap) for the more widely tested isolation.",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -357,35 +366,45 @@ def _bwrap_argv() -> list[str]:
     if os.geteuid() == 0:
         # Root in a user namespace is still root to RLIMIT_NPROC, so no user namespace: the
         # server keeps the few capabilities it needs to hand programs their own uid, chown
-        # their directory, kill them and wipe their files; programs get none.
+        # their directory, kill them and wipe their files (and CAP_SETPCAP to empty the bounding
+        # set, then drop it); programs get none.
         argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
         argv += ["--cap-drop", "ALL"]
-        for cap in ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"):
+        for cap in [*_SERVER_CAPS, "CAP_SETPCAP"]:
             argv += ["--cap-add", cap]
     else:
         argv += ["--unshare-all", "--cap-drop", "ALL"]
+    for step in _visible_tree():
+        argv += [f"--{step[0]}", *step[1:]]
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    if _bwrap_has_size():
+        argv += ["--size", str(_TMP_BYTES)]
+    argv += ["--tmpfs", "/tmp", "--ro-bind", os.path.abspath(__file__), _SERVER_IN_SANDBOX]
+    argv += ["--chdir", "/tmp"]
+    return argv
+
+
+@functools.lru_cache(maxsize=1)
+def _visible_tree() -> tuple[tuple[str, ...], ...]:
+    """What programs see of the host, as bwrap options (both isolations build it from this):
+    ("symlink", target, path), ("dir", path), ("ro-bind", source, path)."""
+    tree: list[tuple[str, ...]] = []
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = "/" + name
         if os.path.islink(path):
-            argv += ["--symlink", os.readlink(path), path]
+            tree.append(("symlink", os.readlink(path), path))
         elif os.path.isdir(path):
-            argv += ["--ro-bind", path, path]
-    argv += ["--ro-bind", "/usr", "/usr"]
+            tree.append(("ro-bind", path, path))
+    tree.append(("ro-bind", "/usr", "/usr"))
     for prefix in _python_prefixes():
         # bwrap would create the missing parents 0700; programs of another uid must pass them.
         parent, parents = os.path.dirname(prefix), []
         while parent not in ("/", ""):
             parents.append(parent)
             parent = os.path.dirname(parent)
-        for directory in reversed(parents):
-            argv += ["--dir", directory]
-        argv += ["--ro-bind", prefix, prefix]
-    argv += ["--proc", "/proc", "--dev", "/dev"]
-    if _bwrap_has_size():
-        argv += ["--size", str(256 * 2**20)]  # files in /tmp live in RAM: bound them
-    argv += ["--tmpfs", "/tmp", "--ro-bind", os.path.abspath(__file__), _SERVER_IN_SANDBOX]
-    argv += ["--chdir", "/tmp"]
-    return argv
+        tree += [("dir", directory) for directory in reversed(parents)]
+        tree.append(("ro-bind", prefix, prefix))
+    return tuple(tree)
 
 
 def _python_prefixes() -> list[str]:
@@ -419,22 +438,22 @@ class _Worker:
     """One server process (inside bwrap or not) and the pipes to it."""
 
     def __init__(self, isolation: str, uid: int | None) -> None:
-        self.scratch: str | None = None
+        config: dict[str, Any] = {"isolation": isolation, "scratch": "/tmp", "uid": uid}
         if isolation == "bwrap":
-            scratch, argv, cwd = "/tmp", _bwrap_argv() + [_interpreter(), "-S", _SERVER_IN_SANDBOX], "/"
+            argv = _bwrap_argv() + [_interpreter(), "-S", _SERVER_IN_SANDBOX]
         else:
-            scratch = self.scratch = tempfile.mkdtemp(prefix="orchestra-sandbox-")
-            if uid is not None:
-                os.chmod(scratch, 0o711)  # the program's uid must reach its work dir inside
-            argv, cwd = [_interpreter(), "-S", os.path.abspath(__file__)], scratch
-        config = {"isolation": isolation, "scratch": scratch, "uid": uid}
+            # The server mounts its new root over this existing directory, in a mount namespace
+            # of its own: the host's directory stays untouched, and nothing is left to clean up.
+            config["root"] = tempfile.gettempdir()
+            config["tree"] = _visible_tree()
+            argv = [_interpreter(), "-S", os.path.abspath(__file__)]
         self.proc = subprocess.Popen(
             argv + [json.dumps(config)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,  # read only if the worker fails to start
             env=_ENV,
-            cwd=cwd,
+            cwd="/",
             start_new_session=True,  # its own process group, killed as one
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -450,6 +469,9 @@ class _Worker:
             if self.proc.stderr is not None:
                 detail = self.proc.stderr.read().decode(errors="replace").strip()[-2000:]
             raise RuntimeError(f"sandbox worker failed to start ({error!r}): {detail}") from None
+        if isinstance(hello, dict) and "isolation_failed" in hello:
+            self.kill()
+            raise RuntimeError(f"{_NEEDS_ISOLATION}: {hello['isolation_failed']}")
         if hello != {"ready": True}:
             self.kill()
             raise RuntimeError(f"sandbox worker sent {hello!r} instead of ready")
@@ -481,9 +503,6 @@ class _Worker:
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
-        if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            self.scratch = None
 
 
 def _result(reply: dict[str, Any], request: dict[str, Any]) -> SandboxResult:
@@ -588,9 +607,16 @@ _PRELOAD = (  # imported once by the server, so programs importing them pay noth
     "math", "operator", "random", "re", "statistics", "string", "textwrap", "typing",
     "traceback", "linecache", "types", "builtins", "atexit", "ctypes",
 )  # fmt: skip
-_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_KEEPCAPS = 1, 4, 8
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_READ, _PR_CAPBSET_DROP = 1, 4, 23, 24
 _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 36, 38
-_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE, _CAP_DAC_READ_SEARCH = 47, 2, 2
+_SERVER_CAPS = {  # what a root server keeps to manage programs of another uid
+    "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7,
+}  # fmt: skip
+_CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC = 0x20000, 0x4000000, 0x8000000
+_CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE, _MS_RELATIME = 32, 4096, 16384, 1 << 18, 1 << 21
+_DEVICES = ("null", "zero", "full", "random", "urandom")
 
 
 def _serve(config: dict[str, Any]) -> None:
@@ -599,6 +625,14 @@ def _serve(config: dict[str, Any]) -> None:
 
     del sys.path[0]  # this script's directory; programs get their work dir instead
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the pool (process mode)
+    try:
+        if config["isolation"] == "process":
+            _isolate(config)
+        _drop_bounding_set()  # we never exec, so no cap can be needed there: programs inherit it
+        _capset(0 if config["uid"] is None else sum(1 << cap for cap in _SERVER_CAPS.values()))
+    except OSError as error:
+        _send(1, {"isolation_failed": str(error)})
+        return
     _prctl(_PR_SET_DUMPABLE, 0)  # programs sharing our uid must not ptrace us
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphans of programs become ours to kill and reap
     for name in _PRELOAD:
@@ -619,6 +653,80 @@ def _serve(config: dict[str, Any]) -> None:
             return
         os.write(1, b"A")  # the program is about to run: a lost worker now means a lost call
         _send(1, _execute(request, config, devnull))
+
+
+def _isolate(config: dict[str, Any]) -> None:
+    """Process mode: what bwrap does. Returns in a child, pid 1 of new namespaces, chrooted."""
+    uid, gid, rootless = os.getuid(), os.getgid(), os.geteuid() != 0
+    flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS
+    _libc_call("unshare", flags | (_CLONE_NEWUSER if rootless else 0))
+    if rootless:  # keep our own uid and gid: the only ones an unprivileged process may map
+        maps = {"setgroups": "deny", "uid_map": f"{uid} {uid} 1", "gid_map": f"{gid} {gid} 1"}
+        for name, line in maps.items():
+            with open(f"/proc/self/{name}", "w") as file:
+                file.write(line)
+    pid = os.fork()  # the new pid namespace holds our children, not us
+    if pid:
+        _capset(0)  # waiting needs no privilege
+        _, status = os.waitpid(pid, 0)
+        os._exit(0 if status == 0 else 1)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the parent that waits for us
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing we mount may reach the host
+    _build_root(config["root"], config["tree"], config["scratch"])
+    os.chroot(config["root"])
+    os.chdir("/")
+
+
+def _build_root(root: str, tree: list[list[str]], scratch: str) -> None:
+    """Mount at `root` a read-only tmpfs holding the host directories of `tree` (bound in
+    read-only), a fresh /proc, a few devices and a writable tmpfs at `scratch`.
+
+    A program cannot leave a chroot without CAP_SYS_CHROOT, and programs hold no capability.
+    """
+    _mount("tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=0755")
+    os.umask(0o022)  # what bwrap's --dir gives: programs of another uid must pass
+    for kind, *args in tree:
+        if kind == "symlink":
+            os.symlink(args[0], root + args[1])
+            continue
+        os.makedirs(root + args[-1], exist_ok=True)
+        if kind == "ro-bind":
+            _bind(args[0], root + args[1], readonly=True)
+    os.mkdir(f"{root}/proc")
+    _mount("proc", f"{root}/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    os.mkdir(f"{root}/dev")
+    for name in _DEVICES:
+        open(f"{root}/dev/{name}", "w").close()
+        _bind(f"/dev/{name}", f"{root}/dev/{name}", readonly=False)
+    for number, name in enumerate(("stdin", "stdout", "stderr")):
+        os.symlink(f"/proc/self/fd/{number}", f"{root}/dev/{name}")
+    os.symlink("/proc/self/fd", f"{root}/dev/fd")
+    os.mkdir(root + scratch)
+    _mount("tmpfs", root + scratch, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={_TMP_BYTES},mode=0711")
+    _mount(None, root, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+
+
+def _bind(source: str, target: str, readonly: bool) -> None:
+    _mount(source, target, None, _MS_BIND | _MS_REC)
+    if readonly:
+        # Keep the host mount's flags: a user namespace may not clear them (EPERM).
+        host = os.statvfs(target).f_flag
+        kept = host & (os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC | os.ST_NOATIME | os.ST_NODIRATIME)
+        kept |= _MS_RELATIME if host & os.ST_RELATIME else 0  # the other ST_ bits equal MS_ ones
+        _mount(None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | kept)
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
+    import ctypes
+
+    def arg(text: str | None) -> bytes | None:
+        return text.encode() if text else None
+
+    try:
+        _libc_call("mount", arg(source), arg(target), arg(fstype), ctypes.c_ulong(flags), arg(data))
+    except OSError as error:
+        what = f"{source or fstype or 'remount'} on {target}"
+        raise OSError(error.errno, f"mount {what}: {os.strerror(error.errno)}") from None
 
 
 def _execute(request: dict[str, Any], config: dict[str, Any], devnull: int) -> dict[str, Any]:
@@ -642,7 +750,7 @@ def _execute(request: dict[str, Any], config: dict[str, Any], devnull: int) -> d
             os.kill(target, signal.SIGKILL)
     _, status, usage = os.wait4(pid, 0)
     wall = time.monotonic() - started
-    cpu = usage.ru_utime + usage.ru_stime + _kill_leftovers(config)
+    cpu = usage.ru_utime + usage.ru_stime + _kill_leftovers()
     os.close(out_r)
     os.close(err_r)
     try:
@@ -711,7 +819,7 @@ def _has_exited(pid: int) -> bool:
     return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
-def _kill_leftovers(config: dict[str, Any]) -> float:
+def _kill_leftovers() -> float:
     """Kill and reap every process the program left behind; return their CPU seconds.
 
     The server is a child subreaper, so anything the program started and did not wait for
@@ -728,29 +836,12 @@ def _kill_leftovers(config: dict[str, Any]) -> float:
         if pid:
             cpu += usage.ru_utime + usage.ru_stime
             continue
-        if config["isolation"] == "bwrap":
-            # Our own pid namespace holds only its init, us and what the program started.
-            with contextlib.suppress(OSError):
-                os.kill(-1, signal.SIGKILL)
-        else:
-            for child in _children_of(os.getpid()):
-                with contextlib.suppress(OSError):
-                    os.kill(child, signal.SIGKILL)  # our unreaped child: its pid cannot be reused
+        # Our own pid namespace holds only its init (us, in process mode), us and what the
+        # program started.
+        with contextlib.suppress(OSError):
+            os.kill(-1, signal.SIGKILL)
         time.sleep(0.0005)
     return cpu
-
-
-def _children_of(parent: int) -> list[int]:
-    """Pids whose parent is `parent`, from /proc (only needed when a program left some)."""
-    children = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                with open(f"/proc/{name}/stat", "rb") as stat:
-                    fields = stat.read().rsplit(b")", 1)[1].split()
-                if int(fields[1]) == parent:
-                    children.append(int(name))
-    return children
 
 
 def _wipe(directory: str) -> None:
@@ -775,8 +866,7 @@ def _child(request: dict[str, Any], config: dict[str, Any], work: str, devnull: 
         os.dup2(err_w, 2)
         os.closerange(3, 1 << 16)  # the server's pipes and anything else it holds
         _apply_limits(request, config)
-        if config["uid"] is not None:
-            _become(config["uid"], keep_read=config["isolation"] == "process")
+        _become(config["uid"])
         _prctl(_PR_SET_NO_NEW_PRIVS, 1)  # no regaining privileges through setuid binaries
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after _become: a uid change clears it
         _prctl(_PR_SET_DUMPABLE, 1)  # undo the server's setting: the program's /proc is its own
@@ -806,23 +896,15 @@ def _apply_limits(request: dict[str, Any], config: dict[str, Any]) -> None:
         resource.setrlimit(limit, value)
 
 
-def _become(uid: int, keep_read: bool) -> None:
-    """Switch to `uid` (and group), dropping root; `keep_read` keeps CAP_DAC_READ_SEARCH.
-
-    Process mode needs `keep_read` when the interpreter sits in a directory only root may enter
-    (pyenv under /root): without it, the program could not import the standard library.
-    """
-    if keep_read:
-        _prctl(_PR_SET_KEEPCAPS, 1)
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)  # clears every capability unless KEEPCAPS
-    if keep_read:
-        _capset(1 << _CAP_DAC_READ_SEARCH)
-        _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE, _CAP_DAC_READ_SEARCH)  # for subprocesses too
-        _prctl(_PR_SET_KEEPCAPS, 0)
-    else:
-        _capset(0)  # the inheritable set survives setresuid; clear it too
+def _become(uid: int | None) -> None:
+    """Drop every capability; given a `uid` (the server is root), become it, without groups."""
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)  # clears the effective, permitted and ambient sets
+    # The inheritable set survives setresuid; a server in a user namespace has every capability
+    # there. The bounding set the server already emptied.
+    _capset(0)
 
 
 def _run_program(code: str) -> int:
@@ -903,24 +985,42 @@ def _libc() -> Any:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _prctl(option: int, arg2: int, arg3: int = 0) -> None:
+def _libc_call(name: str, *args: Any) -> int:
+    """Call libc's `name`; raise OSError (with its errno) if it fails."""
     import ctypes
 
-    if _libc().prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3), 0, 0) != 0:
+    result = getattr(_libc(), name)(*args)
+    if result < 0:
         errno = ctypes.get_errno()
-        raise OSError(errno, f"prctl({option}): {os.strerror(errno)}")
+        raise OSError(errno, f"{name}: {os.strerror(errno)}")
+    return result
+
+
+def _prctl(option: int, arg2: int, arg3: int = 0) -> int:
+    import ctypes
+
+    return _libc_call("prctl", option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3), 0, 0)
+
+
+def _drop_bounding_set() -> None:
+    """Remove every capability from the bounding set (dropping needs CAP_SETPCAP, reading not)."""
+    for cap in range(64):
+        try:
+            present = _prctl(_PR_CAPBSET_READ, cap)
+        except OSError:
+            return  # past the kernel's last capability
+        if present:
+            _prctl(_PR_CAPBSET_DROP, cap)
 
 
 def _capset(mask: int) -> None:
-    """Keep exactly the capabilities in `mask` (effective, permitted, inheritable)."""
+    """Keep exactly the capabilities in `mask` effective and permitted; none inheritable."""
     import ctypes
 
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
     low, high = mask & 0xFFFFFFFF, mask >> 32
-    data = (ctypes.c_uint32 * 6)(low, low, low, high, high, high)
-    if _libc().capset(header, data) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"capset: {os.strerror(errno)}")
+    data = (ctypes.c_uint32 * 6)(low, low, 0, high, high, 0)  # effective, permitted, inheritable
+    _libc_call("capset", header, data)
 
 
 if __name__ == "__main__":

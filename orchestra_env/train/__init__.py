@@ -1,1 +1,66 @@
-"""Training orchestrators on the environment: the mini policy (PPO) and its command."""
+"""Training orchestrators on the environment: the mini policy (PPO, `orchestra_env.train.mini`)
+and its command. `MiniConfig` lives here, free of torch, so that `orchestra --help` can show
+the training defaults without the "train" extra installed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class MiniConfig:
+    """Every setting of one training run (saved with the checkpoint)."""
+
+    seed: int = 0
+    total_steps: int = 200_000  # env steps (turns) over all envs
+    num_envs: int = 32
+    num_steps: int = 32  # turns per env per update: an update sees num_envs * num_steps turns
+    learning_rate: float = 1e-3
+    anneal_lr: bool = True
+    gamma: float = 0.99
+    # Subtracted from the training reward every turn (the env's reward is logged unchanged):
+    # under the "accuracy" preference a useless extra call is otherwise free, and a policy
+    # that never answers is only caught by max_turns.
+    step_penalty: float = 0.01
+    gae_lambda: float = 0.95
+    num_minibatches: int = 4
+    update_epochs: int = 4
+    clip_coef: float = 0.2
+    ent_coef: float = 0.003
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    hidden: int = 128
+    env_id: str = "ToolOrchestra-v0"
+    env_kwargs: dict = field(
+        default_factory=lambda: {"split": "train", "preference": "sample", "price_jitter": 0.5}
+    )
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return max(1, self.total_steps // self.batch_size)
+
+
+def write_together(files: Mapping[Path, Callable[[Path], object]]) -> None:
+    """Write each file with `write(temporary path)` beside it, then rename them all into place:
+    Ctrl-C (or a full disk) never leaves a half-written file, nor a new file beside an old
+    partner (a checkpoint's weights and its .json). The temporary name keeps the suffix, which
+    `np.savez` needs."""
+    temporary = {path: path.with_name(f".{path.stem}.tmp{path.suffix}") for path in files}
+    try:
+        for path, write in files.items():
+            write(temporary[path])
+        for path, tmp in temporary.items():
+            os.replace(tmp, path)
+    finally:
+        for tmp in temporary.values():
+            tmp.unlink(missing_ok=True)
+
+
+__all__ = ["MiniConfig", "write_together"]

@@ -2,23 +2,29 @@
 
     orchestra train --policy mini --steps 200000 --seed 0 --out runs/mini
     orchestra train --policy mini --out runs/mini --export agents/checkpoints   # ship it
+
+Needs the "train" extra (torch); building this parser imports none of it.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import time
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
 
+from orchestra_env.eval.cli import plain
+from orchestra_env.train import MiniConfig, write_together
+
 POLICIES = ("mini",)
+EXIT_INTERRUPTED = 130
 
 
 def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register `train` on the `orchestra` command's subparsers; returns its parser."""
-    from orchestra_env.train.mini import MiniConfig
-
     defaults = MiniConfig()
     train = subparsers.add_parser(
         "train",
@@ -49,10 +55,8 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
     return train
 
 
-def config_from_args(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace) -> MiniConfig:
     """The `MiniConfig` the command line asks for."""
-    from orchestra_env.train.mini import MiniConfig
-
     env_kwargs = {**MiniConfig().env_kwargs, "price_jitter": args.price_jitter}
     return MiniConfig(
         seed=args.seed, total_steps=args.steps, num_envs=args.num_envs, num_steps=args.num_steps,
@@ -61,25 +65,37 @@ def config_from_args(args: argparse.Namespace):
     )
 
 
-def cmd_train(args: argparse.Namespace, console: Console | None = None) -> int:
-    """Run `orchestra train` with parsed `args`."""
-    try:
-        from orchestra_env.train.mini import train
-    except ImportError as exc:  # torch is an optional extra
-        raise SystemExit(f"orchestra train needs the train extra: pip install 'orchestra-env[train]' ({exc})") from exc
-    console = console or Console()
+def cmd_train(args: argparse.Namespace, console: Console) -> int:
+    """Run `orchestra train` with parsed `args`. Without torch, the ModuleNotFoundError goes up
+    to `orchestra_env.cli.main`, which names the extra to install."""
+    from orchestra_env.train.mini import train
+
     config = config_from_args(args)
     console.print(
-        f"training {args.policy}: {config.num_updates} updates of {config.batch_size} steps, seed {config.seed}"
+        f"training {args.policy}: {config.num_updates} updates of {config.batch_size} steps, "
+        f"seed {config.seed}", markup=False,
     )
-    result = train(config, args.out, plot=not args.no_plot, log=console.print)
+    started = time.time()
+    try:
+        result = train(config, args.out, plot=not args.no_plot, log=plain(console))
+        if args.export:
+            _export((result.checkpoint, result.config), args.export)
+    except KeyboardInterrupt:
+        saved = [p.name for p in sorted(args.out.glob("*")) if p.stat().st_mtime >= started]
+        what = f"saved {', '.join(saved)} in {args.out}" if saved else "nothing saved"
+        console.print(f"interrupted; {what}", markup=False, soft_wrap=True)
+        return EXIT_INTERRUPTED
+    curve = f"{result.curve_csv}" + (f" and {result.curve_png}" if result.curve_png else "")
     console.print(
-        f"done in {result.wall_s:.0f}s, {result.episodes} episodes: checkpoint {result.checkpoint}, "
-        f"curve {result.curve_csv}" + (f" and {result.curve_png}" if result.curve_png else "")
+        f"done in {result.wall_s:.0f}s, {result.episodes} episodes: checkpoint "
+        f"{result.checkpoint}, curve {curve}", markup=False,
     )
     if args.export:
-        args.export.mkdir(parents=True, exist_ok=True)
-        for path in (result.checkpoint, result.config):
-            shutil.copy2(path, args.export / path.name)
-        console.print(f"exported the checkpoint to {args.export}")
+        console.print(f"exported the checkpoint to {args.export}", markup=False)
     return 0
+
+
+def _export(paths: tuple[Path, ...], folder: Path) -> None:
+    """Copy `paths` into `folder`, all or none (the agent loads the pair from there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_together({folder / p.name: partial(shutil.copy2, p) for p in paths})

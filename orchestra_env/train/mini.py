@@ -42,6 +42,7 @@ from torch import nn
 
 import orchestra_env  # noqa: F401  (registers the env ids)
 from orchestra_env.agents.mini import CHECKPOINT_FORMAT, CHECKPOINT_NAME  # what the agent reads
+from orchestra_env.train import MiniConfig, write_together
 from orchestra_env.wrappers import DiscreteRouting, FeatureObservation
 
 MASKED_LOGIT = -1e8
@@ -51,43 +52,6 @@ CSV_FIELDS = (
     *(f"accuracy_{f}" for f in FAMILIES), "policy_loss", "value_loss", "entropy", "approx_kl",
     "clip_fraction", "learning_rate",
 )
-
-
-@dataclass(frozen=True)
-class MiniConfig:
-    """Every setting of one training run (saved with the checkpoint)."""
-
-    seed: int = 0
-    total_steps: int = 200_000  # env steps (turns) over all envs
-    num_envs: int = 32
-    num_steps: int = 32  # turns per env per update: an update sees num_envs * num_steps turns
-    learning_rate: float = 1e-3
-    anneal_lr: bool = True
-    gamma: float = 0.99
-    # Subtracted from the training reward every turn (the env's reward is logged unchanged):
-    # under the "accuracy" preference a useless extra call is otherwise free, and a policy
-    # that never answers is only caught by max_turns.
-    step_penalty: float = 0.01
-    gae_lambda: float = 0.95
-    num_minibatches: int = 4
-    update_epochs: int = 4
-    clip_coef: float = 0.2
-    ent_coef: float = 0.003
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    hidden: int = 128
-    env_id: str = "ToolOrchestra-v0"
-    env_kwargs: dict = field(
-        default_factory=lambda: {"split": "train", "preference": "sample", "price_jitter": 0.5}
-    )
-
-    @property
-    def batch_size(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        return max(1, self.total_steps // self.batch_size)
 
 
 @dataclass(frozen=True)
@@ -355,8 +319,6 @@ def save_checkpoint(
     for i, layer in enumerate(linears):
         weights[f"w{i}"] = layer.weight.detach().numpy().astype(np.float32)
         weights[f"b{i}"] = layer.bias.detach().numpy().astype(np.float32)
-    checkpoint = out / f"{CHECKPOINT_NAME}.npz"
-    np.savez(checkpoint, **weights)
     meta = {
         "format": CHECKPOINT_FORMAT,
         "routes": [[tool, args] for tool, args in routing],
@@ -367,8 +329,11 @@ def save_checkpoint(
         "activation": "tanh",
         "train": asdict(config),
     }
-    config_path = out / f"{CHECKPOINT_NAME}.json"
-    config_path.write_text(json.dumps(meta, indent=1) + "\n")
+    checkpoint, config_path = out / f"{CHECKPOINT_NAME}.npz", out / f"{CHECKPOINT_NAME}.json"
+    write_together({
+        checkpoint: lambda tmp: np.savez(tmp, **weights),
+        config_path: lambda tmp: tmp.write_text(json.dumps(meta, indent=1) + "\n"),
+    })
     return checkpoint, config_path
 
 
