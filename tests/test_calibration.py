@@ -40,7 +40,9 @@ from orchestra_env.tasks.reasoning import ReasoningFamily
 
 N = 1000  # tasks per family for the accuracy cells
 N_COST = 40  # tasks per family for the cost facts
-N_TAU2 = 150  # function-calling tasks per model for the τ² cells (played through the env)
+# Function-calling tasks per model for the τ² cells (played through the env). Test tasks rotate
+# through each domain's templates in order: 150 would hold only the first 15 of each domain's.
+N_TAU2 = 300
 NO_OFFSET = np.zeros(len(cal.SKILLS))  # the shipped offsets are already inside the checks
 
 
