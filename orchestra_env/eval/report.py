@@ -171,9 +171,16 @@ def _usd(x: float) -> str:
     return f"{x:.5f}" if x == 0 or x >= 1e-4 else f"{x:.1e}"
 
 
-def _shares(shares: dict[str, float], top: int | None = None) -> str:
-    items = list(shares.items())[:top]
-    return " · ".join(f"{name} {share:.0%}" for name, share in items) or "-"
+def _shares(shares: dict[str, float], top: int | None = None, floor: float = 0.01) -> str:
+    """The largest shares by name (at most `top`, none under `floor`), then the rest summed: a
+    run over ten domains calls a hundred domain tools, most of them rarely."""
+    items = sorted(shares.items(), key=lambda item: -item[1])
+    named = [(name, share) for name, share in items[:top] if share >= floor]
+    rest = [share for _, share in items[len(named) :]]
+    parts = [f"{name} {share:.0%}" for name, share in named]
+    if rest:
+        parts.append(f"{len(rest)} other{'s' * (len(rest) > 1)} {sum(rest):.0%}")
+    return " · ".join(parts) or "-"
 
 
 # The overall tables' columns: (Markdown header, terminal header or None to leave it out there,
