@@ -162,3 +162,12 @@ def test_pareto_legend_keys_each_agent_to_its_own_point(runs):
             looks[agent].add(look)
         assert len({next(iter(looks[a])) for a in looks}) == len(looks)  # all distinct
     assert all(len(seen) == 1 for seen in looks.values())  # the same in every plot
+
+
+def test_call_shares_name_the_main_tools_and_sum_the_rare_ones():
+    from orchestra_env.eval.report import _shares
+
+    shares = {"call_expert": 0.6, "search": 0.3, **{f"tool_{i}": 0.1 / 50 for i in range(50)}}
+    assert _shares(shares) == "call_expert 60% · search 30% · 50 others 10%"
+    assert _shares(shares, top=1) == "call_expert 60% · 51 others 40%"
+    assert _shares({}) == "-"
