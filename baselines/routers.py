@@ -225,7 +225,9 @@ class Oracle:
     def _candidates(self, observation: dict) -> list[list[tuple[str, dict]]]:
         tools = offered(observation)
         if "call_expert" in tools:
-            return [[("call_expert", {"expert": e})] * 12 for e in (CHEAP["call_expert"], MID["call_expert"], STRONG["call_expert"]) if e in aliases(observation, "call_expert")]
+            # One expert every turn, for as many turns as the env allows.
+            turns = self._env.max_turns
+            return [[("call_expert", {"expert": e})] * turns for e in (CHEAP["call_expert"], MID["call_expert"], STRONG["call_expert"]) if e in aliases(observation, "call_expert")]
         plans = []
         for n_search, code in ((0, False), (0, True), (2, False), (2, True), (4, False), (4, True)):
             for tier in (CHEAP, OPEN, MID, STRONG):
