@@ -29,6 +29,7 @@ class DomainError(ValueError):
 
 
 def fail(pointer: str, message: str) -> DomainError:
+    """A DomainError of one problem, to raise."""
     return DomainError([Problem(pointer, message)])
 
 

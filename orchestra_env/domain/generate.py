@@ -15,8 +15,9 @@ from typing import Any
 from orchestra_env.domain.errors import fail
 from orchestra_env.domain.schema import Column, Table
 
-# Sampling tries per task before a template counts as broken: the hardest bundled compositions
-# need ~4 on average, so 100 leaves a spurious failure about 1e-12 likely.
+# Tries per task (and per generated row) before a template (a table) counts as broken: the
+# hardest bundled compositions need ~4 on average, so 100 leaves a spurious failure about
+# 1e-12 likely.
 MAX_ATTEMPTS = 100
 MOMENT_FORMATS = {"date": "%Y-%m-%d", "date-time": "%Y-%m-%d %H:%M", "time": "%H:%M"}
 
@@ -74,6 +75,13 @@ def _call_provider(fake, spec: str | dict, pointer: str) -> Any:
         raise fail(pointer, f"faker {provider}({args}) failed: {exc}") from None
 
 
+def faker_problems(spec: str | dict, locale: str) -> list[tuple[str, str]]:
+    provider, _ = faker_call(spec)
+    if provider.startswith("_") or not callable(getattr(faker_for(locale), provider, None)):
+        return [("", f"Faker has no provider {provider!r}")]
+    return []
+
+
 def _parse_moment(text: str) -> tuple[str, datetime] | None:
     """('date'|'date-time'|'time', value) for the range bounds this module understands."""
     for kind, fmt in MOMENT_FORMATS.items():
@@ -115,7 +123,10 @@ def range_problem(spec: dict) -> str | None:
 
 
 def generate_rows(table: Table, rng: Random, fake, values: dict) -> list[tuple]:
-    """A table's rows (`values`: the columns of the tables made before, by name); rows whose key or unique columns repeat are drawn again."""
+    """A table's rows; rows whose key or unique columns repeat are drawn again.
+
+    `values` holds the columns of the tables made before (references draw from them), and gets
+    this table's."""
     makers = [_maker(c, rng, fake, values) for c in table.columns]
     index = {c.name: i for i, c in enumerate(table.columns)}
     keys = [tuple(index[k] for k in table.primary_key)] + [
@@ -132,7 +143,8 @@ def generate_rows(table: Table, rng: Random, fake, values: dict) -> list[tuple]:
         else:
             raise fail(
                 table.pointer,
-                f"cannot draw {table.count} rows with distinct keys (stuck at row {n}); widen the generators or lower count",
+                f"cannot draw {table.count} rows with distinct keys (stuck at row {n}); "
+                "widen the generators or lower count",
             )
         for sig, s in zip(sigs, seen, strict=True):
             s.add(sig)

@@ -33,7 +33,8 @@ def _locate(name_or_path: str | Path):
         [
             Problem(
                 "",
-                f"no domain.json at {str(name_or_path)!r}, and no bundled domain of that name (bundled: {', '.join(bundled_domains())})",
+                f"no domain.json at {str(name_or_path)!r}, and no bundled domain of that name "
+                f"(bundled: {', '.join(bundled_domains())})",
             )
         ]
     )

@@ -49,15 +49,27 @@ class Domain:
         return DomainWorld(self, seed, self._pristine_db(seed))
 
     def task(self, index: int, seed: int = 0, split: str | None = None) -> DomainTask:
-        """Task `index` of the world built from `seed` (deterministic; cached): see
-        `TaskSampler.task` for how templates take turns and tasks are dealt to splits."""
+        """Task `index` of the world built from `seed` (deterministic; cached).
+
+        Templates take turns (index mod the number of templates); the golden actions of every
+        task returned were replayed and succeed, and each task changes the database or needs
+        information communicated.
+
+        With `split` ("train", "validation" or "test"), task `index` of that split: each
+        template's tasks are dealt to the splits by the row of its first sample query (see
+        SPLIT_DEAL), so no task is in two splits, and the templates that have tasks in the split
+        take turns. A template that queries nothing trains only.
+        """
         return self._sampler.task(index, seed, split)
 
-    def grade(self, task: DomainTask, world_after: DomainWorld, messages_to_user: Iterable[str]) -> dict:
+    def grade(
+        self, task: DomainTask, world_after: DomainWorld, messages_to_user: Iterable[str]
+    ) -> dict:
         """tau2-style grade: db_match (final tables equal the golden replay's) × communicate."""
         if world_after.domain.name != self.name or world_after.seed != task.seed:
             raise ValueError(
-                f"task {task.id} is for {self.name} seed {task.seed}, the world is {world_after.domain.name} seed {world_after.seed}"
+                f"task {task.id} is for {self.name} seed {task.seed}, "
+                f"the world is {world_after.domain.name} seed {world_after.seed}"
             )
         return grade(task, world_after, messages_to_user)
 

@@ -9,8 +9,7 @@ from random import Random
 from orchestra_env.domain.errors import Problem, json_pointer
 from orchestra_env.domain.generate import (
     draw_range,
-    faker_call,
-    faker_for,
+    faker_problems,
     range_problem,
     type_ok,
 )
@@ -55,7 +54,9 @@ def parse_tables(entities: dict, locale: str, problems: list) -> tuple[Table, ..
 def _parse_column(name: str, prop: dict, table_pointer: str) -> Column:
     types = [prop["type"]] if isinstance(prop["type"], str) else prop["type"]
     json_type = next(t for t in types if t != "null")
-    return Column(name, json_type, "null" in types, prop, table_pointer + json_pointer("properties", name))
+    return Column(
+        name, json_type, "null" in types, prop, table_pointer + json_pointer("properties", name)
+    )
 
 
 def _column_problems(
@@ -158,16 +159,10 @@ def _reference_problems(
         return [
             (
                 "",
-                f"x-unique needs at most {target.count} rows (the rows of {target_name}), not {table.count}",
+                f"x-unique needs at most {target.count} rows (the rows of {target_name}), "
+                f"not {table.count}",
             )
         ]
-    return []
-
-
-def faker_problems(spec: str | dict, locale: str) -> list[tuple[str, str]]:
-    provider, _ = faker_call(spec)
-    if provider.startswith("_") or not callable(getattr(faker_for(locale), provider, None)):
-        return [("", f"Faker has no provider {provider!r}")]
     return []
 
 

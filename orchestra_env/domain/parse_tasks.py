@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 from orchestra_env.domain.errors import Problem, json_pointer
-from orchestra_env.domain.generate import range_problem
-from orchestra_env.domain.parse_tables import faker_problems
+from orchestra_env.domain.generate import faker_problems, range_problem
 from orchestra_env.domain.slots import check_fields, check_value_fields
 from orchestra_env.domain.sql import clean_sql, compile_sql, without_literals
 from orchestra_env.domain.templates import Part, Step, Template
@@ -23,7 +22,8 @@ def parse_templates(specs, conn, tools, declared_tools, locale, problems) -> tup
             problems.append(
                 Problem(
                     json_pointer("tasks", i, "name"),
-                    f"duplicate template name {spec['name']!r} (first at /tasks/{first_at[spec['name']]})",
+                    f"duplicate template name {spec['name']!r} "
+                    f"(first at /tasks/{first_at[spec['name']]})",
                 )
             )
         first_at.setdefault(spec["name"], i)
@@ -55,7 +55,9 @@ def _parse_atomic(spec, pointer, conn, tools, declared_tools, locale, problems) 
             sampled = sampled and columns is not None
             slots |= set(columns or ())
             parameters = tuple(sorted(set(_PARAMETER.findall(without_literals(query)))))
-            steps.append(Step(where, query=query, columns=tuple(columns or ()), parameters=parameters))
+            steps.append(
+                Step(where, query=query, columns=tuple(columns or ()), parameters=parameters)
+            )
             continue
         kinds = [k for k in ("range", "choice", "faker") if k in step]
         if "query" in step or "let" not in step or len(kinds) != 1:

@@ -27,7 +27,8 @@ def parse_tools(
             problems.append(
                 Problem(
                     pointer + "/name",
-                    f"duplicate tool name {spec['name']!r} (first at /tools/{first_at[spec['name']]})",
+                    f"duplicate tool name {spec['name']!r} "
+                    f"(first at /tools/{first_at[spec['name']]})",
                 )
             )
             continue
@@ -82,9 +83,7 @@ def _parse_tool(
         where = pointer + "/returns/" + ("row" if "row" in returns else "rows")
         columns = compile_sql(conn, returns_sql, names, where, problems, reads=True) or []
     if "message" in returns:
-        check_fields(
-            returns["message"], [*names, *columns], pointer + "/returns/message", problems
-        )
+        check_fields(returns["message"], [*names, *columns], pointer + "/returns/message", problems)
     if len(problems) > start:
         return None
     defaults = tuple(
@@ -123,7 +122,8 @@ def _parse_rule(spec: dict, pointer: str, names: list[str], conn, problems: list
         problems.append(
             Problem(
                 pointer + "/error",
-                "uses the query's columns, so give a `missing` message for when the query finds no row",
+                "uses the query's columns, so give a `missing` message "
+                "for when the query finds no row",
             )
         )
     return Rule(sql, spec["error"], spec.get("missing"), pointer)

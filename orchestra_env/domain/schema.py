@@ -70,9 +70,8 @@ class Column:
         if self.unique:
             parts.append("UNIQUE")
         if "enum" in self.spec:
-            parts.append(
-                f"CHECK ({quote_name(self.name)} IN ({', '.join(map(sql_literal, self.spec['enum']))}))"
-            )
+            options = ", ".join(map(sql_literal, self.spec["enum"]))
+            parts.append(f"CHECK ({quote_name(self.name)} IN ({options}))")
         if "minimum" in self.spec:
             parts.append(f"CHECK ({quote_name(self.name)} >= {self.spec['minimum']!r})")
         if "maximum" in self.spec:
@@ -95,7 +94,8 @@ class Table:
         lines = [c.ddl() for c in self.columns]
         lines.append(f"PRIMARY KEY ({', '.join(map(quote_name, self.primary_key))})")
         lines += [
-            f"FOREIGN KEY ({quote_name(c.name)}) REFERENCES {quote_name(c.references[0])} ({quote_name(c.references[1])})"
+            f"FOREIGN KEY ({quote_name(c.name)}) "
+            f"REFERENCES {quote_name(c.references[0])} ({quote_name(c.references[1])})"
             for c in self.columns
             if c.references
         ]
@@ -104,7 +104,8 @@ class Table:
     def index_ddl(self) -> list[str]:
         """An index per foreign key: tools look rows up by their owner (accounts of a customer)."""
         return [
-            f"CREATE INDEX {quote_name(f'{self.name}__{c.name}')} ON {quote_name(self.name)} ({quote_name(c.name)})"
+            f"CREATE INDEX {quote_name(f'{self.name}__{c.name}')} "
+            f"ON {quote_name(self.name)} ({quote_name(c.name)})"
             for c in self.columns
             if c.references and not c.unique and (c.name,) != self.primary_key[:1]
         ]
@@ -112,9 +113,8 @@ class Table:
     @property
     def insert_sql(self) -> str:
         names = ", ".join(quote_name(c.name) for c in self.columns)
-        return (
-            f"INSERT INTO {quote_name(self.name)} ({names}) VALUES ({', '.join('?' * len(self.columns))})"
-        )
+        marks = ", ".join("?" * len(self.columns))
+        return f"INSERT INTO {quote_name(self.name)} ({names}) VALUES ({marks})"
 
     @property
     def rowid(self) -> str:

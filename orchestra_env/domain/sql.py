@@ -73,7 +73,8 @@ def compile_sql(conn, sql, names, pointer, problems, *, reads, build=False) -> l
         problems.append(
             Problem(
                 pointer,
-                "reads the clock or a random source; use today() (rand_int / rand_real only in finalize)",
+                "reads the clock or a random source; "
+                "use today() (rand_int / rand_real only in finalize)",
             )
         )
         return None
@@ -81,7 +82,8 @@ def compile_sql(conn, sql, names, pointer, problems, *, reads, build=False) -> l
         problems.append(
             Problem(
                 pointer,
-                "must not control transactions (no BEGIN, COMMIT, ROLLBACK, OR ROLLBACK): the engine runs each call as one unit",
+                "must not control transactions (no BEGIN, COMMIT, ROLLBACK, OR ROLLBACK): "
+                "the engine runs each call as one unit",
             )
         )
         return None

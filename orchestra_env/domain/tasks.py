@@ -63,7 +63,8 @@ class DomainTask:
         return combine_hashes(self.expected_tables)
 
     def to_tau2(self) -> dict:
-        """The task in tau2-bench's task format (the world comes from the seed, not initial_state)."""
+        """The task in tau2-bench's task format (the world comes from the seed, not
+        initial_state)."""
         return {
             "id": self.id,
             "description": self.description,
@@ -166,17 +167,7 @@ class TaskSampler:
     _sampled: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
 
     def task(self, index: int, seed: int = 0, split: str | None = None) -> DomainTask:
-        """Task `index` of the world built from `seed` (deterministic; cached).
-
-        Templates take turns (index mod the number of templates); the golden actions of every
-        task returned were replayed and succeed, and each task changes the database or needs
-        information communicated.
-
-        With `split` ("train", "validation" or "test"), task `index` of that split: each
-        template's tasks are dealt to the splits by the row of its first sample query (see
-        SPLIT_DEAL), so no task is in two splits, and the templates that have tasks in the split
-        take turns. A template that queries nothing trains only.
-        """
+        """Task `index` of the world built from `seed` (see `Domain.task`)."""
         templates = self._templates_in(split, seed)
         template = templates[index % len(templates)]
         k = index // len(templates)
@@ -199,7 +190,9 @@ class TaskSampler:
         if key not in self._split_templates:
             found = tuple(t for t in self.templates if self._has_tasks(t, seed, split))
             if not found:
-                raise ValueError(f"domain {self.name!r} has no task in split {split!r}, seed {seed}")
+                raise ValueError(
+                    f"domain {self.name!r} has no task in split {split!r}, seed {seed}"
+                )
             self._split_templates[key] = found
         return self._split_templates[key]
 
@@ -218,7 +211,8 @@ class TaskSampler:
         if isinstance(made, SampleMiss):
             raise fail(
                 made.pointer,
-                f"template {template.name!r} found no valid task in {MAX_ATTEMPTS} tries; last: {made.reason}",
+                f"template {template.name!r} found no valid task in {MAX_ATTEMPTS} tries; "
+                f"last: {made.reason}",
             )
         return made
 
@@ -256,7 +250,8 @@ class TaskSampler:
         if expected == pristine and not communicate:
             raise SampleMiss(
                 template.pointer,
-                "the golden actions change nothing and nothing must be communicated: the task needs no action",
+                "the golden actions change nothing and nothing must be communicated: "
+                "the task needs no action",
             )
         known, user_scenario = self._user(template, ns, views)
         where = f"{seed}/{index}" if split is None else f"{seed}/{split}/{index}"
@@ -280,7 +275,12 @@ class TaskSampler:
         )
 
     def _sample(
-        self, template: Template, seed: int, split: str | None, k: int | None, rng: Random,
+        self,
+        template: Template,
+        seed: int,
+        split: str | None,
+        k: int | None,
+        rng: Random,
         world: DomainWorld,
     ) -> tuple[dict, list[dict]]:
         """Draw the task's slots part by part on the pristine `world`; returns the task's slots
@@ -330,16 +330,22 @@ class TaskSampler:
             dealt = cached(self._dealt, key, deal, SAMPLE_CACHE)
         ordered = dealt[split]
         if not ordered:
-            raise SampleMiss(step.pointer, f"no row of the first sample query is in the {split} split")
+            raise SampleMiss(
+                step.pointer, f"no row of the first sample query is in the {split} split"
+            )
         if k is None:
             row = rng.choice(rows if split is None else ordered)
         else:
             row = ordered[k % len(ordered)]
         return dict(zip(step.columns, row, strict=True))
 
-    def _rows(self, step: Step, part: Part, view: dict, ns: dict, world: DomainWorld) -> list[tuple]:
+    def _rows(
+        self, step: Step, part: Part, view: dict, ns: dict, world: DomainWorld
+    ) -> list[tuple]:
         """The step query's rows whose columns named like existing slots equal them (cached)."""
-        fixed = tuple((i, n, ns[part.glob(n)]) for i, n in enumerate(step.columns) if part.glob(n) in ns)
+        fixed = tuple(
+            (i, n, ns[part.glob(n)]) for i, n in enumerate(step.columns) if part.glob(n) in ns
+        )
         key = (step.pointer, world.seed, tuple(view.get(p) for p in step.parameters), fixed)
         query = partial(self._query_rows, step, view, fixed, world._conn)
         try:
@@ -355,7 +361,11 @@ class TaskSampler:
     def _query_rows(self, step: Step, view: dict, fixed: tuple, conn) -> list[tuple]:
         names = step.columns
         # SQLite filters with the tables' indexes; a sub-select cannot name a column used twice.
-        in_sql = bool(fixed) and len(set(names)) == len(names) and all(bindable_scalar(v) for *_, v in fixed)
+        in_sql = (
+            bool(fixed)
+            and len(set(names)) == len(names)
+            and all(bindable_scalar(v) for *_, v in fixed)
+        )
         sql, params = step.query, view
         if in_sql:
             sql = step.filtered(tuple(n for _, n, _ in fixed))

@@ -51,12 +51,12 @@ class Rule:
 
 @dataclass(frozen=True)
 class DomainTool:
-    """A domain function: validated arguments -> checks -> statements in one transaction -> answer."""
+    """A domain function: validated arguments -> rules -> statements as one unit -> answer."""
 
     spec: ToolSpec  # name, description, parameters (the policy's view)
     kind: str  # read | write
     price_usd: float
-    checks: tuple[Rule, ...]
+    checks: tuple[Rule, ...]  # its `checks` in domain.json
     statements: tuple[str, ...]
     returns_sql: str | None
     returns_many: bool
@@ -69,7 +69,8 @@ class DomainTool:
         return self.spec.name
 
     def run(self, conn: sqlite3.Connection, arguments: Any) -> ToolOutcome:
-        """Validate, then run as one unit (a savepoint); any failure rolls it back and is reported."""
+        """Validate, then run as one unit (a savepoint); any failure rolls it back and is
+        reported."""
         if not isinstance(arguments, dict):
             return self._error(f"arguments must be a JSON object, not {type(arguments).__name__}")
         problem = next(self.spec.validator.iter_errors(arguments), None)
@@ -92,8 +93,8 @@ class DomainTool:
         return outcome
 
     def _execute(self, conn: sqlite3.Connection, params: dict) -> ToolOutcome:
-        for check in self.checks:
-            message = check.failure(conn, params)
+        for rule in self.checks:
+            message = rule.failure(conn, params)
             if message is not None:
                 return self._error(message)
         changes = 0  # rows the statements themselves changed (not the world's change log)

@@ -94,7 +94,10 @@ class Pristine:
     @classmethod
     def of(cls, conn: sqlite3.Connection, tables: Iterable[Table]) -> Pristine:
         digests = {
-            t.name: {r[0]: _row_digest(r[1:]) for r in conn.execute(f"SELECT {t.rowid}, * FROM {quote_name(t.name)}")}
+            t.name: {
+                r[0]: _row_digest(r[1:])
+                for r in conn.execute(f"SELECT {t.rowid}, * FROM {quote_name(t.name)}")
+            }
             for t in tables
         }
         return cls(conn, digests, {name: sum(rows.values()) for name, rows in digests.items()})
@@ -109,13 +112,20 @@ _CHANGED_ROWS = "SELECT t, r FROM temp.changed_rows"
 
 
 def _log_changes(conn: sqlite3.Connection, tables: Sequence[Table]) -> None:
-    conn.execute("CREATE TEMP TABLE changed_rows (t INTEGER, r INTEGER, PRIMARY KEY (t, r)) WITHOUT ROWID")
+    conn.execute(
+        "CREATE TEMP TABLE changed_rows (t INTEGER, r INTEGER, PRIMARY KEY (t, r)) WITHOUT ROWID"
+    )
     for i, table in enumerate(tables):
-        events = {"INSERT": ("NEW",), "DELETE": ("OLD",), "UPDATE": ("OLD", "NEW")}  # an update may move the rowid
+        events = {
+            "INSERT": ("NEW",),
+            "DELETE": ("OLD",),
+            "UPDATE": ("OLD", "NEW"),
+        }  # an update may move the rowid
         for event, rows in events.items():
             values = ", ".join(f"({i}, {row}.{table.rowid})" for row in rows)
             conn.execute(
-                f"CREATE TEMP TRIGGER log_{event.lower()}_{i} AFTER {event} ON main.{quote_name(table.name)} "
+                f"CREATE TEMP TRIGGER log_{event.lower()}_{i} "
+                f"AFTER {event} ON main.{quote_name(table.name)} "
                 f"BEGIN INSERT OR IGNORE INTO changed_rows VALUES {values}; END"
             )
 
