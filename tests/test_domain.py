@@ -25,7 +25,7 @@ from orchestra_env.domain import (
     scaffold_domain,
     validate_domain,
 )
-from orchestra_env.domain_cli import add_domain_commands
+from orchestra_env.domain.cli import add_domain_commands
 from orchestra_env.eval.records import read_run
 
 EXAMPLE = json.loads((SCHEMAS / "domain.example.json").read_text())

@@ -12,15 +12,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestra_env.domain import (
-    DomainError,
+from orchestra_env.domain.authoring import (
     ValidationReport,
-    bundled_domains,
     export_tau2_tasks,
-    load_domain,
     scaffold_domain,
     validate_domain,
 )
+from orchestra_env.domain.errors import DomainError
+from orchestra_env.domain.load import bundled_domains, load_domain
 
 
 def add_domain_commands(subparsers: argparse._SubParsersAction) -> None:
