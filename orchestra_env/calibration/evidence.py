@@ -38,7 +38,6 @@ from orchestra_env.calibration.measurement import episode_seed, task_ids
 from orchestra_env.env import OrchestraEnv
 from orchestra_env.episode import CodeRun, Episode, Evidence
 from orchestra_env.models.base import Check
-from orchestra_env.tasks.grading import extract_answer
 from orchestra_env.tasks.multihop import MultihopFamily
 from orchestra_env.tasks.reasoning import ReasoningFamily
 from orchestra_env.tools import qa
@@ -247,8 +246,7 @@ def _after_search(task, hops, mask: int, evidence: Evidence, ok: bool, seed: str
     if not hops:
         return mask
     text = task.artefact("search", evidence, ok, _expert_rng(seed))
-    match = qa._QUERY.search(text)
-    query = (match.group(1) if match else text).strip()
+    query = qa.query_in(text)
     found = search_index(world_seed).search(query, k=SEARCH_K, source=source)
     return mask | sum(1 << i for i, d in enumerate(hops) if d in found)
 
@@ -256,8 +254,7 @@ def _after_search(task, hops, mask: int, evidence: Evidence, ok: bool, seed: str
 def _program_run(task, evidence: Evidence, ok: bool, seed: str, run) -> CodeRun:
     """The program a coder writes on success / failure, run (as tools/qa.enhance_reasoning)."""
     text = task.artefact("reason", evidence, ok, _expert_rng(seed))
-    match = qa._CODE.search(text)
-    code = (match.group(1) if match else text).strip()
+    code = qa.code_in(text)
     output, status = run(code)
     return CodeRun(code=code, output=output, status=status)
 
@@ -270,9 +267,8 @@ def _graded_answers(family, task, evidence: Evidence, seed: str) -> tuple[bool, 
     graded = []
     for ok in (False, True):
         text = task.artefact("answer", evidence, ok, _expert_rng(seed))
-        final = extract_answer(text)
         episode = Episode(task=task, preference=None, seed=0, tools=())
-        episode.answer = text.strip() if final is None else final
+        episode.answer = qa.answer_in(text)
         graded.append(bool(family.grade(task, episode).outcome))
     return graded[0], graded[1]
 
