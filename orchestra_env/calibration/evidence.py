@@ -1,7 +1,8 @@
 """The fast path: every task's evidence tree, and the accuracy it gives for any abilities.
 
-An episode's only ability-dependent randomness is one uniform draw per expert
-call, u_i = Random("<episode seed>:<i>").random(), and call i succeeds iff u_i < p_i with
+An episode's only ability-dependent randomness is one uniform draw per expert call,
+u_i = `models.simulated.call_draw(episode.call_seed(episode seed, i))`, and call i succeeds iff
+u_i < p_i with
 
     p_i = Π_checks σ(a · (θ[skill] − d − δ_family[skill]) + bonus)        (models/simulated.py)
 
@@ -26,7 +27,6 @@ accuracy the env itself measures with those episode seeds, episode for episode
 from __future__ import annotations
 
 import inspect
-import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -36,8 +36,9 @@ import numpy as np
 from orchestra_env.baselines.single_model import BASIC_PLAN
 from orchestra_env.calibration.measurement import episode_seed, task_ids
 from orchestra_env.env import OrchestraEnv
-from orchestra_env.episode import CodeRun, Episode, Evidence
+from orchestra_env.episode import CodeRun, Episode, Evidence, call_seed
 from orchestra_env.models.base import Check
+from orchestra_env.models.simulated import call_draw
 from orchestra_env.tasks.multihop import MultihopFamily
 from orchestra_env.tasks.reasoning import ReasoningFamily
 from orchestra_env.tools import qa
@@ -179,7 +180,7 @@ class _Tree:
 def _task_tree(family, task, seed: int, sources: Sequence[str], world_seed: int, run) -> _Tree:
     hops = hop_documents(task)
     tree = _Tree(alone=task.demands("answer", Evidence()))
-    tree.alone_graded = _graded_answers(family, task, Evidence(), f"{seed}:1")
+    tree.alone_graded = _graded_answers(family, task, Evidence(), call_seed(seed, 1))
     # The answer's first checks are one per fact, in hop order (tasks/multihop.py).
     tree.recall = tree.alone[: len(hops)]
     tree.read = task.demands("answer", facts_evidence(hops, (1 << len(hops)) - 1))[: len(hops)]
@@ -189,11 +190,11 @@ def _task_tree(family, task, seed: int, sources: Sequence[str], world_seed: int,
         evidence = facts_evidence(hops, mask)
         tree.code[mask] = task.demands("reason", evidence)
         after_code = [
-            facts_evidence(hops, mask, _program_run(task, evidence, ok, f"{seed}:{call}", run)) for ok in (False, True)
+            facts_evidence(hops, mask, _program_run(task, evidence, ok, call_seed(seed, call), run)) for ok in (False, True)
         ]
         tree.answer[mask] = tuple(task.demands("answer", e) for e in after_code)
-        tree.graded[mask] = tuple(_graded_answers(family, task, e, f"{seed}:{call + 1}") for e in after_code)
-    tree.u = tuple(random.Random(f"{seed}:{i}").random() for i in range(1, call + 2))
+        tree.graded[mask] = tuple(_graded_answers(family, task, e, call_seed(seed, call + 1)) for e in after_code)
+    tree.u = tuple(call_draw(call_seed(seed, i))[0] for i in range(1, call + 2))
     return tree
 
 
@@ -207,7 +208,7 @@ def _search_levels(tree: _Tree, task, hops, seed: int, sources: Sequence[str], w
             evidence = facts_evidence(hops, mask)
             checks[mask] = task.demands("search", evidence)
             after[mask] = tuple(
-                _after_search(task, hops, mask, evidence, ok, f"{seed}:{k}", source, world_seed)
+                _after_search(task, hops, mask, evidence, ok, call_seed(seed, k), source, world_seed)
                 for ok in (False, True)
             )
         tree.search.append(checks)
@@ -233,19 +234,18 @@ def facts_evidence(hops: Sequence[int], mask: int, run: CodeRun | None = None) -
     return evidence
 
 
-def _expert_rng(seed: str) -> random.Random:
-    """A call's generator after its success draw, as `SimulatedExperts.complete` leaves it for
-    the artefact: what an expert writes depends on the seed and the outcome, not the model."""
-    rng = random.Random(seed)
-    rng.random()
-    return rng
+def _artefact(task, role: str, evidence: Evidence, ok: bool, seed: str) -> str:
+    """What a simulated expert writes for `role` at the call of `seed` when it succeeds or
+    fails (`call_draw`'s generator, as `SimulatedExperts.complete` uses it)."""
+    _, rng = call_draw(seed)
+    return task.artefact(role, evidence, ok, rng)
 
 
 def _after_search(task, hops, mask: int, evidence: Evidence, ok: bool, seed: str, source: str, world_seed: int) -> int:
     """The facts in context after a search that succeeds or fails (as tools/qa.search runs it)."""
     if not hops:
         return mask
-    text = task.artefact("search", evidence, ok, _expert_rng(seed))
+    text = _artefact(task, "search", evidence, ok, seed)
     query = qa.query_in(text)
     found = search_index(world_seed).search(query, k=SEARCH_K, source=source)
     return mask | sum(1 << i for i, d in enumerate(hops) if d in found)
@@ -253,7 +253,7 @@ def _after_search(task, hops, mask: int, evidence: Evidence, ok: bool, seed: str
 
 def _program_run(task, evidence: Evidence, ok: bool, seed: str, run) -> CodeRun:
     """The program a coder writes on success / failure, run (as tools/qa.enhance_reasoning)."""
-    text = task.artefact("reason", evidence, ok, _expert_rng(seed))
+    text = _artefact(task, "reason", evidence, ok, seed)
     code = qa.code_in(text)
     output, status = run(code)
     return CodeRun(code=code, output=output, status=status)
@@ -266,7 +266,7 @@ def _graded_answers(family, task, evidence: Evidence, seed: str) -> tuple[bool, 
     the facts' documents; they are never graded right unless nothing is in context."""
     graded = []
     for ok in (False, True):
-        text = task.artefact("answer", evidence, ok, _expert_rng(seed))
+        text = _artefact(task, "answer", evidence, ok, seed)
         episode = Episode(task=task, preference=None, seed=0, tools=())
         episode.answer = qa.answer_in(text)
         graded.append(bool(family.grade(task, episode).outcome))

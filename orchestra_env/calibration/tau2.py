@@ -19,7 +19,6 @@ minimises Σ_m (w_θ (θ_m − θ⁰_m))² + (w_δ δ)², θ⁰ = `TOOL_USE_PRIO
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -35,10 +34,10 @@ from orchestra_env.calibration.measurement import (
     policy,
 )
 from orchestra_env.calibration.targets import ENV_IDS, MODELS, TAU2, TAU2_FAMILY
-from orchestra_env.episode import Evidence
+from orchestra_env.episode import Evidence, call_seed
 from orchestra_env.models.base import ExpertReply, ExpertRequest
 from orchestra_env.models.profiles import Profiles
-from orchestra_env.models.simulated import SimulatedExperts
+from orchestra_env.models.simulated import SimulatedExperts, call_draw
 
 # The hand-set tool_use abilities (the τ² fit's prior θ⁰).
 TOOL_USE_PRIOR = {
@@ -130,7 +129,7 @@ def _task_chances(env, agent, experts: _ChanceExperts, task_id: str, seed: int):
     the current interval; the outcome holds up to the next draw, among the calls made, above it."""
     task = env.unwrapped.suite.task(task_id)
     (check,) = task.demands("act", Evidence())
-    draws = [random.Random(f"{seed}:{i}").random() for i in range(1, env.unwrapped.max_turns + 1)]
+    draws = [call_draw(call_seed(seed, i))[0] for i in range(1, env.unwrapped.max_turns + 1)]
     cuts: list[float] = []
     outcomes: list[int] = []
     low = 0.0
