@@ -25,7 +25,7 @@ from rich.text import Text
 import orchestra_env
 from orchestra_env.actions import Message, ToolCall, parse_action
 from orchestra_env.baselines.routers import offered
-from orchestra_env.calibrate_cli import add_calibrate_command
+from orchestra_env.calibration.cli import add_calibrate_command
 from orchestra_env.domain.cli import add_domain_commands
 from orchestra_env.eval.agent import AgentSpec, UnknownAgentError
 from orchestra_env.eval.cli import (

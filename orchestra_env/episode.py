@@ -57,6 +57,11 @@ class Evidence:
         return doc_id in self._seen
 
 
+def call_seed(episode_seed: int, call: int) -> str:
+    """The seed of an episode's call-th expert call (counted from 1)."""
+    return f"{episode_seed}:{call}"
+
+
 @dataclass
 class Episode:
     task: Task
@@ -74,4 +79,4 @@ class Episode:
     def next_call_seed(self) -> str:
         """The seed of the next expert call: (episode seed, call index)."""
         self.expert_calls += 1
-        return f"{self.seed}:{self.expert_calls}"
+        return call_seed(self.seed, self.expert_calls)

@@ -1,6 +1,7 @@
-"""Calibration: the shipped profiles reproduce the paper's "none" and "basic" rows (facts §6).
+"""Calibration: the shipped profiles reproduce the paper's "none" and "basic" rows
+(docs/architecture.md).
 
-How the accuracies are computed (orchestra_env/calibrate.py): `evidence_table` walks each task's
+How the accuracies are computed (orchestra_env/calibration/): `evidence_table` walks each task's
 evidence tree — every reachable search outcome, the program written on success or failure and
 its real sandbox output, the answer's checks at each node — through the families as the env
 builds them (their difficulty offsets read from the shipped profiles), the real retriever and
@@ -30,7 +31,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from orchestra_env import calibrate as cal
+from orchestra_env import calibration as cal
 from orchestra_env.baselines.single_model import alone, with_basic_tools
 from orchestra_env.episode import Evidence
 from orchestra_env.models.profiles import default_profiles, parse_profiles
@@ -222,7 +223,7 @@ def test_remap_keeps_other_models_in_place():
 def test_fit_moves_towards_the_paper():
     """A few iterations on small tables lower the objective and keep GPT-5 ahead of Qwen3-8B."""
     tables = {f: cal.evidence_table(f, 60) for f in cal.FAMILIES}
-    problem = cal._Problem(tables, default_profiles())
+    problem = cal.FitProblem(tables, default_profiles())
     start = problem.residuals(problem.prior, problem.accuracies(problem.prior, problem.cells))
     result = cal.fit(tables, default_profiles(), iterations=4)
     assert result.objective < start @ start

@@ -75,7 +75,7 @@ class Profiles:
     discrimination: float
     policy_model: str
     price_tables: Mapping[str, Mapping[str, Price]]
-    # family -> skill -> offset added to that family's step difficulties (fitted by calibrate.py)
+    # family -> skill -> offset added to that family's step difficulties (fitted by orchestra_env.calibration)
     difficulty_offsets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def model_of(self, alias: str) -> ModelProfile:

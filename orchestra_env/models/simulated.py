@@ -38,6 +38,14 @@ def success_probability(
     return p
 
 
+def call_draw(seed: str) -> tuple[float, random.Random]:
+    """A call's success draw u (the call succeeds iff u < P(success)), and the call's generator
+    after it, which writes the artefact and then draws the completion tokens: what an expert
+    writes depends on the seed and the outcome, not on the model."""
+    rng = random.Random(seed)
+    return rng.random(), rng
+
+
 def draw_completion_tokens(model: ModelProfile, role: str, rng: random.Random) -> int:
     """Completion tokens of one call: log-normal with the profile's mean for `role`."""
     mean = model.completion_tokens[role]
@@ -53,10 +61,10 @@ class SimulatedExperts:
 
     def complete(self, request: ExpertRequest) -> ExpertReply:
         model = self.profiles.models[request.model]
-        rng = random.Random(request.seed)
+        u, rng = call_draw(request.seed)
         checks = request.task.demands(request.role, request.evidence)
         p = success_probability(model.abilities, checks, self.profiles.discrimination)
-        success = rng.random() < p
+        success = u < p
         text = request.task.artefact(request.role, request.evidence, success, rng)
         completion = draw_completion_tokens(model, request.role, rng)
         return ExpertReply(

@@ -37,12 +37,29 @@ _QUERY = re.compile(r"<query>(.*?)</query>", re.DOTALL)
 _CODE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
 
 
+def query_in(text: str) -> str:
+    """The query of a search expert's reply: inside <query></query>, else the whole reply."""
+    match = _QUERY.search(text)
+    return (match.group(1) if match else text).strip()
+
+
+def code_in(text: str) -> str:
+    """The program of a coder's reply: its first ```python``` block, else the whole reply."""
+    match = _CODE.search(text)
+    return (match.group(1) if match else text).strip()
+
+
+def answer_in(text: str) -> str:
+    """The final answer of an answerer's reply: the tagged or boxed one, else the whole reply."""
+    final = extract_answer(text)
+    return text.strip() if final is None else final
+
+
 def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
     source = call.arguments.get("source", "local")
     reply = ctx.ask("search", alias, (SEARCH_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces(with_code=False)))
-    match = _QUERY.search(reply.text)
-    query = (match.group(1) if match else reply.text).strip()
+    query = query_in(reply.text)
     doc_ids = ctx.search(query, ctx.search_k, source)
     fees = ctx.profiles.fees
     if source == "web":
@@ -62,8 +79,7 @@ def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
 def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
     reply = ctx.ask("reason", alias, (REASON_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces()))
-    match = _CODE.search(reply.text)
-    code = (match.group(1) if match else reply.text).strip()
+    code = code_in(reply.text)
     result = ctx.run_code(code)
     output = result.as_text()
     billed_s = max(1, math.ceil(result.cpu_seconds))  # billed per started second: deterministic
@@ -82,8 +98,7 @@ def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
 def answer(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
     reply = ctx.ask("answer", alias, (ANSWER_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces()))
-    final = extract_answer(reply.text)
-    final = reply.text.strip() if final is None else final
+    final = answer_in(reply.text)
     return tool_reply(
         f"Final answer ({alias}): {final}",
         charges=(ctx.model_charge("answer", alias, reply),),

@@ -1,5 +1,5 @@
 """`orchestra calibrate`: fit the simulated experts to the paper's published accuracies, or
-report how the shipped profiles compare (see orchestra_env/calibrate.py).
+report how the shipped profiles compare (see the `orchestra_env.calibration` package).
 
 * `orchestra calibrate` — fit on n tasks per family and print the fit, with the accuracies the
   env would measure (replayed from the evidence and chance tables); writes nothing.
@@ -18,7 +18,7 @@ import json
 
 from rich.console import Console
 
-from orchestra_env import calibrate as cal
+from orchestra_env import calibration as cal
 from orchestra_env.eval.cli import plain
 from orchestra_env.models.profiles import Profiles, load_profiles, parse_profiles
 

@@ -1,0 +1,173 @@
+"""Calibrating the simulated experts against the paper's published accuracies.
+
+The paper reports, for six models, the accuracy of the model alone ("none") and of the model
+working with the basic tools ("basic") on HLE and FRAMES, and with the basic tools on τ². Here
+HLE is the `reasoning` family, FRAMES the `multihop` family and τ² the `function_calling`
+family; "none" is `baselines.single_model.alone(model)` and "basic" is
+`with_basic_tools(model)`: 24 cells for HLE and FRAMES, 6 for τ². The modules:
+
+* `targets` — the paper's numbers (accuracies, costs, latencies) and tolerances, as data;
+* `measurement` — a cell measured by playing its policy through the real env (`measure_cell`,
+  `sweep`);
+* `evidence` — the fast path for HLE and FRAMES: each task's evidence tree (`evidence_table`)
+  and the accuracy it gives for any abilities (`expected_accuracy`, `crn_accuracy`);
+* `fitting` — abilities and family offsets fitted to the 24 cells (`fit`), written into
+  profiles.json (`write_profiles`);
+* `tau2` — the fast path and the fit for τ²: the chance table (`chance_table`) and the
+  tool_use fit (`fit_tool_use`, `with_tool_use`);
+* `reporting` — the markdown comparison with the paper (`report`);
+* `cli` — the `orchestra calibrate` command.
+"""
+
+from orchestra_env.calibration.evidence import (
+    SEARCH_K,
+    SKILLS,
+    EvidenceTable,
+    StepChecks,
+    basic_searches,
+    crn_accuracy,
+    crn_outcomes,
+    evidence_table,
+    expected_accuracy,
+    facts_evidence,
+    hop_documents,
+    reading_gain,
+    sandbox_runner,
+    skill_vector,
+    task_probabilities,
+)
+from orchestra_env.calibration.fitting import (
+    FIT_SKILLS,
+    OFFSET_SKILLS,
+    OFFSET_WEIGHT,
+    ORDER,
+    ORDER_MARGIN,
+    ORDER_WEIGHT,
+    PRIOR,
+    PRIOR_WEIGHT,
+    READING_MARGIN,
+    Fit,
+    FitProblem,
+    fit,
+    fitted_data,
+    monotone,
+    profiles_path,
+    remap,
+    shipped_fit,
+    write_profiles,
+)
+from orchestra_env.calibration.measurement import (
+    Cell,
+    episode_seed,
+    family_kwargs,
+    measure,
+    measure_cell,
+    play_episode,
+    policy,
+    sweep,
+    task_ids,
+)
+from orchestra_env.calibration.reporting import policy_costs, replayed_cells, report, tau2_costs
+from orchestra_env.calibration.targets import (
+    BENCHMARK,
+    CELLS,
+    COLUMNS,
+    ENV_IDS,
+    FAMILIES,
+    FAMILY_TOOLS,
+    MODELS,
+    PAPER,
+    PAPER_COST,
+    SETTINGS,
+    TARGETS,
+    TAU2,
+    TAU2_FAMILY,
+    TAU2_TARGETS,
+    TAU2_TOLERANCE,
+    TOLERANCE,
+    tolerance,
+)
+from orchestra_env.calibration.tau2 import (
+    TOOL_USE_GRID,
+    TOOL_USE_PRIOR,
+    ChanceTable,
+    ToolUseFit,
+    chance_table,
+    fit_tool_use,
+    replayed_tau2,
+    with_tool_use,
+)
+
+__all__ = [
+    "BENCHMARK",
+    "CELLS",
+    "COLUMNS",
+    "ENV_IDS",
+    "FAMILIES",
+    "FAMILY_TOOLS",
+    "FIT_SKILLS",
+    "MODELS",
+    "OFFSET_SKILLS",
+    "OFFSET_WEIGHT",
+    "ORDER",
+    "ORDER_MARGIN",
+    "ORDER_WEIGHT",
+    "PAPER",
+    "PAPER_COST",
+    "PRIOR",
+    "PRIOR_WEIGHT",
+    "READING_MARGIN",
+    "SEARCH_K",
+    "SETTINGS",
+    "SKILLS",
+    "TARGETS",
+    "TAU2",
+    "TAU2_FAMILY",
+    "TAU2_TARGETS",
+    "TAU2_TOLERANCE",
+    "TOLERANCE",
+    "TOOL_USE_GRID",
+    "TOOL_USE_PRIOR",
+    "Cell",
+    "ChanceTable",
+    "EvidenceTable",
+    "Fit",
+    "FitProblem",
+    "StepChecks",
+    "ToolUseFit",
+    "basic_searches",
+    "chance_table",
+    "crn_accuracy",
+    "crn_outcomes",
+    "episode_seed",
+    "evidence_table",
+    "expected_accuracy",
+    "facts_evidence",
+    "family_kwargs",
+    "fit",
+    "fit_tool_use",
+    "fitted_data",
+    "hop_documents",
+    "measure",
+    "measure_cell",
+    "monotone",
+    "play_episode",
+    "policy",
+    "policy_costs",
+    "profiles_path",
+    "reading_gain",
+    "remap",
+    "replayed_cells",
+    "replayed_tau2",
+    "report",
+    "sandbox_runner",
+    "shipped_fit",
+    "skill_vector",
+    "sweep",
+    "task_ids",
+    "task_probabilities",
+    "tau2_costs",
+    "tolerance",
+    "with_tool_use",
+    "write_profiles",
+]
