@@ -23,6 +23,7 @@ from gymnasium.envs.registration import EnvSpec
 from orchestra_env import render as rendering
 from orchestra_env import tokens
 from orchestra_env.actions import Message, ToolCall, parse_action
+from orchestra_env.core import Task
 from orchestra_env.domain import DomainError, bundled_domains, validate_domain
 from orchestra_env.episode import Episode
 from orchestra_env.ledger import Charge
@@ -31,7 +32,7 @@ from orchestra_env.models.profiles import Price, Profiles, load_profiles
 from orchestra_env.models.simulated import SimulatedExperts
 from orchestra_env.rewards import Preference, episode_reward, preset_preferences, reference_scales
 from orchestra_env.spaces import ToolCallText, observation_space
-from orchestra_env.tasks.base import SPLITS, Task
+from orchestra_env.tasks.base import SPLITS
 from orchestra_env.tasks.suite import TaskSuite
 from orchestra_env.tasks.world import knowledge_world
 from orchestra_env.tools import qa

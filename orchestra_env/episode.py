@@ -8,53 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from orchestra_env.core import CallRecord, CodeRun, Evidence, Task
 from orchestra_env.ledger import Ledger
 
 if TYPE_CHECKING:
     from orchestra_env.rewards import Preference
-    from orchestra_env.tasks.base import Task
 
-
-@dataclass(frozen=True)
-class CodeRun:
-    """A program an expert wrote, and what really happened when the sandbox ran it."""
-
-    code: str
-    output: str
-    status: str
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """A domain tool call that ran, and what it returned."""
-
-    name: str
-    arguments: dict
-    ok: bool
-    output: str
-
-
-@dataclass
-class Evidence:
-    """What is in the context: retrieved documents (ids, first-seen order), code runs, and in
-    conversations the domain calls made and what the agent and the user said."""
-
-    documents: list[int] = field(default_factory=list)
-    code_runs: list[CodeRun] = field(default_factory=list)
-    calls: list[CallRecord] = field(default_factory=list)
-    said_to_user: list[str] = field(default_factory=list)
-    user_said: list[str] = field(default_factory=list)
-    _seen: set[int] = field(default_factory=set, repr=False)
-
-    def add_documents(self, doc_ids: tuple[int, ...]) -> tuple[int, ...]:
-        """Add documents not yet in context; returns the new ones."""
-        new = tuple(d for d in doc_ids if d not in self._seen)
-        self._seen.update(new)
-        self.documents.extend(new)
-        return new
-
-    def has_document(self, doc_id: int) -> bool:
-        return doc_id in self._seen
+# The evidence records live in core.py; still importable from here, where they used to be.
+__all__ = ["CallRecord", "CodeRun", "Episode", "Evidence"]
 
 
 @dataclass

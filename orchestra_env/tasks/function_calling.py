@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from orchestra_env.actions import Message, ParseError, ToolCall, parse_action
+from orchestra_env.core import CallRecord, Check, Evidence, Grade
 from orchestra_env.domain import Domain, DomainTask, bundled_domains, communicated, load_domain
-from orchestra_env.episode import CallRecord, Episode, Evidence
+from orchestra_env.episode import Episode
 from orchestra_env.ledger import Charge
-from orchestra_env.models.base import Check
 from orchestra_env.models.profiles import Profiles
-from orchestra_env.tasks.base import Grade, index_in_split, split_position
-from orchestra_env.tasks.multihop import Offset, family_offset, offset_checks
+from orchestra_env.tasks.base import index_in_split, split_position
+from orchestra_env.tasks.offsets import Offset, family_offset, offset_checks
 from orchestra_env.tools.base import ToolContext, ToolResult, tool_reply
 from orchestra_env.tools.catalogue import expert_tool_spec
 from orchestra_env.tools.spec import ToolSpec

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestra_env.episode import CallRecord, CodeRun, Episode
+from orchestra_env.core import CallRecord, CodeRun
+from orchestra_env.episode import Episode
 from orchestra_env.ledger import Charge
 from orchestra_env.models.base import Expert, ExpertReply, ExpertRequest
 from orchestra_env.models.profiles import Profiles

@@ -13,7 +13,7 @@ import re
 
 from orchestra_env import tokens
 from orchestra_env.actions import ToolCall
-from orchestra_env.episode import CodeRun
+from orchestra_env.core import CodeRun
 from orchestra_env.ledger import Charge
 from orchestra_env.tasks.grading import extract_answer
 from orchestra_env.tools.base import ToolContext, ToolResult, tool_reply
