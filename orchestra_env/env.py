@@ -34,11 +34,11 @@ from orchestra_env.rewards import Preference, episode_reward, preset_preferences
 from orchestra_env.spaces import ToolCallText, observation_space
 from orchestra_env.tasks.base import SPLITS
 from orchestra_env.tasks.suite import TaskSuite
-from orchestra_env.tasks.world import knowledge_world
 from orchestra_env.tools import qa
 from orchestra_env.tools.base import ToolContext, ToolResult
 from orchestra_env.tools.retrieval import search_index
 from orchestra_env.tools.spec import ToolSpec, tools_json
+from orchestra_env.world import knowledge_world
 
 EXTRA_TOOL_KEYS = ("web_search",)  # counted calls that are not model aliases
 DOMAIN_CHECK_TASKS = 5  # tasks per template an authored domain must yield at construction

@@ -5,8 +5,8 @@ import random
 import numpy as np
 import pytest
 
-from orchestra_env.tasks.world import Document, knowledge_world
 from orchestra_env.tools.retrieval import SearchIndex, search_index
+from orchestra_env.world import Document, knowledge_world
 
 N_QUESTIONS = 300
 

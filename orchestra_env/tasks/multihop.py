@@ -27,7 +27,7 @@ from orchestra_env.episode import Episode
 from orchestra_env.tasks.grading import answers_match
 from orchestra_env.tasks.offsets import Offset, family_offset, offset_checks
 from orchestra_env.tasks.questions import CODE_OUTPUT_BONUS, QuestionFamily, break_program
-from orchestra_env.tasks.world import KnowledgeWorld, MultihopQuestion, knowledge_world
+from orchestra_env.world import KnowledgeWorld, MultihopQuestion, knowledge_world
 
 READING_BONUS = 3.0  # the fact is in a document in context
 POPULARITY_BONUS = 2.0  # recall of a fully popular fact, scaled by Hop.popularity

@@ -23,7 +23,7 @@ import bm25s
 import numpy as np
 from bm25s.tokenization import Tokenizer
 
-from orchestra_env.tasks.world import Document, knowledge_world
+from orchestra_env.world import Document, knowledge_world
 
 SOURCES = ("local", "web")
 CACHE_SIZE = 16384  # (query, k, source) entries per index
