@@ -1,12 +1,15 @@
-"""The state of one episode: what the policy has gathered, said and spent so far.
+"""The state of one episode: what the policy has gathered, said and spent so far, and the
+resources its tools work with.
 
-The env owns one `Episode` per reset; tools read it and return results, the env applies them.
+The env owns one `Episode` per reset, handing it its `Resources` then; tools read the episode
+and return results, the env applies them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orchestra_env.core import CallRecord, CodeRun, Evidence, Task
 from orchestra_env.ledger import Ledger
@@ -15,7 +18,19 @@ if TYPE_CHECKING:
     from orchestra_env.rewards import Preference
 
 # The evidence records live in core.py; still importable from here, where they used to be.
-__all__ = ["CallRecord", "CodeRun", "Episode", "Evidence"]
+__all__ = ["CallRecord", "CodeRun", "Episode", "Evidence", "Resources"]
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What an episode's tools work with, fixed at reset: the corpus, the code runner, and the
+    family's per-task resources (e.g. the freshly restored domain world and its user)."""
+
+    document: Callable[[int], tuple[str, str]]  # doc id -> (title, capped text)
+    search: Callable[[str, int, str], tuple[int, ...]]  # (query, k, source) -> doc ids
+    run_code: Callable[[str], Any]  # code -> SandboxResult
+    search_k: int = 3  # documents returned per search
+    family: Mapping[str, Any] = field(default_factory=dict)  # from `TaskFamily.begin`
 
 
 @dataclass
@@ -24,6 +39,7 @@ class Episode:
     preference: Preference
     seed: int
     tools: tuple[str, ...]  # aliases / tool names offered this episode
+    resources: Resources | None = None  # None only for an episode graded without being played
     ledger: Ledger = field(default_factory=Ledger)
     evidence: Evidence = field(default_factory=Evidence)
     messages: list[dict] = field(default_factory=list)  # the chat transcript

@@ -60,7 +60,8 @@ class TaskFamily(Protocol):
     def tool_specs(self, task: Task, profiles: Profiles, aliases: Sequence[str]) -> tuple[ToolSpec, ...]: ...
 
     def begin(self, task: Task) -> dict:
-        """Per-episode resources the executors need (e.g. a freshly restored database)."""
+        """Per-episode resources the executors and `grade` need (e.g. a freshly restored
+        database); the env hands them to the episode once, as `Resources.family`."""
 
     def execute(self, call: ToolCall, ctx: ToolContext) -> ToolResult: ...
 

@@ -18,8 +18,6 @@ from orchestra_env.ledger import Charge
 from orchestra_env.tasks.grading import extract_answer
 from orchestra_env.tools.base import ToolContext, ToolResult, tool_reply
 
-SNIPPET_CHARS = 1200  # documents are capped like this in the released evaluation prompts
-
 SEARCH_PROMPT = (
     "Write one web-search query that finds the next missing fact needed to solve the problem. "
     "Reply with the query only, inside <query></query>."
@@ -43,7 +41,7 @@ def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
     reply = ctx.ask("search", alias, (SEARCH_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces(with_code=False)))
     match = _QUERY.search(reply.text)
     query = (match.group(1) if match else reply.text).strip()
-    doc_ids = ctx.search(query, ctx.search_k, source)
+    doc_ids = ctx.resources.search(query, ctx.resources.search_k, source)
     fees = ctx.profiles.fees
     if source == "web":
         usd = fees.web_search_per_query_usd + fees.web_search_per_document_usd * len(doc_ids)
@@ -53,7 +51,7 @@ def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
         fee = local.usd(tokens.count(query), 0)
         charges = (ctx.model_charge("search", alias, reply, fee_usd=fee),)
     shown = "\n\n".join(
-        f"[{i}] {title}\n{text}" for i, (title, text) in enumerate(map(ctx.documents, doc_ids), 1)
+        f"[{i}] {title}\n{text}" for i, (title, text) in enumerate(map(ctx.resources.document, doc_ids), 1)
     )
     content = f"Query ({source}): {query}\n\n{shown or 'No documents found.'}"
     return tool_reply(content, charges=charges, documents=doc_ids)
@@ -64,7 +62,7 @@ def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
     reply = ctx.ask("reason", alias, (REASON_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces()))
     match = _CODE.search(reply.text)
     code = (match.group(1) if match else reply.text).strip()
-    result = ctx.run_code(code)
+    result = ctx.resources.run_code(code)
     output = result.as_text()
     billed_s = max(1, math.ceil(result.cpu_seconds))  # billed per started second: deterministic
     interpreter = Charge(
