@@ -1,6 +1,6 @@
 """OrchestraEnv: each turn the policy calls one priced tool until it answers or runs out.
 
-The env is the only place that knows the whole loop (DESIGN.md §3):
+The env is the only place that knows the whole loop (see docs/architecture.md):
 policy text → actions.parse_action → tools executor → ToolResult → ledger + episode state →
 (at the end) family.grade → rewards → render → (obs, reward, terminated, truncated, info).
 """
