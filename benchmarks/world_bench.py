@@ -33,8 +33,8 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
-    from orchestra_env.tasks.world import KnowledgeWorld
     from orchestra_env.tools.retrieval import SearchIndex
+    from orchestra_env.world import KnowledgeWorld
 
     t = time.perf_counter()
     world = KnowledgeWorld(args.seed)

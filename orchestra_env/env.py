@@ -1,6 +1,6 @@
 """OrchestraEnv: each turn the policy calls one priced tool until it answers or runs out.
 
-The env is the only place that knows the whole loop (DESIGN.md §3):
+The env is the only place that knows the whole loop (see docs/architecture.md):
 policy text → actions.parse_action → tools executor → ToolResult → ledger + episode state →
 (at the end) family.grade → rewards → render → (obs, reward, terminated, truncated, info).
 """
@@ -23,20 +23,19 @@ from gymnasium.envs.registration import EnvSpec
 from orchestra_env import render as rendering
 from orchestra_env import tokens
 from orchestra_env.actions import Message, ToolCall, parse_action
+from orchestra_env.core import Task
 from orchestra_env.domain import DomainError, bundled_domains, validate_domain
-from orchestra_env.episode import Episode
+from orchestra_env.episode import Episode, Resources
 from orchestra_env.ledger import Charge
 from orchestra_env.models.base import Expert
 from orchestra_env.models.profiles import Price, Profiles, load_profiles
 from orchestra_env.models.simulated import SimulatedExperts
 from orchestra_env.rewards import Preference, episode_reward, preset_preferences, reference_scales
 from orchestra_env.spaces import ToolCallText, observation_space
-from orchestra_env.tasks.base import SPLITS, Task
+from orchestra_env.tasks.base import SPLITS
 from orchestra_env.tasks.suite import TaskSuite
-from orchestra_env.tasks.world import knowledge_world
-from orchestra_env.tools import qa
 from orchestra_env.tools.base import ToolContext, ToolResult
-from orchestra_env.tools.retrieval import search_index
+from orchestra_env.tools.retrieval import WorldCorpus
 from orchestra_env.tools.spec import ToolSpec, tools_json
 
 EXTRA_TOOL_KEYS = ("web_search",)  # counted calls that are not model aliases
@@ -163,6 +162,7 @@ class OrchestraEnv(gym.Env[dict, str]):
         self._specs_cache: dict[tuple[str, ...], tuple[dict[str, ToolSpec], str]] = {}
         self.action_space = ToolCallText(self._all_specs())
         self.observation_space = observation_space(len(self.tool_keys) + 3, self.max_turns)
+        self._corpus = WorldCorpus(self.world_seed)
         self._episode: Episode | None = None
         self._done = True
         self._ended = False
@@ -186,21 +186,23 @@ class OrchestraEnv(gym.Env[dict, str]):
         self._profiles_now = self._episode_profiles(draw)
         self._specs_now, self._tools_json = self._specs(task, offered, self._profiles_now)
         self._family = family
-        self._episode = Episode(task=task, preference=preference, seed=episode_seed, tools=offered)
+        resources = Resources(
+            document=self._corpus.document,
+            search=self._corpus.search,
+            run_code=_run_code,
+            search_k=self.search_k,
+            family=family.begin(task),
+        )
+        self._episode = Episode(
+            task=task, preference=preference, seed=episode_seed, tools=offered, resources=resources
+        )
         self._episode.messages = rendering.opening_messages(self._episode, family.system_prompt(task))
         self._reference = reference_scales(task.reference_plan, self._profiles_now, tokens.count(task.prompt))
         self._preference_vector = preference.vector(self.tool_keys)
         self._done = False
         self._ended = False
         self._context = ToolContext(
-            profiles=self._profiles_now,
-            experts=self.experts,
-            episode=self._episode,
-            documents=self._document,
-            search=self._search,
-            run_code=_run_code,
-            search_k=self.search_k,
-            resources=family.begin(task),
+            profiles=self._profiles_now, experts=self.experts, episode=self._episode
         )
         obs = self._observation()
         self._prompt_tokens = _tokens_read(obs)  # billed when the policy acts on it
@@ -325,7 +327,7 @@ class OrchestraEnv(gym.Env[dict, str]):
     def _observation(self) -> dict:
         ep = self._episode
         if self.render_format == "toolorchestra" and not self._family.conversational:
-            messages = rendering.toolorchestra_messages(ep, self._document)
+            messages = rendering.toolorchestra_messages(ep)
         else:  # fresh dicts: a caller that edits an observation must not edit the episode
             messages = tuple({"role": m["role"], "content": m["content"]} for m in ep.messages)
         return {
@@ -395,13 +397,6 @@ class OrchestraEnv(gym.Env[dict, str]):
             if not any(self.profiles.aliases[a].tool == tool for a in kept):
                 kept.append(draw.choice([a for a in aliases if self.profiles.aliases[a].tool == tool]))
         return tuple(a for a in aliases if a in kept)
-
-    def _document(self, doc_id: int) -> tuple[str, str]:
-        doc = knowledge_world(self.world_seed).document(doc_id)
-        return doc.title, doc.text[: qa.SNIPPET_CHARS]
-
-    def _search(self, query: str, k: int, source: str) -> tuple[int, ...]:
-        return search_index(self.world_seed).search(query, k=k, source=source)
 
 
 def _tokens_read(obs: dict) -> int:

@@ -1,60 +1,36 @@
-"""The state of one episode: what the policy has gathered, said and spent so far.
+"""The state of one episode: what the policy has gathered, said and spent so far, and the
+resources its tools work with.
 
-The env owns one `Episode` per reset; tools read it and return results, the env applies them.
+The env owns one `Episode` per reset, handing it its `Resources` then; tools read the episode
+and return results, the env applies them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from orchestra_env.core import CallRecord, CodeRun, Evidence, Task
 from orchestra_env.ledger import Ledger
 
 if TYPE_CHECKING:
     from orchestra_env.rewards import Preference
-    from orchestra_env.tasks.base import Task
+
+# The evidence records live in core.py; still importable from here, where they used to be.
+__all__ = ["CallRecord", "CodeRun", "Episode", "Evidence", "Resources"]
 
 
 @dataclass(frozen=True)
-class CodeRun:
-    """A program an expert wrote, and what really happened when the sandbox ran it."""
+class Resources:
+    """What an episode's tools work with, fixed at reset: the corpus, the code runner, and the
+    family's per-task resources (e.g. the freshly restored domain world and its user)."""
 
-    code: str
-    output: str
-    status: str
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """A domain tool call that ran, and what it returned."""
-
-    name: str
-    arguments: dict
-    ok: bool
-    output: str
-
-
-@dataclass
-class Evidence:
-    """What is in the context: retrieved documents (ids, first-seen order), code runs, and in
-    conversations the domain calls made and what the agent and the user said."""
-
-    documents: list[int] = field(default_factory=list)
-    code_runs: list[CodeRun] = field(default_factory=list)
-    calls: list[CallRecord] = field(default_factory=list)
-    said_to_user: list[str] = field(default_factory=list)
-    user_said: list[str] = field(default_factory=list)
-    _seen: set[int] = field(default_factory=set, repr=False)
-
-    def add_documents(self, doc_ids: tuple[int, ...]) -> tuple[int, ...]:
-        """Add documents not yet in context; returns the new ones."""
-        new = tuple(d for d in doc_ids if d not in self._seen)
-        self._seen.update(new)
-        self.documents.extend(new)
-        return new
-
-    def has_document(self, doc_id: int) -> bool:
-        return doc_id in self._seen
+    document: Callable[[int], tuple[str, str]]  # doc id -> (title, capped text)
+    search: Callable[[str, int, str], tuple[int, ...]]  # (query, k, source) -> doc ids
+    run_code: Callable[[str], Any]  # code -> SandboxResult
+    search_k: int = 3  # documents returned per search
+    family: Mapping[str, Any] = field(default_factory=dict)  # from `TaskFamily.begin`
 
 
 def call_seed(episode_seed: int, call: int) -> str:
@@ -68,6 +44,7 @@ class Episode:
     preference: Preference
     seed: int
     tools: tuple[str, ...]  # aliases / tool names offered this episode
+    resources: Resources | None = None  # None only for an episode graded without being played
     ledger: Ledger = field(default_factory=Ledger)
     evidence: Evidence = field(default_factory=Evidence)
     messages: list[dict] = field(default_factory=list)  # the chat transcript

@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from orchestra_env.episode import Episode
 
 FORMATS = ("chat", "toolorchestra")
@@ -36,9 +34,9 @@ def opening_messages(episode: Episode, system: str) -> list[dict]:
     ]
 
 
-def toolorchestra_messages(episode: Episode, document: Callable[[int], tuple[str, str]]) -> tuple[dict, ...]:
+def toolorchestra_messages(episode: Episode) -> tuple[dict, ...]:
     parts = [f"Problem: {problem_text(episode)}"]
-    docs = [document(d) for d in episode.evidence.documents]
+    docs = [episode.resources.document(d) for d in episode.evidence.documents]
     if docs:
         parts.append("Documents:\n" + "\n\n".join(f"[{i}] {t}\n{x}" for i, (t, x) in enumerate(docs, 1)))
     runs = episode.evidence.code_runs

@@ -68,7 +68,8 @@ def test_tools_carry_prices():
 
     tools = {t["function"]["name"]: t["function"] for t in json.loads(obs["tools"])}
     assert set(tools) == {"search", "enhance_reasoning", "answer"}
-    assert "1.25 / 10" in tools["answer"]["description"]  # GPT-5's $/M tokens in / out
+    price = env.profiles.model_of("answer-1").price  # $/M tokens in / out, as loaded
+    assert f"{price.input_per_mtok:g} / {price.output_per_mtok:g}" in tools["answer"]["description"]
     assert tools["answer"]["parameters"]["properties"]["model"]["enum"][0] == "answer-1"
 
 
@@ -193,7 +194,7 @@ def test_profiles_set_the_families_difficulty_offsets():
     plain = OrchestraEnv(families=["multihop", "reasoning"])
     tuned = OrchestraEnv(families=["multihop", "reasoning"], profiles=custom)
     task, same = plain.suite.task("multihop/7"), tuned.suite.task("multihop/7")
-    from orchestra_env.episode import Evidence
+    from orchestra_env.core import Evidence
 
     before = {c.skill: c.difficulty for c in task.demands("answer", Evidence())}
     after = {c.skill: c.difficulty for c in same.demands("answer", Evidence())}

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from orchestra_env.tasks.world import (
+from orchestra_env.world import (
     KnowledgeWorld,
     MultihopQuestion,
     hidden_names,

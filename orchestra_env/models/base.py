@@ -8,23 +8,14 @@ the hidden task and the evidence in context; live ones read only the prompt.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from orchestra_env.episode import Evidence
-    from orchestra_env.tasks.base import Task
+from orchestra_env.core import Check, Evidence, Task
+
+# `Check` lives in core.py (tasks name it too); still importable from here, where it used to be.
+__all__ = ["ROLES", "Check", "Expert", "ExpertReply", "ExpertRequest"]
 
 ROLES = ("search", "reason", "answer", "act")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One skill a step needs: success chance rises with ability − difficulty, plus `bonus`."""
-
-    skill: str
-    difficulty: float
-    bonus: float = 0.0
-
 
 @dataclass(frozen=True)
 class ExpertRequest:

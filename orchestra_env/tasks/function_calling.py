@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from orchestra_env.actions import Message, ParseError, ToolCall, parse_action
+from orchestra_env.core import CallRecord, Check, Evidence, Grade
 from orchestra_env.domain import Domain, DomainTask, bundled_domains, communicated, load_domain
-from orchestra_env.episode import CallRecord, Episode, Evidence
+from orchestra_env.episode import Episode
 from orchestra_env.ledger import Charge
-from orchestra_env.models.base import Check
 from orchestra_env.models.profiles import Profiles
-from orchestra_env.tasks.base import Grade, index_in_split, split_position
-from orchestra_env.tasks.multihop import Offset, family_offset, offset_checks
+from orchestra_env.tasks.base import index_in_split, split_position
+from orchestra_env.tasks.offsets import Offset, family_offset, offset_checks
 from orchestra_env.tools.base import ToolContext, ToolResult, tool_reply
 from orchestra_env.tools.catalogue import expert_tool_spec
 from orchestra_env.tools.spec import ToolSpec
@@ -248,23 +248,32 @@ class FunctionCallingFamily:
         return {"world": world, "user": ScriptedUser(task.case)}
 
     def execute(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
-        if call.name == "call_expert":
-            return self._call_expert(call, ctx)
-        return self._run_domain_tool(call, ctx)
+        if call.name != "call_expert":
+            return self._run_domain_tool(call, ctx)
+        proposal = self._propose(call, ctx)
+        if isinstance(proposal.step, ParseError):
+            return tool_reply(
+                f"{proposal.alias} proposed an invalid step: {proposal.step.error}",
+                charges=(proposal.charge,),
+            )
+        if isinstance(proposal.step, ToolCall):
+            return proposal.taken(self._run_domain_tool(proposal.step, ctx))
+        return proposal.taken(self.respond(proposal.step, ctx))
 
     def respond(self, message: Message, ctx: ToolContext) -> ToolResult:
         task, evidence = ctx.episode.task, ctx.episode.evidence
+        resources = ctx.resources.family
         said = evidence.said_to_user + [message.text]
         goals = all(communicated(i, said) for i in task.case.communicate_info) and (
-            ctx.resources["world"].hash() == task.case.expected_hash  # rereads only changed rows
+            resources["world"].hash() == task.case.expected_hash  # rereads only changed rows
         )
-        answer, over = ctx.resources["user"].reply(message.text, goals)
+        answer, over = resources["user"].reply(message.text, goals)
         return ToolResult(
             replies=({"role": "user", "content": answer},), said=(message.text,), user_said=(answer,), final=over
         )
 
     def grade(self, task: FunctionCallingTask, episode: Episode) -> Grade:
-        world = self._worlds[task.case.domain]
+        world = episode.resources.family["world"]
         result = self._domain(task).grade(task.case, world, episode.evidence.said_to_user)
         return Grade(outcome=int(result["reward"] == 1.0), details={"domain": task.case.domain, **result})
 
@@ -274,7 +283,7 @@ class FunctionCallingFamily:
         return next(d for d in self.domains if d.name == task.case.domain)
 
     def _run_domain_tool(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
-        outcome = ctx.resources["world"].call(call.name, call.arguments)
+        outcome = ctx.resources.family["world"].call(call.name, call.arguments)
         price = self._domain(ctx.episode.task).tools[call.name].price_usd
         return tool_reply(
             outcome.content,
@@ -282,28 +291,41 @@ class FunctionCallingFamily:
             charges=(Charge(tool=call.name, usd=price or 0.0),),
         )
 
-    def _call_expert(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
-        """The expert reads the conversation and proposes one step, which is then taken."""
+    def _propose(self, call: ToolCall, ctx: ToolContext) -> Proposal:
+        """The expert reads the conversation and proposes one step (not yet taken)."""
         alias = call.arguments["expert"]
         episode = ctx.episode
         prompt = tuple(m["content"] for m in episode.messages)
         reply = ctx.ask("act", alias, prompt)
         charge = ctx.model_charge("call_expert", alias, reply)
+        # Only the domain's tools parse: an expert cannot propose call_expert again.
         specs = {n: t.spec for n, t in self._domain(episode.task).tools.items()}
-        proposal = parse_action(reply.text, specs, allow_messages=True)
-        if isinstance(proposal, ParseError):
-            return tool_reply(f"{alias} proposed an invalid step: {proposal.error}", charges=(charge,))
-        step = self.execute(proposal, ctx) if isinstance(proposal, ToolCall) else self.respond(proposal, ctx)
-        header = f"{alias} took the step: {reply.text.strip()}"
-        replies = ({"role": "tool", "content": f"{header}\n{step.content}"},) if isinstance(proposal, ToolCall) else (
-            {"role": "tool", "content": header},
-            *step.replies,
-        )
+        step = parse_action(reply.text, specs, allow_messages=True)
+        return Proposal(alias=alias, text=reply.text, charge=charge, step=step)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The step an expert proposed through `call_expert`, and what asking it cost."""
+
+    alias: str
+    text: str  # the expert's reply, as written
+    charge: Charge
+    step: ToolCall | Message | ParseError
+
+    def taken(self, result: ToolResult) -> ToolResult:
+        """The call's result once the proposed step ran and gave `result`: the expert's step
+        shown first, its charge added before the step's."""
+        header = f"{self.alias} took the step: {self.text.strip()}"
+        if isinstance(self.step, ToolCall):
+            replies = ({"role": "tool", "content": f"{header}\n{result.content}"},)
+        else:
+            replies = ({"role": "tool", "content": header}, *result.replies)
         return ToolResult(
             replies=replies,
-            charges=(charge, *step.charges),
-            call=step.call,
-            said=step.said,
-            user_said=step.user_said,
-            final=step.final,
+            charges=(self.charge, *result.charges),
+            call=result.call,
+            said=result.said,
+            user_said=result.user_said,
+            final=result.final,
         )

@@ -19,38 +19,21 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from orchestra_env.episode import Episode, Evidence
-from orchestra_env.models.base import Check
-from orchestra_env.models.profiles import default_profiles
-from orchestra_env.tasks.base import Grade, QuestionFamily
+from orchestra_env.core import Check, Evidence, Grade
+from orchestra_env.episode import Episode
 from orchestra_env.tasks.grading import answers_match
-from orchestra_env.tasks.world import KnowledgeWorld, MultihopQuestion, knowledge_world
+from orchestra_env.tasks.offsets import Offset, family_offset, offset_checks
+from orchestra_env.tasks.questions import CODE_OUTPUT_BONUS, QuestionFamily, break_program
+from orchestra_env.world import KnowledgeWorld, MultihopQuestion, knowledge_world
 
 READING_BONUS = 3.0  # the fact is in a document in context
 POPULARITY_BONUS = 2.0  # recall of a fully popular fact, scaled by Hop.popularity
-CODE_OUTPUT_BONUS = 3.0  # a program's output in context already holds the answer
 FAMILY = "multihop"
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
-_INT = re.compile(r"(?<![\w.])\d+(?![\w.])")
-
-Offset = tuple[tuple[str, float], ...]  # (skill, logit) pairs, sorted: hashable and frozen
-
-
-def family_offset(family: str, offset: Mapping[str, float] | None = None) -> Offset:
-    """`offset`, or else the family's difficulty offset in the bundled profiles."""
-    if offset is None:
-        offset = default_profiles().difficulty_offsets.get(family, {})
-    return tuple(sorted(offset.items()))
-
-
-def offset_checks(checks: Iterable[Check], offset: Offset) -> tuple[Check, ...]:
-    """`checks` with each difficulty raised by the offset of its skill."""
-    shift = dict(offset)
-    return tuple(Check(c.skill, c.difficulty + shift.get(c.skill, 0.0), c.bonus) for c in checks)
 
 
 @dataclass(frozen=True)
@@ -147,29 +130,6 @@ class MultihopTask:
             doc = self.world.document(rng.randrange(len(self.world.documents)))
             candidates = [doc.title]
         return rng.choice(candidates)
-
-
-def break_program(program: str, rng: random.Random) -> str:
-    """A plausibly broken variant of `program`: a wrong constant, an off-by-one, a wrong
-    operator, or an exception — the mistakes weak coders make."""
-    numbers = list(_INT.finditer(program))
-    kinds = ["exception"]
-    if numbers:
-        kinds += ["constant", "off_by_one"]
-    if re.search(r"[-+]", program):
-        kinds.append("operator")
-    kind = rng.choice(kinds)
-    if kind in ("constant", "off_by_one"):
-        m = rng.choice(numbers)
-        value = int(m.group())
-        # A wrong constant stays within its own size: 5 -> 14 as a loop bound or exponent would
-        # make a brute-force program run for minutes, and burn the sandbox's CPU limit each time.
-        size = max(2, min(20, abs(value) // 3))
-        delta = rng.choice([-1, 1]) if kind == "off_by_one" else rng.choice([-1, 1]) * rng.randint(2, size)
-        return program[: m.start()] + str(value + delta) + program[m.end() :]
-    if kind == "operator":
-        return program.translate(str.maketrans({"-": "+", "+": "-"}))
-    return program.replace("print(", "print(undefined_fact + ", 1) if "print(" in program else "raise ValueError('missing fact')"
 
 
 class MultihopFamily(QuestionFamily):

@@ -29,17 +29,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import product
 
-from orchestra_env.episode import Episode, Evidence
-from orchestra_env.models.base import Check
-from orchestra_env.tasks.base import Grade, QuestionFamily
+from orchestra_env.core import Check, Evidence, Grade
+from orchestra_env.episode import Episode
 from orchestra_env.tasks.grading import answers_match
-from orchestra_env.tasks.multihop import (
-    CODE_OUTPUT_BONUS,
-    Offset,
-    break_program,
-    family_offset,
-    offset_checks,
-)
+from orchestra_env.tasks.offsets import Offset, family_offset, offset_checks
+from orchestra_env.tasks.questions import CODE_OUTPUT_BONUS, QuestionFamily, break_program
 
 FAMILY = "reasoning"
 KNOWLEDGE_SHARE = 0.15  # share of tasks that are specialist-knowledge questions

@@ -8,8 +8,9 @@ from functools import partial
 
 import numpy as np
 
+from orchestra_env.core import Task
 from orchestra_env.domain import bundled_domains
-from orchestra_env.tasks.base import SPLITS, Task, TaskFamily, index_in_split
+from orchestra_env.tasks.base import SPLITS, TaskFamily, index_in_split
 from orchestra_env.tasks.function_calling import FAMILY as FC
 from orchestra_env.tasks.function_calling import FunctionCallingFamily
 from orchestra_env.tasks.multihop import MultihopFamily

@@ -5,11 +5,11 @@ Executors never touch the ledger, the reward or the transcript: the env applies 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from orchestra_env.episode import CallRecord, CodeRun, Episode
+from orchestra_env.core import CallRecord, CodeRun
+from orchestra_env.episode import Episode, Resources
 from orchestra_env.ledger import Charge
 from orchestra_env.models.base import Expert, ExpertReply, ExpertRequest
 from orchestra_env.models.profiles import Profiles
@@ -42,21 +42,21 @@ def tool_reply(content: str, **fields: Any) -> ToolResult:
 
 @dataclass
 class ToolContext:
-    """What the executors may use; the env builds one per episode."""
+    """What the executors may use: the episode's prices, experts and state (the episode holds
+    its `Resources`); the env builds one per episode."""
 
     profiles: Profiles
     experts: Expert
     episode: Episode
-    documents: Callable[[int], tuple[str, str]]  # doc id -> (title, capped text)
-    search: Callable[[str, int, str], tuple[int, ...]]  # (query, k, source) -> doc ids
-    run_code: Callable[[str], Any]  # code -> SandboxResult
-    search_k: int = 3
-    resources: dict = field(default_factory=dict)  # family resources, e.g. the domain world
+
+    @property
+    def resources(self) -> Resources:
+        return self.episode.resources
 
     def context_pieces(self, *, with_code: bool = True) -> tuple[str, ...]:
         """The gathered context as prompt pieces: document snippets, then code and outputs."""
         ev = self.episode.evidence
-        pieces = [self.documents(d)[1] for d in ev.documents]
+        pieces = [self.resources.document(d)[1] for d in ev.documents]
         if with_code:
             pieces += [f"{run.code}\n{run.output}" for run in ev.code_runs]
         return tuple(pieces)

@@ -13,12 +13,10 @@ import re
 
 from orchestra_env import tokens
 from orchestra_env.actions import ToolCall
-from orchestra_env.episode import CodeRun
+from orchestra_env.core import CodeRun
 from orchestra_env.ledger import Charge
 from orchestra_env.tasks.grading import extract_answer
 from orchestra_env.tools.base import ToolContext, ToolResult, tool_reply
-
-SNIPPET_CHARS = 1200  # documents are capped like this in the released evaluation prompts
 
 SEARCH_PROMPT = (
     "Write one web-search query that finds the next missing fact needed to solve the problem. "
@@ -60,7 +58,7 @@ def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
     source = call.arguments.get("source", "local")
     reply = ctx.ask("search", alias, (SEARCH_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces(with_code=False)))
     query = query_in(reply.text)
-    doc_ids = ctx.search(query, ctx.search_k, source)
+    doc_ids = ctx.resources.search(query, ctx.resources.search_k, source)
     fees = ctx.profiles.fees
     if source == "web":
         usd = fees.web_search_per_query_usd + fees.web_search_per_document_usd * len(doc_ids)
@@ -70,7 +68,7 @@ def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
         fee = local.usd(tokens.count(query), 0)
         charges = (ctx.model_charge("search", alias, reply, fee_usd=fee),)
     shown = "\n\n".join(
-        f"[{i}] {title}\n{text}" for i, (title, text) in enumerate(map(ctx.documents, doc_ids), 1)
+        f"[{i}] {title}\n{text}" for i, (title, text) in enumerate(map(ctx.resources.document, doc_ids), 1)
     )
     content = f"Query ({source}): {query}\n\n{shown or 'No documents found.'}"
     return tool_reply(content, charges=charges, documents=doc_ids)
@@ -80,7 +78,7 @@ def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
     reply = ctx.ask("reason", alias, (REASON_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces()))
     code = code_in(reply.text)
-    result = ctx.run_code(code)
+    result = ctx.resources.run_code(code)
     output = result.as_text()
     billed_s = max(1, math.ceil(result.cpu_seconds))  # billed per started second: deterministic
     interpreter = Charge(

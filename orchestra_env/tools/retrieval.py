@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import bm25s
 import numpy as np
 from bm25s.tokenization import Tokenizer
 
-from orchestra_env.tasks.world import Document, knowledge_world
+from orchestra_env.world import Document, knowledge_world
 
 SOURCES = ("local", "web")
 CACHE_SIZE = 16384  # (query, k, source) entries per index
+SNIPPET_CHARS = 1200  # documents are capped like this in the released evaluation prompts
 
 
 class _Corpus:
@@ -106,3 +108,19 @@ class SearchIndex:
 def search_index(seed: int = 0) -> SearchIndex:
     """The index of the world of `seed`: built once per process, shared by every env."""
     return SearchIndex(knowledge_world(seed).documents)
+
+
+@dataclass(frozen=True)
+class WorldCorpus:
+    """The documents and the search index of the world of `seed`, each built on first use (an
+    env of conversations alone never builds them)."""
+
+    seed: int = 0
+
+    def document(self, doc_id: int) -> tuple[str, str]:
+        """(title, text capped at `SNIPPET_CHARS`) of a document."""
+        doc = knowledge_world(self.seed).document(doc_id)
+        return doc.title, doc.text[:SNIPPET_CHARS]
+
+    def search(self, query: str, k: int, source: str) -> tuple[int, ...]:
+        return search_index(self.seed).search(query, k=k, source=source)
