@@ -38,6 +38,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from orchestra_env import tokens
 from orchestra_env.extras import install_hint
+from orchestra_env.hermes import find_calls, hermes_text, remove_calls
 
 KINDS = ("openai", "transformers", "vllm")
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -97,29 +98,6 @@ class Backend(Protocol):
 
 # -- message and tool-call formats -------------------------------------------------------------
 
-_TOOL_CALL = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
-
-
-def hermes_text(content: str | None, tool_calls: Sequence[Mapping] = (), reasoning: str | None = None) -> str:
-    """A reply as the text a Hermes-format model writes: `<think>` reasoning, content, calls.
-
-    Servers that parse tool calls (vLLM's `hermes` parser, OpenAI) return them as structured
-    `tool_calls`; the env reads text, so they are written back in the Qwen3 template's format.
-    """
-    parts = [f"<think>\n{reasoning.strip()}\n</think>\n\n" if reasoning else "", content or ""]
-    for call in tool_calls:
-        function = call.get("function", call) if isinstance(call, Mapping) else {}
-        arguments = function.get("arguments", {})
-        if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments) if arguments.strip() else {}
-            except json.JSONDecodeError:
-                pass  # kept as a string: the env reports the bad JSON to the policy
-        call_json = json.dumps({"name": function.get("name"), "arguments": arguments}, ensure_ascii=False)
-        parts.append(("\n" if parts[-1] else "") + f"<tool_call>\n{call_json}\n</tool_call>")
-    return "".join(parts)
-
-
 def to_openai_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict]:
     """The env's `{"role","content"}` chat in the strict OpenAI wire format.
 
@@ -137,7 +115,7 @@ def to_openai_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict]:
             call = _first_call(content)
             if call is not None:
                 pending = f"call_{i}"
-                text = _TOOL_CALL.sub("", content).strip()
+                text = remove_calls(content, unclosed=False).strip()
                 wire.append({
                     "role": "assistant",
                     "content": text or None,
@@ -158,7 +136,7 @@ def to_openai_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict]:
 
 
 def _first_call(text: str) -> dict | None:
-    for block in _TOOL_CALL.findall(text):
+    for block in find_calls(text, unclosed=False):
         try:
             call = json.loads(block)
         except json.JSONDecodeError:
