@@ -16,8 +16,8 @@ import platform
 import statistics
 import time
 
-from orchestra_env.tools.sandbox import isolation as isolation_setup
 from orchestra_env.tools.sandbox import Sandbox
+from orchestra_env.tools.sandbox import isolation as isolation_setup
 
 PROGRAM = "print(sum(i * i for i in range(1000)))"
 EXPECTED = f"{sum(i * i for i in range(1000))}\n"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestra_env.tools.sandbox import isolation as isolation_setup
 from orchestra_env.tools.sandbox import Sandbox, SandboxResult, shared_sandbox
+from orchestra_env.tools.sandbox import isolation as isolation_setup
 
 BWRAP_PROBLEM = isolation_setup.bwrap_problem()
 needs_bwrap = pytest.mark.skipif(
