@@ -4,9 +4,11 @@ from orchestra_env.hermes import find_calls, format_call, hermes_text, remove_ca
 
 
 def test_format_call_bytes():
-    assert format_call("search", {"q": "é"}) == '<tool_call>{"name": "search", "arguments": {"q": "é"}}</tool_call>'
-    assert format_call("search", {"q": "é"}, ensure_ascii=True).endswith('{"q": "\\u00e9"}}</tool_call>')
-    assert format_call("a", {}, padded=True) == '<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call>'
+    call = '{"name": "s", "arguments": {"q": "é"}}'
+    assert format_call("s", {"q": "é"}) == f"<tool_call>{call}</tool_call>"
+    escaped = call.replace("é", "\\u00e9")
+    assert format_call("s", {"q": "é"}, ensure_ascii=True) == f"<tool_call>{escaped}</tool_call>"
+    assert format_call("s", {"q": "é"}, padded=True) == f"<tool_call>\n{call}\n</tool_call>"
 
 
 def test_find_calls_is_non_greedy_and_reads_an_unclosed_last_block():
@@ -21,4 +23,5 @@ def test_strip_thinking_and_hermes_text():
     assert strip_thinking("plan</think>act") == "act"
     assert strip_thinking("<think>still thinking") is None
     text = hermes_text("hi", [{"function": {"name": "a", "arguments": "{}"}}], reasoning=" r ")
-    assert text == '<think>\nr\n</think>\n\nhi\n<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call>'
+    call = '<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call>'
+    assert text == f"<think>\nr\n</think>\n\nhi\n{call}"
