@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from orchestra_env.hermes import format_call
 from orchestra_env.spaces import sample_arguments
 
 # Aliases by strength within each tool, as the tool descriptions present them.
@@ -29,7 +30,7 @@ _NUMERIC_QUESTION = re.compile(r"\b(how many|sum|remainder|probability|modulo|wh
 
 def tool_call(name: str, arguments: dict) -> str:
     """The Hermes-format action text for one tool call."""
-    return f"<tool_call>{json.dumps({'name': name, 'arguments': arguments})}</tool_call>"
+    return format_call(name, arguments, ensure_ascii=True)
 
 
 def offered(observation: dict) -> dict[str, dict]:

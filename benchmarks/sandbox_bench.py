@@ -16,8 +16,8 @@ import platform
 import statistics
 import time
 
-from orchestra_env.tools import sandbox as sandbox_module
 from orchestra_env.tools.sandbox import Sandbox
+from orchestra_env.tools.sandbox import isolation as isolation_setup
 
 PROGRAM = "print(sum(i * i for i in range(1000)))"
 EXPECTED = f"{sum(i * i for i in range(1000))}\n"
@@ -60,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
 
     began = time.perf_counter()
-    problem = sandbox_module._bwrap_problem()
+    problem = isolation_setup.bwrap_problem()
     probe_ms = (time.perf_counter() - began) * 1e3
     modes = ["process"] + (["bwrap"] if problem is None else [])
 

@@ -20,12 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestra_env.hermes import find_calls, strip_thinking
 from orchestra_env.tools.spec import ToolSpec, lone_surrogate
 
 MAX_ACTION_CHARS = 100_000  # the action space's cap: longer text is malformed, never parsed
 MAX_JSON_DEPTH = 32  # nesting of arrays/objects a tool call may use (real ones use 3 or 4)
 
-_TOOL_CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
 _MESSAGE = re.compile(r"<message>(.*?)(?:</message>|$)", re.DOTALL)
 _decoder = json.JSONDecoder()
 
@@ -49,17 +49,6 @@ class ParseError:
 Action = ToolCall | Message | ParseError
 
 
-def strip_thinking(text: str) -> str | None:
-    """Drop reasoning: everything up to the last `</think>` (Qwen3 may omit the opening tag).
-
-    None when a `<think>` is still open at the end: the text after it is reasoning, and a tool
-    call written there must not run.
-    """
-    end = text.rfind("</think>")
-    rest = text[end + len("</think>") :] if end >= 0 else text
-    return None if "<think>" in rest else rest
-
-
 def parse_action(
     text: str,
     tools: Mapping[str, ToolSpec],
@@ -78,7 +67,7 @@ def parse_action(
     if body is None:
         return ParseError("the <think> block is not closed: close it with </think> before acting")
     body = body.strip()
-    blocks = _TOOL_CALL.findall(body)
+    blocks = find_calls(body)
     if blocks:
         first_error = None
         for block in blocks:

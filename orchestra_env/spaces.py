@@ -8,7 +8,6 @@ samples valid tool calls so `check_env` and random agents really step the env.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from orchestra_env.actions import MAX_ACTION_CHARS
+from orchestra_env.hermes import format_call
 from orchestra_env.tools.spec import ToolSpec
 
 _SAMPLE_CHARSET = (
@@ -54,8 +54,7 @@ class ToolCallText(UnicodeText):
     def sample(self, mask: Any = None, probability: Any = None) -> str:
         spec = self.tools[int(self.np_random.integers(len(self.tools)))]
         arguments = sample_arguments(spec.parameters, self.np_random)
-        call = {"name": spec.name, "arguments": arguments}
-        return f"<tool_call>{json.dumps(call, ensure_ascii=False)}</tool_call>"
+        return format_call(spec.name, arguments)
 
     def __repr__(self) -> str:
         return f"ToolCallText(tools={[t.name for t in self.tools]})"

@@ -2,7 +2,7 @@ import pytest
 
 import orchestra_env  # noqa: F401  (registers the env ids)
 from orchestra_env.baselines.routers import FixedPlan
-from orchestra_env.tools.sandbox import _bwrap_problem
+from orchestra_env.tools.sandbox.isolation import bwrap_problem
 
 
 def pytest_sessionstart(session):
@@ -10,7 +10,7 @@ def pytest_sessionstart(session):
     if hasattr(session.config, "workerinput"):
         return  # an xdist worker: the controller says it
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    problem = _bwrap_problem()
+    problem = bwrap_problem()
     if problem is not None and reporter is not None:
         reporter.write_line(
             f"bwrap sandbox tests are skipped ({problem}): install bwrap with "

@@ -144,17 +144,21 @@ def test_fuzz_random_text_never_raises(text):
     assert isinstance(result, (ToolCall, ParseError))
 
 
+@pytest.fixture(scope="module")
+def fuzz_env():
+    """One env for every example (building one each time is slow); each example resets it, so
+    no example depends on the ones before it."""
+    env = OrchestraEnv(max_turns=50, max_format_errors=10**9)
+    yield env
+    env.close()
+
+
 @settings(max_examples=600, deadline=None)
 @given(st.data())
-def test_fuzz_broken_json_never_raises_in_env(data):
-    env = _ENV
+def test_fuzz_broken_json_never_raises_in_env(fuzz_env, data):
     seed, action = data.draw(st.integers(0, 1000)), _broken(data)
-    if env._done:
-        env.reset(seed=seed)
-    _, reward, _, _, info = env.step(action)
+    fuzz_env.reset(seed=seed)
+    _, reward, _, _, info = fuzz_env.step(action)
     assert ("error" in info) != ("tool" in info)
     if "error" in info:
-        assert reward == pytest.approx(-env.format_penalty)
-
-
-_ENV = OrchestraEnv(max_turns=50, max_format_errors=10**9)
+        assert reward == pytest.approx(-fuzz_env.format_penalty)

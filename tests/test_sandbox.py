@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestra_env.tools import sandbox as sandbox_module
 from orchestra_env.tools.sandbox import Sandbox, SandboxResult, shared_sandbox
+from orchestra_env.tools.sandbox import isolation as isolation_setup
 
-BWRAP_PROBLEM = sandbox_module._bwrap_problem()
+BWRAP_PROBLEM = isolation_setup.bwrap_problem()
 needs_bwrap = pytest.mark.skipif(
     BWRAP_PROBLEM is not None, reason=f"bwrap unavailable: {BWRAP_PROBLEM}"
 )
@@ -296,7 +296,7 @@ def test_program_killing_its_worker(box):
 
 def python_dirs_in_root() -> set[str]:
     """What programs may see in /root: the first directory on the way to a pyenv Python."""
-    prefixes = sandbox_module._python_prefixes()
+    prefixes = isolation_setup.python_prefixes()
     return {Path(p).relative_to("/root").parts[0] for p in prefixes if p.startswith("/root/")}
 
 
@@ -327,7 +327,7 @@ def test_cannot_read_secrets_the_repository_or_host_files(box, tmp_path):
 
 
 def test_cannot_write_outside(box):
-    targets = ["/usr/evil", "/opt/orchestra_sandbox/server.py", sandbox_module._interpreter()]
+    targets = ["/usr/evil", "/opt/orchestra_sandbox/server.py", isolation_setup.interpreter()]
     targets += ["/escape.txt", str(REPO / "escape.txt")]
     result = run(box, f"""
         for path in {targets!r}:
@@ -392,13 +392,13 @@ def test_refuses_to_run_programs_when_isolation_fails(monkeypatch):
     # Whatever step fails (here: binding a directory that does not exist), no program may run
     # unisolated: not when asked for "process", nor in "auto" mode without bwrap.
     missing = ("ro-bind", "/nonexistent-orchestra-dir", "/usr")
-    monkeypatch.setattr(sandbox_module, "_visible_tree", lambda: (missing,))
+    monkeypatch.setattr(isolation_setup, "visible_tree", lambda: (missing,))
     with pytest.raises(RuntimeError, match=REFUSAL) as refusal:
         Sandbox(isolation="process", **LIMITS)
     if CAN_ISOLATE:
         assert "/nonexistent-orchestra-dir" in str(refusal.value)  # says what failed
-    monkeypatch.setattr(sandbox_module, "_bwrap_problem", lambda: "bwrap not found (simulated)")
-    monkeypatch.setattr(sandbox_module, "_warned_fallback", True)
+    monkeypatch.setattr(isolation_setup, "bwrap_problem", lambda: "bwrap not found (simulated)")
+    monkeypatch.setattr(isolation_setup, "_warned_fallback", True)
     with pytest.raises(RuntimeError, match=REFUSAL):
         Sandbox(**LIMITS)
 
@@ -459,8 +459,8 @@ def test_rejects_bad_arguments():
 
 @needs_isolation
 def test_auto_falls_back_with_a_warning(monkeypatch):
-    monkeypatch.setattr(sandbox_module, "_bwrap_problem", lambda: "bwrap not found (simulated)")
-    monkeypatch.setattr(sandbox_module, "_warned_fallback", False)
+    monkeypatch.setattr(isolation_setup, "bwrap_problem", lambda: "bwrap not found (simulated)")
+    monkeypatch.setattr(isolation_setup, "_warned_fallback", False)
     with pytest.warns(RuntimeWarning, match="uses isolation='process', which isolates"):
         sandbox = Sandbox(isolation="auto", **LIMITS)
     with sandbox:

@@ -39,6 +39,7 @@ import gymnasium as gym
 import numpy as np
 
 import orchestra_env  # noqa: F401  (registers the env ids)
+from orchestra_env.hermes import format_call
 from orchestra_env.rewards import Preference, preset_preferences
 from orchestra_env.tools.spec import ToolSpec
 
@@ -203,11 +204,7 @@ class OrchestraTRLEnv:
         if name == MESSAGE_TOOL:
             action = f"<message>{arguments.get('text', '')}</message>"
         else:
-            action = (
-                "<tool_call>"
-                + json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False)
-                + "</tool_call>"
-            )
+            action = format_call(name, arguments)
         obs, reward, terminated, truncated, self.info = self.env.step(action)
         self.total_reward += float(reward)
         self.done = bool(terminated or truncated)
@@ -354,11 +351,7 @@ def completion_text(completion: Any) -> str:
             arguments = fn.get("arguments", {})
             if isinstance(arguments, str):
                 arguments = json.loads(arguments or "{}")
-            parts.append(
-                "<tool_call>"
-                + json.dumps({"name": fn["name"], "arguments": arguments})
-                + "</tool_call>"
-            )
+            parts.append(format_call(fn["name"], arguments, ensure_ascii=True))
     return "\n".join(p for p in parts if p)
 
 

@@ -15,7 +15,6 @@ experts were down from one whose policy chose badly.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -23,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from orchestra_env.hermes import format_call
 from orchestra_env.models.backends import Backend, BackendError, backends_from_mapping
 from orchestra_env.models.base import ExpertReply, ExpertRequest
 from orchestra_env.models.profiles import Profiles
@@ -92,8 +92,7 @@ def error_text(role: str, message: str) -> str:
     shows the name — the error — to the policy, and nothing is said to the user.
     """
     if role == "act":
-        name = json.dumps(f"EXPERT ERROR: {message}", ensure_ascii=False)
-        return f'<tool_call>{{"name": {name}, "arguments": {{}}}}</tool_call>'
+        return format_call(f"EXPERT ERROR: {message}", {})
     return f"EXPERT ERROR: {message}"
 
 

@@ -28,6 +28,7 @@ from orchestra_env.actions import Message, ParseError, ToolCall, parse_action
 from orchestra_env.core import CallRecord, Check, Evidence, Grade
 from orchestra_env.domain import Domain, DomainTask, bundled_domains, communicated, load_domain
 from orchestra_env.episode import Episode
+from orchestra_env.hermes import find_calls, format_call
 from orchestra_env.ledger import Charge
 from orchestra_env.models.profiles import Profiles
 from orchestra_env.tasks.base import index_in_split, split_position
@@ -103,7 +104,7 @@ def next_step(case: DomainTask, evidence: Evidence) -> str:
         for name, value in case.known.items():
             if str(value).lower() in values and str(value).lower() not in context:
                 return f"<message>Could you tell me your {name}, please?</message>"
-        return _tool_call(action["name"], action["arguments"])
+        return format_call(action["name"], action["arguments"], ensure_ascii=True)
     missing = [i for i in case.communicate_info if not communicated(i, evidence.said_to_user)]
     if missing:
         return f"<message>Here is what you asked for: {'; '.join(missing)}.</message>"
@@ -112,15 +113,15 @@ def next_step(case: DomainTask, evidence: Evidence) -> str:
 
 def mistake(step: str, case: DomainTask, rng: random.Random) -> str:
     """A plausible wrong version of `step`: one argument value off, or done too early."""
-    match = re.search(r"<tool_call>(.*)</tool_call>", step, re.DOTALL)
-    if match is None or rng.random() < 0.3:
+    blocks = find_calls(step)
+    if not blocks or rng.random() < 0.3:
         return "<message>That is all taken care of. Have a good day!</message>"
-    call = json.loads(match.group(1))
+    call = json.loads(blocks[0])
     arguments = dict(call["arguments"])
     if arguments:
         key = rng.choice(sorted(arguments))
         arguments[key] = _perturb(arguments[key], rng)
-    return _tool_call(call["name"], arguments)
+    return format_call(call["name"], arguments, ensure_ascii=True)
 
 
 def _perturb(value, rng: random.Random):
@@ -134,10 +135,6 @@ def _perturb(value, rng: random.Random):
         i = rng.choice(digits)
         return text[:i] + str((int(text[i]) + rng.randint(1, 9)) % 10) + text[i + 1 :]
     return text + " "
-
-
-def _tool_call(name: str, arguments: dict) -> str:
-    return f"<tool_call>{json.dumps({'name': name, 'arguments': arguments})}</tool_call>"
 
 
 def _canonical(arguments: dict) -> str:
