@@ -24,7 +24,6 @@ from rich.text import Text
 
 import orchestra_env
 from orchestra_env.actions import Message, ToolCall, parse_action
-from orchestra_env.baselines.routers import offered
 from orchestra_env.calibrate_cli import add_calibrate_command
 from orchestra_env.domain_cli import add_domain_commands
 from orchestra_env.eval.agent import AgentSpec, UnknownAgentError
@@ -40,6 +39,7 @@ from orchestra_env.eval.cli import (
 from orchestra_env.eval.runner import EpisodeError
 from orchestra_env.extras import extra_for, install_hint
 from orchestra_env.models.profiles import load_profiles
+from orchestra_env.observation import offered
 from orchestra_env.render import FORMATS
 from orchestra_env.rollout import Step, rollout
 from orchestra_env.tasks.suite import FAMILIES

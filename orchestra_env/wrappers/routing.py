@@ -13,7 +13,7 @@ from functools import lru_cache
 import gymnasium as gym
 import numpy as np
 
-from orchestra_env.baselines.routers import evidence_strength, tool_call
+from orchestra_env.observation import evidence_strength, observation_mask, tool_call
 
 HASH_DIM = 64  # hashed bag-of-words features of the problem text
 
@@ -129,21 +129,6 @@ def observation_features(obs: dict, aliases: Sequence[str], max_turns: int) -> n
             _prices(obs["tools"], tuple(aliases)),
         ]
     ).astype(np.float32)
-
-
-def observation_mask(route_list: Sequence[tuple[str, dict]], tools_json: str) -> np.ndarray:
-    """Which routes the observation's tools offer: the tool is listed and the route's model
-    (or expert) is among its allowed values: `DiscreteRouting.action_masks()`, from the
-    observation alone."""
-    allowed: dict[str, set] = {}
-    for tool in json.loads(tools_json):
-        fn = tool["function"]
-        props = fn.get("parameters", {}).get("properties", {})
-        choice = props.get("model") or props.get("expert") or {}
-        allowed[fn["name"]] = set(choice.get("enum", ()))
-    return np.array(
-        [t in allowed and next(iter(a.values())) in allowed[t] for t, a in route_list], dtype=bool
-    )
 
 
 @lru_cache(maxsize=256)
