@@ -33,7 +33,7 @@ def routes(profiles, aliases) -> list[tuple[str, dict]]:
     return out
 
 
-class DiscreteRouting(gym.ActionWrapper):
+class DiscreteRouting(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """Action `i` is the i-th route of `routes(...)`, sent as a Hermes tool call.
 
     A route the episode does not offer (another family's tool, or an alias dropped by
@@ -43,6 +43,7 @@ class DiscreteRouting(gym.ActionWrapper):
     """
 
     def __init__(self, env: gym.Env):
+        gym.utils.RecordConstructorArgs.__init__(self)  # so gym.make(env.spec) rebuilds it
         super().__init__(env)
         base = env.unwrapped
         self.routes = routes(base.profiles, base.aliases)
@@ -74,13 +75,14 @@ class DiscreteRouting(gym.ActionWrapper):
         return obs, reward, terminated, truncated, info
 
 
-class FeatureObservation(gym.ObservationWrapper):
+class FeatureObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """A fixed-length float32 vector from what any policy can see in the observation: hashed
     words of the problem, evidence gathered (documents, code outputs, how many of the problem's
     names the results mention), the last result's errors, spending, turns left, the preference
     vector and the prices shown in the tool descriptions. Never the hidden difficulty or answer."""
 
     def __init__(self, env: gym.Env):
+        gym.utils.RecordConstructorArgs.__init__(self)
         super().__init__(env)
         base = env.unwrapped
         self._aliases = list(base.aliases)
