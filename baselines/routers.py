@@ -14,23 +14,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from orchestra_env.models.profiles import default_profiles
 from orchestra_env.observation import aliases, evidence_strength, offered, pick, tool_call
+from orchestra_env.rewards import AVOID_PAID_APIS_INSTRUCTION
 from orchestra_env.spaces import sample_arguments
 
-# Aliases by strength within each tool, as the tool descriptions present them.
-STRONG = {"search": "search-1", "enhance_reasoning": "reasoner-1", "answer": "answer-1", "call_expert": "expert-1"}
-MID = {"search": "search-2", "enhance_reasoning": "reasoner-2", "answer": "answer-2", "call_expert": "expert-2"}
-CHEAP = {"search": "search-3", "enhance_reasoning": "reasoner-3", "answer": "answer-4", "call_expert": "expert-3"}
-# Open-weight aliases: what "avoid paid APIs" leaves (GPT-5 and GPT-5-mini are paid APIs).
-OPEN = {"search": "search-3", "enhance_reasoning": "reasoner-3", "answer": "answer-3", "call_expert": "expert-3"}
+# Aliases by strength within each tool: the tiers of profiles.json. OPEN holds open-weight
+# models only: what "avoid paid APIs" leaves.
+STRONG, MID, CHEAP, OPEN = (
+    dict(default_profiles().tiers[tier]) for tier in ("strong", "mid", "cheap", "open")
+)
 
 _NUMERIC_QUESTION = re.compile(r"\b(how many|sum|remainder|probability|modulo|what is .*[+\-*/^]|days|year)\b", re.I)
 
 
 def avoids_paid_apis(observation: dict) -> bool:
-    """The user's preference puts weight on open tools and none on outcome-only routing."""
+    """The user asked to avoid paid APIs: the observation shows the preset's instruction (a
+    router sees only the observation, not the env's `Preference`)."""
     text = observation["messages"][1]["content"] if len(observation["messages"]) > 1 else ""
-    return "Avoid paid APIs" in text
+    return AVOID_PAID_APIS_INSTRUCTION in text
 
 
 def wants_speed(observation: dict) -> bool:

@@ -14,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 from orchestra_env.observation import evidence_strength, observation_mask, tool_call
+from orchestra_env.tools.catalogue import table_price
 
 HASH_DIM = 64  # hashed bag-of-words features of the problem text
 
@@ -139,9 +140,9 @@ def _prices(tools_json: str, aliases: tuple[str, ...]) -> np.ndarray:
     prices = np.zeros(2 * len(aliases), dtype=np.float32)
     text = " ".join(t["function"]["description"] for t in json.loads(tools_json))
     for i, alias in enumerate(aliases):
-        m = re.search(rf"\| {re.escape(alias)} \|[^|]*\|[^|]*\| ([\d.e-]+) / ([\d.e-]+) \|", text)
-        if m:
-            prices[2 * i : 2 * i + 2] = np.log1p([float(m.group(1)), float(m.group(2))])
+        price = table_price(text, alias)
+        if price is not None:
+            prices[2 * i : 2 * i + 2] = np.log1p(price)
     prices.setflags(write=False)  # cached: shared by every caller
     return prices
 
