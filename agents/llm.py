@@ -179,7 +179,7 @@ def resolve_backend(
 
 def llm_agent_names() -> list[str]:
     """Every name `make_llm_agent` knows."""
-    from orchestra_env.baselines.llm import PRESETS
+    from orchestra_env.agents.prompted import PRESETS
 
     return ["llm", "orchestrator-8b", *PRESETS]
 
@@ -192,7 +192,7 @@ def make_llm_agent(name: str, /, **kwargs: Any) -> LLMOrchestrator:
     * "llm": a generic `LLMOrchestrator` (kwargs: backend=Backend | config | kind, model=..., name=...,
       base_url=..., system_prompt=...);
     * a prompt-only baseline preset ("gpt-5", "qwen3-8b", "llama-3.3-70b", …; see
-      `orchestra_env.baselines.llm.PRESETS`): needs only an endpoint.
+      `orchestra_env.agents.prompted.PRESETS`): needs only an endpoint.
     """
     if name == "orchestrator-8b":
         from orchestra_env.agents.orchestrator8b import Orchestrator8B
@@ -203,7 +203,7 @@ def make_llm_agent(name: str, /, **kwargs: Any) -> LLMOrchestrator:
         agent_kwargs = {k: kwargs.pop(k) for k in agent_keys if k in kwargs}
         sampling = kwargs.pop("sampling", None) or {}
         return LLMOrchestrator(resolve_backend(kwargs.pop("backend", None), **kwargs), **agent_kwargs, **sampling)
-    from orchestra_env.baselines.llm import PRESETS, make_baseline
+    from orchestra_env.agents.prompted import PRESETS, make_baseline
 
     if name in PRESETS:
         return make_baseline(name, **kwargs)

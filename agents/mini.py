@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestra_env.baselines.routers import offered, tool_call
+from orchestra_env.observation import observation_mask, offered, tool_call
 from orchestra_env.spaces import sample_arguments
-from orchestra_env.wrappers.routing import feature_size, observation_features, observation_mask
+from orchestra_env.wrappers.routing import feature_size, observation_features
 
 CHECKPOINT_NAME = "orchestra-mini"  # <folder>/orchestra-mini.npz + orchestra-mini.json
 CHECKPOINT_FORMAT = "orchestra-mini/1"  # written by orchestra_env.train.mini

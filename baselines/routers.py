@@ -8,50 +8,31 @@ answer) and conversations (domain tools and call_expert), read off the offered t
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from orchestra_env.hermes import format_call
+from orchestra_env.models.profiles import default_profiles
+from orchestra_env.observation import aliases, evidence_strength, offered, pick, tool_call
+from orchestra_env.rewards import AVOID_PAID_APIS_INSTRUCTION
 from orchestra_env.spaces import sample_arguments
 
-# Aliases by strength within each tool, as the tool descriptions present them.
-STRONG = {"search": "search-1", "enhance_reasoning": "reasoner-1", "answer": "answer-1", "call_expert": "expert-1"}
-MID = {"search": "search-2", "enhance_reasoning": "reasoner-2", "answer": "answer-2", "call_expert": "expert-2"}
-CHEAP = {"search": "search-3", "enhance_reasoning": "reasoner-3", "answer": "answer-4", "call_expert": "expert-3"}
-# Open-weight aliases: what "avoid paid APIs" leaves (GPT-5 and GPT-5-mini are paid APIs).
-OPEN = {"search": "search-3", "enhance_reasoning": "reasoner-3", "answer": "answer-3", "call_expert": "expert-3"}
+# Aliases by strength within each tool: the tiers of profiles.json. OPEN holds open-weight
+# models only: what "avoid paid APIs" leaves.
+STRONG, MID, CHEAP, OPEN = (
+    dict(default_profiles().tiers[tier]) for tier in ("strong", "mid", "cheap", "open")
+)
 
 _NUMERIC_QUESTION = re.compile(r"\b(how many|sum|remainder|probability|modulo|what is .*[+\-*/^]|days|year)\b", re.I)
 
 
-def tool_call(name: str, arguments: dict) -> str:
-    """The Hermes-format action text for one tool call."""
-    return format_call(name, arguments, ensure_ascii=True)
-
-
-def offered(observation: dict) -> dict[str, dict]:
-    """The tools of this turn by name: {name: {"description", "parameters"}}."""
-    return {t["function"]["name"]: t["function"] for t in json.loads(observation["tools"])}
-
-
-def aliases(observation: dict, tool: str) -> list[str]:
-    return offered(observation)[tool]["parameters"]["properties"]["model" if tool != "call_expert" else "expert"]["enum"]
-
-
-def pick(observation: dict, tool: str, wanted: str) -> str:
-    """`wanted` if offered this episode, else the first offered alias of `tool`."""
-    available = aliases(observation, tool)
-    return wanted if wanted in available else available[0]
-
-
 def avoids_paid_apis(observation: dict) -> bool:
-    """The user's preference puts weight on open tools and none on outcome-only routing."""
+    """The user asked to avoid paid APIs: the observation shows the preset's instruction (a
+    router sees only the observation, not the env's `Preference`)."""
     text = observation["messages"][1]["content"] if len(observation["messages"]) > 1 else ""
-    return "Avoid paid APIs" in text
+    return AVOID_PAID_APIS_INSTRUCTION in text
 
 
 def wants_speed(observation: dict) -> bool:
@@ -183,19 +164,6 @@ class CheapestFirst:
             return tool_call("answer", {"model": pick(observation, "answer", tier["answer"])})
         tier = OPEN if self._open else MID
         return tool_call("search", {"model": pick(observation, "search", tier["search"])})
-
-
-_NAME = re.compile(r"(?:'[^']+'|\b[A-Z][a-z]+(?:\s+[A-Z][a-z-]+)+)")
-
-
-def evidence_strength(observation: dict) -> float:
-    """Share of the question's named entities that the gathered tool results mention."""
-    question = observation["messages"][1]["content"]
-    names = {n.strip("'") for n in _NAME.findall(question)}
-    if not names:
-        return 0.0
-    gathered = " ".join(m["content"] for m in observation["messages"][2:] if m["role"] == "tool")
-    return sum(n in gathered for n in names) / len(names)
 
 
 class Oracle:

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestra_env.baselines.routers import FixedPlan, offered, tool_call
+from orchestra_env.baselines.routers import FixedPlan
 from orchestra_env.models.profiles import Profiles, load_profiles
+from orchestra_env.observation import offered, tool_call
 
 SOLO_TOOLS = ("search", "enhance_reasoning", "answer", "call_expert")
 BASIC_PLAN = (

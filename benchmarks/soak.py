@@ -15,6 +15,7 @@ import gymnasium as gym
 
 import orchestra_env  # noqa: F401
 from orchestra_env.baselines.routers import FixedPlan
+from orchestra_env.rollout import rollout
 
 PLAN = [("search", {"model": "search-3"})] * 3 + [("answer", {"model": "answer-2"})]
 
@@ -32,12 +33,7 @@ def main() -> None:
     start, steps = time.perf_counter(), 0
     print("| episodes | steps | RSS MB | seconds |\n|---|---|---|---|")
     for episode in range(args.episodes + 1):
-        obs, info = env.reset(seed=episode)
-        agent.reset(obs, info)
-        done = False
-        while not done:
-            obs, _, terminated, truncated, _ = env.step(agent.act(obs))
-            steps, done = steps + 1, terminated or truncated
+        steps += len(rollout(env, agent, seed=episode).actions)
         if episode % max(1, args.episodes // 10) == 0:
             print(f"| {episode:,} | {steps:,} | {rss_mb():.0f} | {time.perf_counter() - start:.0f} |", flush=True)
 

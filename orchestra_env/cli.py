@@ -24,7 +24,6 @@ from rich.text import Text
 
 import orchestra_env
 from orchestra_env.actions import Message, ToolCall, parse_action
-from orchestra_env.baselines.routers import offered
 from orchestra_env.calibration.cli import add_calibrate_command
 from orchestra_env.domain.cli import add_domain_commands
 from orchestra_env.eval.agent import AgentSpec, UnknownAgentError
@@ -40,7 +39,9 @@ from orchestra_env.eval.cli import (
 from orchestra_env.eval.runner import EpisodeError
 from orchestra_env.extras import extra_for, install_hint
 from orchestra_env.models.profiles import load_profiles
+from orchestra_env.observation import offered
 from orchestra_env.render import FORMATS
+from orchestra_env.rollout import Step, rollout
 from orchestra_env.tasks.suite import FAMILIES
 from orchestra_env.tools.spec import ToolSpec
 from orchestra_env.train.cli import add_train_command
@@ -130,27 +131,26 @@ def cmd_play(args: argparse.Namespace, console: Console) -> int:
 
 def play_episode(env: gym.Env, agent, seed: int, console: Console) -> None:
     """Play one episode of `agent`, printing every turn and the end."""
-    obs, info = env.reset(seed=seed)
-    agent.reset(obs, info)
-    console.rule(Text(f"{info['task_id']} (seed {seed})"))
-    console.print(obs["messages"][1]["content"], markup=False, highlight=False)
-    done = False
-    while not done:
-        action, before, spent = agent.act(obs), obs, info["ledger"]
-        obs, reward, terminated, truncated, info = env.step(action)
-        done = terminated or truncated
-        step = describe_step(action, before, info, spent)
-        console.print(Text.assemble((f"turn {info['turns']}", "bold"), f"  {step}"), soft_wrap=True)
-        replies = added_text(before["messages"], obs["messages"]) or [("", "(nothing new)")]
-        for role, text in replies:
+
+    def show(step: Step) -> None:
+        if step.index == 0:  # the first turn: say which task this is
+            console.rule(Text(f"{step.info['task_id']} (seed {seed})"))
+            console.print(step.observation["messages"][1]["content"], markup=False, highlight=False)
+        info = step.next_info
+        line = describe_step(step.action, step.observation, info, step.info["ledger"])
+        console.print(Text.assemble((f"turn {info['turns']}", "bold"), f"  {line}"), soft_wrap=True)
+        replies = added_text(step.observation["messages"], step.next_observation["messages"])
+        for role, text in replies or [("", "(nothing new)")]:
             text = f"{role}: {_clip(text)}" if role else text
             console.print(
                 _indented(text, console.width), markup=False, highlight=False, soft_wrap=True
             )
-    ledger = info["ledger"]
+
+    played = rollout(env, agent, seed=seed, on_step=show)
+    info, ledger = played.info, played.info["ledger"]
     console.print(
         Text.assemble(
-            ("outcome", "bold"), f" {info['outcome']}  reward {reward:.3f}  "
+            ("outcome", "bold"), f" {info['outcome']}  reward {played.rewards[-1]:.3f}  "
             f"${ledger['cost_usd']:.4f}  {ledger['latency_s']:.1f} s  {info['turns']} turns"
         ),
         soft_wrap=True,

@@ -1,6 +1,6 @@
 """Preferences and rewards: outcome, efficiency (money, latency) and tool-use preferences.
 
-Two rewards, both from the paper (reference/toolorchestra-facts.md §3):
+Two rewards, both from the paper (docs/architecture.md):
 
 * `episode_reward` — what the env pays at the end of one episode, alone. Each term is put on a
   per-task reference scale so it means something without a group: cost and latency score
@@ -23,16 +23,14 @@ from orchestra_env.models.profiles import Profiles
 
 BASE_KEYS = ("outcome", "cost", "latency")
 
-# Models reached only through a paid third-party API (vs open weights one can host).
-PAID_API_MODELS = frozenset({"gpt-5", "gpt-5-mini", "claude-opus-4.1"})
-
 
 @dataclass(frozen=True)
 class Preference:
     """Weights in [0, 1] for outcome, cost, latency and per-tool usage, with their instruction.
 
     `tools` maps a tool key (a model alias such as "search-3", or "web_search") to a weight:
-    a positive weight rewards *using* that tool more (paper §3.2).
+    a positive weight rewards *using* that tool more (paper §3.2). `avoid_paid_apis` says the
+    user asked to keep off models reached only through paid APIs (profiles' `paid_api`).
     """
 
     outcome: float = 1.0
@@ -40,6 +38,7 @@ class Preference:
     latency: float = 0.0
     tools: Mapping[str, float] = field(default_factory=dict)
     instruction: str = ""
+    avoid_paid_apis: bool = False
 
     def __post_init__(self):
         for name, w in (("outcome", self.outcome), ("cost", self.cost), ("latency", self.latency)):
@@ -55,12 +54,16 @@ class Preference:
         return np.array(base + [self.tools.get(k, 0.0) for k in tool_keys], dtype=np.float32)
 
 
+# The instruction the user reads; routers that see only the observation recognise it by this.
+AVOID_PAID_APIS_INSTRUCTION = (
+    "Avoid paid APIs (GPT-5, GPT-5-mini, web search); prefer local search and open models."
+)
+
+
 def preset_preferences(profiles: Profiles, tool_keys: Sequence[str]) -> dict[str, Preference]:
     """The named preferences an episode can sample, each with its natural-language instruction."""
     open_tools = {
-        k: 1.0
-        for k in tool_keys
-        if k in profiles.aliases and profiles.aliases[k].model not in PAID_API_MODELS
+        k: 1.0 for k in tool_keys if k in profiles.aliases and not profiles.model_of(k).paid_api
     }
     return {
         "accuracy": Preference(instruction=""),
@@ -75,8 +78,8 @@ def preset_preferences(profiles: Profiles, tool_keys: Sequence[str]) -> dict[str
         ),
         "avoid_paid_apis": Preference(
             tools=open_tools,
-            instruction="Avoid paid APIs (GPT-5, GPT-5-mini, web search); prefer local search "
-            "and open models.",
+            instruction=AVOID_PAID_APIS_INSTRUCTION,
+            avoid_paid_apis=True,
         ),
     }
 

@@ -2,6 +2,7 @@ import pytest
 
 import orchestra_env  # noqa: F401  (registers the env ids)
 from orchestra_env.baselines.routers import FixedPlan
+from orchestra_env.rollout import rollout
 from orchestra_env.tools.sandbox.isolation import bwrap_problem
 
 
@@ -29,16 +30,8 @@ def evidence_router():
 
 def play(env, agent, *, seed=None, options=None):
     """Run one episode; returns (actions, final info, total reward)."""
-    obs, info = env.reset(seed=seed, options=options)
-    agent.reset(obs, info)
-    actions, total = [], 0.0
-    while True:
-        action = agent.act(obs)
-        actions.append(action)
-        obs, reward, terminated, truncated, info = env.step(action)
-        total += reward
-        if terminated or truncated:
-            return actions, info, total
+    played = rollout(env, agent, seed=seed, options=options)
+    return played.actions, played.info, played.total_reward
 
 
 @pytest.fixture(scope="session")

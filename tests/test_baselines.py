@@ -8,7 +8,7 @@ from orchestra_env import OrchestraEnv
 from orchestra_env.baselines.routers import CheapestFirst, EvidenceFirst
 from orchestra_env.eval import AgentSpec, agent_names, evaluate, make_agent
 from orchestra_env.eval.records import read_run
-from orchestra_env.rewards import PAID_API_MODELS
+from orchestra_env.models.profiles import default_profiles
 
 from .conftest import play
 
@@ -34,7 +34,7 @@ def test_routers_honour_avoid_paid_apis(router):
     played, env = episodes(router, "avoid_paid_apis")
     for actions, _, _ in played:
         for model, source in models_called(actions, env):
-            assert model not in PAID_API_MODELS and source == "local"
+            assert not default_profiles().models[model].paid_api and source == "local"
 
 
 @pytest.mark.parametrize("router", [EvidenceFirst(), CheapestFirst()], ids=lambda r: r.name)

@@ -14,7 +14,7 @@ import pytest
 import orchestra_env  # noqa: F401  (registers the env ids)
 from orchestra_env.agents.llm import LLMOrchestrator, llm_agent_names, make_llm_agent
 from orchestra_env.agents.orchestrator8b import MODEL_ID, Orchestrator8B
-from orchestra_env.baselines.llm import GENERIC_SYSTEM_PROMPT, PRESETS, make_baseline
+from orchestra_env.agents.prompted import GENERIC_SYSTEM_PROMPT, PRESETS, make_baseline
 from orchestra_env.models.backends import BackendError, Generation, OpenAICompatBackend
 from tests.conftest import play
 from tests.tiny_qwen3 import IM_END, IM_START, QWEN3_CHAT_TEMPLATE, TOOL_CALL

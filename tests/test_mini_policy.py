@@ -1,5 +1,7 @@
 """orchestra-mini: PPO training is deterministic and logs its curve; the shipped checkpoint
-plays valid tool calls on the raw env and responds to the user's preference."""
+plays valid tool calls on the raw env and responds to the user's preference.
+
+Only training needs torch: the agent is numpy only, so its tests run without it."""
 
 import filecmp
 
@@ -7,11 +9,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-
-from orchestra_env.agents.mini import OrchestraMini, shipped_checkpoint  # noqa: E402
-from orchestra_env.train.mini import MiniConfig, read_curve, train  # noqa: E402
-from orchestra_env.wrappers import (  # noqa: E402
+from orchestra_env.agents.mini import OrchestraMini, shipped_checkpoint
+from orchestra_env.rollout import Step, rollout
+from orchestra_env.train import MiniConfig
+from orchestra_env.wrappers import (
     DiscreteRouting,
     FeatureObservation,
     observation_features,
@@ -24,6 +25,9 @@ TINY = MiniConfig(seed=3, total_steps=64, num_envs=2, num_steps=16, update_epoch
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     """The same tiny training run twice (the first also plots)."""
+    pytest.importorskip("torch")
+    from orchestra_env.train.mini import train
+
     root = tmp_path_factory.mktemp("mini")
     return train(TINY, root / "a", log=None), train(TINY, root / "b", plot=False, log=None)
 
@@ -35,6 +39,8 @@ def test_training_is_deterministic_and_writes_its_curve(two_runs):
         assert sorted(wa.files) == sorted(wb.files) == ["b0", "b1", "b2", "w0", "w1", "w2"]
         for key in wa.files:
             np.testing.assert_array_equal(wa[key], wb[key])
+    from orchestra_env.train.mini import read_curve
+
     curve = read_curve(a.curve_csv)
     assert list(curve["update"]) == [1, 2] and list(curve["global_step"]) == [32, 64]
     assert np.isfinite(curve["policy_loss"]).all() and (curve["episodes"] > 0).all()
@@ -64,16 +70,11 @@ def test_agent_features_and_mask_equal_the_wrappers():
 
 
 def _play(agent, env, task_id, seed, **options):
-    obs, info = env.reset(seed=seed, options={"task_id": task_id, **options})
-    agent.reset(obs, info)
-    actions, done = [], False
-    while not done:
-        action = agent.act(obs)
-        actions.append(action)
-        obs, _, terminated, truncated, info = env.step(action)
-        assert "error" not in info, (task_id, action, info["error"])
-        done = terminated or truncated
-    return actions, info
+    def valid(step: Step) -> None:
+        assert "error" not in step.next_info, (task_id, step.action, step.next_info["error"])
+
+    played = rollout(env, agent, seed=seed, options={"task_id": task_id, **options}, on_step=valid)
+    return played.actions, played.info
 
 
 def test_shipped_checkpoint_plays_valid_calls_in_every_family():

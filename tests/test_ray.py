@@ -21,8 +21,8 @@ from orchestra_env.eval import AgentSpec, EpisodeError, register_agent
 from orchestra_env.eval.cli import add_eval_commands
 from orchestra_env.integrations.ray import (
     RAY_MISSING,
-    Episode,
     FunctionPolicy,
+    Rollout,
     RolloutPool,
     group_units,
     play_episode,
@@ -172,7 +172,7 @@ def test_unknown_executor_is_refused(tmp_path):
 # -- rollouts -------------------------------------------------------------------------------------
 
 
-def comparable(episode: Episode) -> str:
+def comparable(episode: Rollout) -> str:
     """An episode as canonical JSON (observations hold tuples; some envs' hold arrays)."""
     return json.dumps(
         [

@@ -58,3 +58,18 @@ def test_preference_validates_weights():
         Preference(cost=2.0)
     with pytest.raises(ValueError, match="tool 'search-1'"):
         Preference(tools={"search-1": -1.0})
+
+
+def test_avoid_paid_apis_weighs_the_open_aliases_of_the_profiles():
+    from orchestra_env.models.profiles import default_profiles
+    from orchestra_env.rewards import preset_preferences
+
+    profiles = default_profiles()
+    paid = {name for name, m in profiles.models.items() if m.paid_api}
+    assert paid == {"gpt-5", "gpt-5-mini", "claude-opus-4.1"}
+    keys = [*profiles.aliases, "web_search"]
+    presets = preset_preferences(profiles, keys)
+    avoid = presets["avoid_paid_apis"]
+    assert avoid.avoid_paid_apis and not any(p.avoid_paid_apis for p in presets.values() if p is not avoid)
+    assert set(avoid.tools) == {a for a, spec in profiles.aliases.items() if spec.model not in paid}
+    assert set(profiles.tiers["open"].values()) <= set(avoid.tools)  # the open tier is open

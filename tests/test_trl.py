@@ -194,6 +194,7 @@ def test_grpo_reward_comes_from_the_envs_grading(grpo_train, tiny_qwen3_dir, tmp
             for t in texts[: len(prompt_ids)]
         ], None
 
+    # A private TRL method (tested on trl 1.x; pyproject caps the train extra below 2).
     monkeypatch.setattr(trainer, "_generate_single_turn", scripted)
     trainer.train()
     log = next(h for h in trainer.state.log_history if "loss" in h)

@@ -2,17 +2,20 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 from gymnasium.utils.env_checker import check_env
 
 from orchestra_env.wrappers import DiscreteRouting, FeatureObservation
+from orchestra_env.wrappers.routing import HASH_DIM
 
 
 def make(**kwargs):
     return FeatureObservation(DiscreteRouting(gym.make("ToolOrchestra-v0", **kwargs)))
 
 
+@pytest.mark.filterwarnings("ignore:.*minimum value is -infinity:UserWarning")  # features
 def test_check_env_on_wrapped():
-    check_env(make().unwrapped)
+    check_env(make())  # the wrapped env itself, not the env underneath
     env = make(max_turns=6)
     obs, info = env.reset(seed=0)
     assert env.observation_space.contains(obs)
@@ -26,11 +29,13 @@ def test_masked_routes_are_valid_and_unmasked_are_penalised():
         obs, info = env.reset(seed=seed)
         mask = info["action_mask"]
         valid, invalid = np.flatnonzero(mask), np.flatnonzero(~mask)
-        _, reward, *_, step_info = env.step(int(rng.choice(valid)))
+        assert len(valid) and len(invalid)  # another family's tools are never offered
+        # The invalid route first, while the episode surely goes on; then a valid one.
+        _, reward, terminated, truncated, step_info = env.step(int(rng.choice(invalid)))
+        assert "error" in step_info and reward < 0 and not (terminated or truncated)
+        np.testing.assert_array_equal(step_info["action_mask"], mask)  # nothing new offered
+        _, _, *_, step_info = env.step(int(rng.choice(valid)))
         assert "error" not in step_info
-        if len(invalid) and not step_info.get("outcome", 0) and not env.unwrapped._done:
-            _, reward, *_, step_info = env.step(int(rng.choice(invalid)))
-            assert "error" in step_info and reward < 0
 
 
 def test_features_reflect_spending_and_evidence_but_not_the_answer():
@@ -39,7 +44,12 @@ def test_features_reflect_spending_and_evidence_but_not_the_answer():
     search = next(i for i, (t, a) in enumerate(env.get_wrapper_attr("routes")) if t == "search")
     obs1, *_ = env.step(search)
     assert obs1.shape == obs0.shape and not np.array_equal(obs0, obs1)
-    # Same visible observation -> same features, whatever the hidden task is.
-    wrapper = env
-    o, _ = env.unwrapped.reset(seed=3)
-    assert np.array_equal(wrapper.observation(o), obs0)
+    spent, searches, turns = HASH_DIM + 8, HASH_DIM + 1, HASH_DIM
+    assert obs0[spent] == 0 < obs1[spent]  # spending
+    assert obs0[searches] == 0 < obs1[searches] and obs0[turns] == 0 < obs1[turns]  # evidence
+    # Not the answer: the features are a function of the visible observation alone, so a
+    # wrapper whose env holds another task (another hidden answer) computes the same vector.
+    o, info = env.unwrapped.reset(seed=3)
+    other = make(preference="accuracy")
+    assert other.reset(seed=4)[1]["task_id"] != info["task_id"]
+    assert np.array_equal(other.observation(o), obs0)

@@ -7,6 +7,10 @@
 
 `workers=N` plays in N local processes; `executor="ray"` on N Ray actors (the cluster at
 RAY_ADDRESS), see `orchestra_env.integrations.ray`.
+
+Modules: `agent` (the agent registry), `play` (one unit of work: a task, a trial, a seed, into
+its record), `pools` (where units are played), `runner` (`evaluate`), `records` (run files),
+`metrics` and `report` (`compare`), `cli` and `main_job` (the `orchestra eval` commands).
 """
 
 from orchestra_env.eval.agent import (

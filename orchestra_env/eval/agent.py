@@ -11,20 +11,10 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from orchestra_env.baselines.llm import PRESETS as LLM_PRESETS  # names and prices; no backend code
-
-
-@runtime_checkable
-class Agent(Protocol):
-    """A policy for one episode at a time: `reset` at the start of each, then `act` per turn."""
-
-    name: str
-
-    def reset(self, observation: dict, info: dict) -> None: ...
-
-    def act(self, observation: dict) -> str: ...
+from orchestra_env.agents.prompted import PRESETS as LLM_PRESETS
+from orchestra_env.rollout import Agent  # the protocol lives with the loop that plays it
 
 
 class UnknownAgentError(LookupError):
@@ -206,7 +196,7 @@ def _orchestrator8b_env(**_: Any) -> Mapping[str, Any]:
 
 def _llm_baseline(preset: str, **kwargs: Any) -> Agent:
     """A prompt-only LLM baseline preset over its endpoint."""
-    from orchestra_env.baselines.llm import make_baseline
+    from orchestra_env.agents.prompted import make_baseline
 
     return make_baseline(preset, **kwargs)
 

@@ -17,11 +17,11 @@ from rich.text import Text
 
 from orchestra_env import ENV_FAMILIES
 from orchestra_env.eval.agent import AgentSpec, UnknownAgentError, agent_names
+from orchestra_env.eval.pools import EVAL_EXECUTORS
 from orchestra_env.eval.records import RunFileError, read_run
 from orchestra_env.eval.runner import (
     DEFAULT_EPISODES,
     DEFAULT_MAX_ERRORS,
-    EXECUTORS,
     AllExpertCallsFailed,
     EndpointUnreachable,
     EpisodeError,
@@ -49,7 +49,7 @@ def add_eval_commands(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--trials", type=int, default=1, help="episodes per task, for pass^k (default: 1)")
     ev.add_argument("--seed", type=int, default=0, help="run seed; episode seeds derive from it")
     ev.add_argument("--workers", type=int, default=1, help="worker processes, or Ray actors with --executor ray (default: 1)")
-    ev.add_argument("--executor", choices=EXECUTORS, default="process", help="where the workers run: local processes, or Ray actors on the cluster at RAY_ADDRESS (else a local Ray); needs the ray extra (default: process)")
+    ev.add_argument("--executor", choices=EVAL_EXECUTORS, default="process", help="where the workers run: local processes, or Ray actors on the cluster at RAY_ADDRESS (else a local Ray); needs the ray extra (default: process)")
     ev.add_argument("--out", type=Path, required=True, help="run file (JSONL) to write or resume")
     ev.add_argument("--trajectories", action="store_true", help="keep each episode's actions and replies")
     ev.add_argument("--max-errors", type=int, default=DEFAULT_MAX_ERRORS, help=f"failed episodes tolerated before stopping (default: {DEFAULT_MAX_ERRORS}); failed ones are retried on resume")

@@ -12,16 +12,10 @@ when all did. An agent whose server cannot be reached stops the run at once
 
 from __future__ import annotations
 
-import hashlib
-import multiprocessing
-import pickle
-import queue
-import signal
-import traceback
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,23 +23,13 @@ import gymnasium as gym
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from orchestra_env.eval.agent import Agent, AgentFactory, AgentSpec
+from orchestra_env.eval.agent import AgentSpec
+from orchestra_env.eval.play import EpisodeError, PlayContext, Result, Unit, unit_seed
+from orchestra_env.eval.pools import check_executor, open_pool
 from orchestra_env.eval.records import EpisodeFailure, EpisodeRecord, RunFile, RunHeader, jsonable
-from orchestra_env.models.backends import BackendUnreachable
-from orchestra_env.models.live import LiveExperts
 
 DEFAULT_EPISODES = 100  # tasks per run when `episodes` is not given (the splits are far larger)
 DEFAULT_MAX_ERRORS = 10  # failed episodes tolerated per call before the run stops
-EXECUTORS = ("process", "ray")  # where `workers` run: local spawned processes or Ray actors
-_POLL_S = 1.0  # how often waiting processes check that their peers are still alive
-
-Result = EpisodeRecord | EpisodeFailure
-
-
-class EpisodeError(RuntimeError):
-    """Episodes failed (or a worker could not start or died); everything finished is saved."""
-
-
 class EndpointUnreachable(EpisodeError):
     """The agent's model server could not be reached: the run stopped at its first such
     episode (everything finished is saved; re-running resumes)."""
@@ -54,40 +38,6 @@ class EndpointUnreachable(EpisodeError):
 class AllExpertCallsFailed(EpisodeError):
     """Every live expert call of the run failed, so its records measure the outage, not the
     agent (they are saved, as finished episodes: delete the file before re-running)."""
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One episode to play: a task, which trial of it, and the seed to reset the env with."""
-
-    task_id: str
-    trial: int
-    seed: int
-
-
-def unit_seed(seed: int, task_id: str, trial: int) -> int:
-    """The reset seed of a unit: 63 bits of SHA-256 over (run seed, task id, trial).
-
-    hashlib, not `hash()`: string hashes are salted per process."""
-    digest = hashlib.sha256(f"{seed}\x1f{task_id}\x1f{trial}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
-
-
-@dataclass(frozen=True)
-class _Context:
-    """Everything a process needs to play units (picklable: sent to each worker once)."""
-
-    agent: AgentFactory
-    agent_kwargs: Mapping[str, Any]
-    agent_name: str
-    env_id: str
-    env_kwargs: Mapping[str, Any]
-    recorded_env_kwargs: dict[str, Any]  # as JSON, once for every record
-    run_seed: int
-    keep_trajectory: bool
-
-    def build_agent(self) -> Agent:
-        return self.agent.build(self.agent_kwargs, self.env_id, self.env_kwargs)
 
 
 def evaluate(
@@ -127,11 +77,11 @@ def evaluate(
     """
     spec = AgentSpec(agent_spec) if isinstance(agent_spec, str) else agent_spec
     _check_counts(episodes=episodes, trials=trials, workers=workers)
-    _check_executor(executor)
+    check_executor(executor)
     if max_errors < 0:
         raise ValueError(f"max_errors must be >= 0, got {max_errors}")
     env_kwargs = {**spec.env_kwargs(), **(env_kwargs or {})}  # the agent's needs, then the user's
-    context = _Context(
+    context = PlayContext(
         agent=spec.factory(),
         agent_kwargs=dict(spec.kwargs),
         agent_name=spec.name,
@@ -251,15 +201,6 @@ def _check_counts(**counts: int | None) -> None:
         raise ValueError(f"these must be at least 1: {', '.join(bad)}")
 
 
-def _check_executor(executor: str) -> None:
-    if executor not in EXECUTORS:
-        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
-    if executor == "ray":  # fail before the run file is opened, naming the extra to install
-        from orchestra_env.integrations.ray import require_ray
-
-        require_ray()
-
-
 def _units(env: gym.Env, split: str, n: int, trials: int, seed: int) -> list[Unit]:
     """Trial-major: every task once before any task twice, so a run stopped early still
     covers its tasks evenly."""
@@ -270,190 +211,13 @@ def _units(env: gym.Env, split: str, n: int, trials: int, seed: int) -> list[Uni
     return [Unit(t, trial, unit_seed(seed, t, trial)) for trial in range(trials) for t in task_ids]
 
 
-def _play(units: Sequence[Unit], context: _Context, env: gym.Env, workers: int, executor: str = "process") -> Iterator[Result]:
+def _play(
+    units: Sequence[Unit], context: PlayContext, env: gym.Env, workers: int, executor: str
+) -> Iterator[Result]:
     if not units:
         return
-    if executor == "ray":
-        from orchestra_env.integrations.ray import RayEvalPool
-
-        with RayEvalPool(context, min(workers, len(units))) as pool:
-            yield from pool.play(units)
-        return
-    if workers == 1 or len(units) == 1:
-        agent = context.build_agent()
-        for unit in units:
-            yield play_unit(env, agent, unit, context)
-        return
-    _check_sendable(context)
-    with _WorkerPool(context, min(workers, len(units))) as pool:
+    with open_pool(context, env, workers, executor, len(units)) as pool:
         yield from pool.play(units)
-
-
-def _check_sendable(context: _Context) -> None:
-    try:
-        pickle.dumps(context)
-    except (pickle.PicklingError, AttributeError, TypeError) as exc:
-        raise ValueError(
-            f"agent {context.agent_name!r} or the env kwargs cannot be sent to worker processes "
-            f"({exc}); register a module-level factory (not a lambda or local function), "
-            "pass picklable env kwargs, or use workers=1"
-        ) from exc
-
-
-def play_unit(env: gym.Env, agent: Agent, unit: Unit, context: _Context) -> Result:
-    """Play one unit to its end: its record, or its failure if the agent or env raised
-    (KeyboardInterrupt is no failure: it stops everything)."""
-    try:
-        return _play_episode(env, agent, unit, context)
-    except Exception as exc:
-        return EpisodeFailure(
-            agent=context.agent_name, task_id=unit.task_id, trial=unit.trial, seed=unit.seed,
-            error=f"{type(exc).__name__}: {exc}",
-            traceback="".join(traceback.format_exception(exc)).strip(),
-            unreachable=isinstance(exc, BackendUnreachable),
-        )
-
-
-def _play_episode(env: gym.Env, agent: Agent, unit: Unit, context: _Context) -> EpisodeRecord:
-    experts = getattr(env.unwrapped, "experts", None)
-    live = experts if isinstance(experts, LiveExperts) else None
-    calls, errors = (live.calls, len(live.errors)) if live else (0, 0)
-    obs, info = env.reset(seed=unit.seed, options={"task_id": unit.task_id})
-    agent.reset(obs, info)
-    trajectory = [{"action": None, "message": _last_message(obs)}] if context.keep_trajectory else None
-    total, done = 0.0, False
-    while not done:
-        action = agent.act(obs)
-        obs, reward, terminated, truncated, info = env.step(action)
-        total += float(reward)
-        done = terminated or truncated
-        if trajectory is not None:
-            trajectory.append({"action": action, "message": _last_message(obs)})
-    record = _record(info, unit, total, trajectory, context)
-    if live is None:
-        return record
-    failed = [asdict(e) for e in live.errors[errors:]]
-    return replace(record, expert_calls=live.calls - calls, expert_errors=failed)
-
-
-def _record(info: dict, unit: Unit, reward: float, trajectory: list | None, context: _Context) -> EpisodeRecord:
-    try:
-        ledger = info["ledger"]
-        if info["task_id"] != unit.task_id:
-            raise EpisodeError(f"reset(options={{'task_id': {unit.task_id!r}}}) played {info['task_id']!r}: the env ignored the task id")
-        return EpisodeRecord(
-            agent=context.agent_name,
-            env_id=context.env_id,
-            env_kwargs=context.recorded_env_kwargs,
-            task_id=unit.task_id,
-            family=str(info["family"]),
-            seed=unit.seed,
-            run_seed=context.run_seed,
-            trial=unit.trial,
-            outcome=int(info["outcome"]),
-            reward=reward,
-            reward_terms={k: float(v) for k, v in info["reward_terms"].items()},
-            cost_usd=float(ledger["cost_usd"]),
-            latency_s=float(ledger["latency_s"]),
-            prompt_tokens=int(ledger["prompt_tokens"]),
-            completion_tokens=int(ledger["completion_tokens"]),
-            turns=int(info["turns"]),
-            format_errors=int(info["format_errors"]),
-            calls={k: int(v) for k, v in ledger["calls"].items()},
-            calls_by_alias={k: int(v) for k, v in ledger["calls_by_alias"].items()},
-            trajectory=trajectory,
-        )
-    except KeyError as exc:
-        raise EpisodeError(
-            f"{context.env_id} ended task {unit.task_id!r} without info[{exc.args[0]!r}]; the evaluator needs "
-            "task_id, family, outcome, reward_terms, turns, format_errors and ledger at an episode's end"
-        ) from exc
-
-
-def _last_message(observation: Any) -> Any:
-    messages = observation.get("messages") if isinstance(observation, Mapping) else None
-    return jsonable(messages[-1]) if messages else None
-
-
-# -- worker processes -------------------------------------------------------------------------
-
-
-class _WorkerPool:
-    """Spawned processes that each build an env and an agent once, then take units from a
-    shared queue (so fast workers take more) and send records back to this process."""
-
-    def __init__(self, context: _Context, workers: int):
-        mp = multiprocessing.get_context("spawn")  # fork is unsafe with threads and absent on macOS/Windows
-        self._tasks, self._results = mp.Queue(), mp.Queue()
-        self._procs = [
-            mp.Process(target=_worker_main, args=(context, self._tasks, self._results), name=f"orchestra-eval-{i}")
-            for i in range(workers)
-        ]
-
-    def __enter__(self) -> _WorkerPool:
-        for proc in self._procs:
-            proc.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        # Unfinished episodes are abandoned: a resumed run plays them again. Units still in
-        # the feeder thread are dropped rather than waited for (no reader is left for them).
-        self._tasks.cancel_join_thread()
-        for proc in self._procs:
-            if proc.is_alive():
-                proc.terminate()
-        for proc in self._procs:
-            proc.join()
-        self._tasks.close()
-        self._results.close()
-
-    def play(self, units: Sequence[Unit]) -> Iterator[Result]:
-        for unit in units:
-            self._tasks.put(unit)
-        for _ in self._procs:
-            self._tasks.put(None)
-        for _ in units:
-            kind, payload = self._next_result()
-            if kind == "fatal":
-                raise EpisodeError(f"a worker process could not go on:\n{payload}")
-            yield payload
-
-    def _next_result(self) -> tuple[str, Any]:
-        while True:
-            try:
-                return self._results.get(timeout=_POLL_S)
-            except queue.Empty:
-                dead = [p for p in self._procs if p.exitcode not in (None, 0)]
-                if dead:
-                    raise EpisodeError(
-                        f"worker process {dead[0].name} died (exit code {dead[0].exitcode}); "
-                        "records finished so far are saved, re-run to resume"
-                    ) from None
-
-
-def _worker_main(context: _Context, tasks: Any, results: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
-    parent = multiprocessing.parent_process()
-    try:
-        env = gym.make(context.env_id, **context.env_kwargs)
-        agent = context.build_agent()
-        while (unit := _next_unit(tasks, parent)) is not None:
-            results.put(("result", play_unit(env, agent, unit, context)))
-        env.close()
-    except Exception:  # building the env or agent failed: no unit can be played here
-        results.put(("fatal", traceback.format_exc()))
-    if not parent.is_alive():  # nobody will read what is left in the pipe: don't wait on it
-        results.cancel_join_thread()
-
-
-def _next_unit(tasks: Any, parent: multiprocessing.process.BaseProcess) -> Unit | None:
-    """The next unit, or None at the end or once the parent is gone (an orphan must not hang)."""
-    while parent.is_alive():
-        try:
-            return tasks.get(timeout=_POLL_S)
-        except queue.Empty:
-            continue
-    return None
 
 
 # -- progress -----------------------------------------------------------------------------------

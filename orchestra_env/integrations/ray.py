@@ -4,7 +4,7 @@
   (`RayEvalPool`); the calling process stays the only writer of the run file, so resuming,
   fsync and no-duplicates work as with local processes.
 - `RolloutPool` keeps M actors, each with its own env and policy, and returns finished
-  `Episode`s for (task_id, seed) units: what an RL trainer consumes.
+  `Rollout`s for (task_id, seed) units: what an RL trainer consumes.
 
 Both connect as `ray.init()` does: to the cluster at `RAY_ADDRESS`, else to one started on this
 machine with `ray start --head`, else to a fresh local Ray. To pass anything else (a
@@ -18,16 +18,17 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
 import gymnasium as gym
 
 from orchestra_env.eval.agent import Agent, AgentFactory, AgentSpec
+from orchestra_env.eval.play import EpisodeError, PlayContext, Result, Unit, play_unit, unit_seed
 from orchestra_env.eval.records import jsonable
-from orchestra_env.eval.runner import EpisodeError, Result, Unit, _Context, play_unit, unit_seed
 from orchestra_env.extras import install_hint
+from orchestra_env.rollout import Rollout, rollout
 
 RAY_MISSING = f"Ray is not installed; install the extra: {install_hint('ray')}"
 # An actor whose process or node is lost is rebuilt and its unfinished units replayed (they
@@ -116,9 +117,9 @@ class _ActorFleet:
 class _EvalActor:
     """An evaluation worker: builds the env and the agent once, then plays units."""
 
-    def __init__(self, context: _Context):
+    def __init__(self, context: PlayContext):
         self._context = context
-        self._env = gym.make(context.env_id, **context.env_kwargs)
+        self._env = context.build_env()
         self._agent = context.build_agent()
 
     def ready(self) -> bool:
@@ -133,7 +134,7 @@ class RayEvalPool:
     go out, records come back in finishing order to the one process that writes them."""
 
     def __init__(
-        self, context: _Context, workers: int, actor_options: Mapping[str, Any] | None = None
+        self, context: PlayContext, workers: int, actor_options: Mapping[str, Any] | None = None
     ):
         self._fleet = _ActorFleet(_EvalActor, (context,), workers, actor_options)
 
@@ -164,52 +165,15 @@ PolicyVersion = tuple[int, list | None]
 PolicySource = str | AgentSpec | Agent | Callable[..., Agent]
 
 
-@dataclass(frozen=True, eq=False)  # observations may hold arrays: no field-wise ==
-class Episode:
-    """One finished rollout. `observations` starts with the reset observation, so it has one
-    entry more than `actions` and `rewards`; `info` is the last step's info as JSON data
-    (outcome, ledger, reward_terms, grading, ...)."""
-
-    task_id: str
-    seed: int
-    observations: list[Any]
-    actions: list[str]
-    rewards: list[float]
-    terminated: bool
-    truncated: bool
-    info: dict[str, Any]
-
-    @property
-    def total_reward(self) -> float:
-        return float(sum(self.rewards))
-
-    @property
-    def outcome(self) -> int | None:
-        return self.info.get("outcome")
-
-
-def play_episode(env: gym.Env, agent: Agent, task_id: str | None, seed: int) -> Episode:
+def play_episode(env: gym.Env, agent: Agent, task_id: str | None, seed: int) -> Rollout:
     """Play one episode to its end: `reset(seed=seed)` on `task_id` (None: the env draws one
-    from the seed), the agent acting each turn."""
-    obs, info = env.reset(seed=seed, options={"task_id": task_id} if task_id is not None else {})
-    agent.reset(obs, info)
-    observations, actions, rewards = [obs], [], []
-    terminated = truncated = False
-    while not (terminated or truncated):
-        action = agent.act(obs)
-        obs, reward, terminated, truncated, info = env.step(action)
-        observations.append(obs)
-        actions.append(action)
-        rewards.append(float(reward))
-    return Episode(
-        task_id=str(info.get("task_id", task_id)),
-        seed=seed,
-        observations=observations,
-        actions=actions,
-        rewards=rewards,
-        terminated=bool(terminated),
-        truncated=bool(truncated),
-        info=jsonable(info),
+    from the seed), the agent acting each turn; observations kept, the last info as JSON data
+    (outcome, ledger, reward_terms, grading, ...) so that it travels between processes."""
+    options = {"task_id": task_id} if task_id is not None else {}
+    played = rollout(env, agent, seed=seed, options=options, keep_observations=True)
+    return replace(
+        played, task_id=str(played.task_id), info=jsonable(played.info),
+        reset_info=jsonable(played.reset_info),
     )
 
 
@@ -269,7 +233,7 @@ class _Given:
 
 
 class _RolloutActor:
-    """A rollout worker: one env and one policy, playing batches of units into `Episode`s.
+    """A rollout worker: one env and one policy, playing batches of units into `Rollout`s.
     Each batch comes with the policy version to play it with; a newer one is fetched and built
     first (so an actor rebuilt after a crash, which starts at version 0, catches up)."""
 
@@ -282,7 +246,7 @@ class _RolloutActor:
     def ready(self) -> bool:
         return True
 
-    def play(self, job: tuple[list[RolloutUnit], PolicyVersion]) -> list[Episode]:
+    def play(self, job: tuple[list[RolloutUnit], PolicyVersion]) -> list[Rollout]:
         units, (version, recipe_ref) = job
         if version != self._version:
             recipe = require_ray().get(recipe_ref[0])
@@ -293,7 +257,7 @@ class _RolloutActor:
 
 class RolloutPool:
     """M Ray actors, each with its own env (`env_id`, `env_kwargs`) and policy, that play
-    (task_id, seed) units to the end and return `Episode`s.
+    (task_id, seed) units to the end and return `Rollout`s.
 
     An episode depends only on its unit (reset seed and task) and the policy, never on which
     actor played it or how many there are, as long as the policy draws its randomness from
@@ -339,20 +303,20 @@ class RolloutPool:
     def actors(self) -> int:
         return len(self._fleet)
 
-    def run(self, units: Iterable[RolloutUnit]) -> list[Episode]:
+    def run(self, units: Iterable[RolloutUnit]) -> list[Rollout]:
         """The episodes of `units`, in the order of `units`."""
         jobs = self._jobs(units)
-        batches: list[list[Episode]] = [[] for _ in jobs]
+        batches: list[list[Rollout]] = [[] for _ in jobs]
         for index, episodes in self._fleet.map_unordered("play", jobs):
             batches[index] = episodes
         return [episode for batch in batches for episode in batch]
 
-    def stream(self, units: Iterable[RolloutUnit]) -> Iterator[Episode]:
+    def stream(self, units: Iterable[RolloutUnit]) -> Iterator[Rollout]:
         """The episodes of `units` as they finish (for a trainer that consumes as it goes)."""
         for _, episodes in self._fleet.map_unordered("play", self._jobs(units)):
             yield from episodes
 
-    def sample(self, n: int, *, seed: int = 0) -> list[Episode]:
+    def sample(self, n: int, *, seed: int = 0) -> list[Rollout]:
         """`n` episodes on tasks the env draws (from its `split`), with reset seeds derived
         from `seed`: the same `seed` gives the same episodes."""
         return self.run(sample_units(n, seed=seed))

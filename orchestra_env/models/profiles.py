@@ -45,6 +45,7 @@ class ModelProfile:
     completion_tokens: Mapping[str, int]  # mean completion tokens per role: search/reason/answer/act
     completion_sigma: float  # log-normal spread of completion tokens
     abilities: Mapping[str, float]  # logit-scale skill levels
+    paid_api: bool = False  # reached only through a paid third-party API (vs open weights)
 
     def seconds(self, completion_tokens: int) -> float:
         """Simulated wall-clock of one call producing `completion_tokens`."""
@@ -77,6 +78,8 @@ class Profiles:
     price_tables: Mapping[str, Mapping[str, Price]]
     # family -> skill -> offset added to that family's step difficulties (fitted by orchestra_env.calibration)
     difficulty_offsets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # tier name (strong, mid, cheap, open) -> tool -> the alias of that tier
+    tiers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def model_of(self, alias: str) -> ModelProfile:
         return self.models[self.aliases[alias].model]
@@ -129,6 +132,7 @@ def parse_profiles(data: Mapping, *, source: str = "profiles") -> Profiles:
             completion_tokens=dict(m["completion_tokens"]),
             completion_sigma=m["completion_sigma"],
             abilities=dict(m["abilities"]),
+            paid_api=m.get("paid_api", False),
         )
         for name, m in data["models"].items()
     }
@@ -142,6 +146,11 @@ def parse_profiles(data: Mapping, *, source: str = "profiles") -> Profiles:
     ):
         if model not in models:
             raise ProfileError(f"{source}: {pointer}: unknown model {model!r}")
+    tiers = {tier: dict(by_tool) for tier, by_tool in data.get("tiers", {}).items()}
+    for tier, by_tool in tiers.items():
+        for tool, alias in by_tool.items():
+            if alias not in aliases or aliases[alias].tool != tool:
+                raise ProfileError(f"{source}: /tiers/{tier}/{tool}: {alias!r} is no {tool} alias")
     tables = {
         table: {m: Price(**p) for m, p in rows.items()}
         for table, rows in data.get("price_tables", {}).items()
@@ -158,6 +167,7 @@ def parse_profiles(data: Mapping, *, source: str = "profiles") -> Profiles:
         policy_model=data["policy_model"],
         price_tables=tables,
         difficulty_offsets=offsets,
+        tiers=tiers,
     )
 
 

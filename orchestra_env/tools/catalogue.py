@@ -7,6 +7,7 @@ profiles in force — randomised or alternative prices show up here exactly as t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from orchestra_env.models.profiles import Profiles
@@ -44,6 +45,13 @@ def alias_table(profiles: Profiles, aliases: Sequence[str]) -> str:
             f"{m.price.input_per_mtok:g} / {m.price.output_per_mtok:g} | {latency:g} s |"
         )
     return "\n".join(lines)
+
+
+def table_price(text: str, alias: str) -> tuple[float, float] | None:
+    """(input, output) $/M tokens of `alias` as `alias_table` prints it in `text` (e.g. a tool
+    description: what a policy reads), or None when no row of `text` lists it."""
+    m = re.search(rf"\| {re.escape(alias)} \|[^|]*\|[^|]*\| ([\d.e-]+) / ([\d.e-]+) \|", text)
+    return (float(m.group(1)), float(m.group(2))) if m else None
 
 
 EXPERT_PURPOSE = (

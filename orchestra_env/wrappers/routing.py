@@ -13,7 +13,8 @@ from functools import lru_cache
 import gymnasium as gym
 import numpy as np
 
-from orchestra_env.baselines.routers import evidence_strength, tool_call
+from orchestra_env.observation import evidence_strength, observation_mask, tool_call
+from orchestra_env.tools.catalogue import table_price
 
 HASH_DIM = 64  # hashed bag-of-words features of the problem text
 
@@ -33,7 +34,7 @@ def routes(profiles, aliases) -> list[tuple[str, dict]]:
     return out
 
 
-class DiscreteRouting(gym.ActionWrapper):
+class DiscreteRouting(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """Action `i` is the i-th route of `routes(...)`, sent as a Hermes tool call.
 
     A route the episode does not offer (another family's tool, or an alias dropped by
@@ -43,6 +44,7 @@ class DiscreteRouting(gym.ActionWrapper):
     """
 
     def __init__(self, env: gym.Env):
+        gym.utils.RecordConstructorArgs.__init__(self)  # so gym.make(env.spec) rebuilds it
         super().__init__(env)
         base = env.unwrapped
         self.routes = routes(base.profiles, base.aliases)
@@ -74,13 +76,14 @@ class DiscreteRouting(gym.ActionWrapper):
         return obs, reward, terminated, truncated, info
 
 
-class FeatureObservation(gym.ObservationWrapper):
+class FeatureObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """A fixed-length float32 vector from what any policy can see in the observation: hashed
     words of the problem, evidence gathered (documents, code outputs, how many of the problem's
     names the results mention), the last result's errors, spending, turns left, the preference
     vector and the prices shown in the tool descriptions. Never the hidden difficulty or answer."""
 
     def __init__(self, env: gym.Env):
+        gym.utils.RecordConstructorArgs.__init__(self)
         super().__init__(env)
         base = env.unwrapped
         self._aliases = list(base.aliases)
@@ -131,30 +134,15 @@ def observation_features(obs: dict, aliases: Sequence[str], max_turns: int) -> n
     ).astype(np.float32)
 
 
-def observation_mask(route_list: Sequence[tuple[str, dict]], tools_json: str) -> np.ndarray:
-    """Which routes the observation's tools offer: the tool is listed and the route's model
-    (or expert) is among its allowed values: `DiscreteRouting.action_masks()`, from the
-    observation alone."""
-    allowed: dict[str, set] = {}
-    for tool in json.loads(tools_json):
-        fn = tool["function"]
-        props = fn.get("parameters", {}).get("properties", {})
-        choice = props.get("model") or props.get("expert") or {}
-        allowed[fn["name"]] = set(choice.get("enum", ()))
-    return np.array(
-        [t in allowed and next(iter(a.values())) in allowed[t] for t, a in route_list], dtype=bool
-    )
-
-
 @lru_cache(maxsize=256)
 def _prices(tools_json: str, aliases: tuple[str, ...]) -> np.ndarray:
     """log $/M tokens (in, out) per alias, as printed in this episode's tool descriptions."""
     prices = np.zeros(2 * len(aliases), dtype=np.float32)
     text = " ".join(t["function"]["description"] for t in json.loads(tools_json))
     for i, alias in enumerate(aliases):
-        m = re.search(rf"\| {re.escape(alias)} \|[^|]*\|[^|]*\| ([\d.e-]+) / ([\d.e-]+) \|", text)
-        if m:
-            prices[2 * i : 2 * i + 2] = np.log1p([float(m.group(1)), float(m.group(2))])
+        price = table_price(text, alias)
+        if price is not None:
+            prices[2 * i : 2 * i + 2] = np.log1p(price)
     prices.setflags(write=False)  # cached: shared by every caller
     return prices
 
