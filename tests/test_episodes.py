@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from orchestra_env import OrchestraEnv
+from orchestra_env.answers import answers_match
 from orchestra_env.baselines.routers import FixedPlan
-from orchestra_env.tasks.grading import answers_match
 
 from .conftest import play
 

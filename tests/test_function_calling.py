@@ -3,9 +3,9 @@
 import json
 
 from orchestra_env import OrchestraEnv
-from orchestra_env.observation import tool_call
 from orchestra_env.core import Evidence
 from orchestra_env.domain import DomainTask
+from orchestra_env.observation import tool_call
 from orchestra_env.tasks.function_calling import ScriptedUser, first_person, next_step
 
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from orchestra_env.tasks.grading import answers_match, extract_answer, normalize_answer
+from orchestra_env.answers import answers_match, extract_answer, normalize_answer
 
 MATCHES = [
     # numbers

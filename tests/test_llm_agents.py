@@ -12,7 +12,8 @@ import gymnasium as gym
 import pytest
 
 import orchestra_env  # noqa: F401  (registers the env ids)
-from orchestra_env.agents.llm import LLMOrchestrator, llm_agent_names, make_llm_agent
+from orchestra_env.agents.llm import LLMOrchestrator
+from orchestra_env.agents.names import llm_agent_names, make_llm_agent
 from orchestra_env.agents.orchestrator8b import MODEL_ID, Orchestrator8B
 from orchestra_env.agents.prompted import GENERIC_SYSTEM_PROMPT, PRESETS, make_baseline
 from orchestra_env.models.backends import BackendError, Generation, OpenAICompatBackend

@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 
 from orchestra_env import OrchestraEnv
+from orchestra_env.answers import answers_match
 from orchestra_env.baselines.routers import FixedPlan
-from orchestra_env.tasks.grading import answers_match
 from orchestra_env.tasks.questions import break_program
 from orchestra_env.tasks.reasoning import KINDS, ReasoningFamily, make_problem, wrong_answer
 

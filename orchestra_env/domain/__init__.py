@@ -27,7 +27,7 @@ from orchestra_env.domain.authoring import (
 )
 from orchestra_env.domain.errors import DomainError, Problem
 from orchestra_env.domain.grading import communicated
-from orchestra_env.domain.load import bundled_domains, load_domain
+from orchestra_env.domain.load import bundled_domains, load_domain, shared_domain
 from orchestra_env.domain.model import Domain
 from orchestra_env.domain.parse import DEFAULT_TODAY
 from orchestra_env.domain.schema import SCHEMAS, Column, Table
@@ -60,6 +60,7 @@ __all__ = [
     "communicated",
     "export_tau2_tasks",
     "load_domain",
+    "shared_domain",
     "scaffold_domain",
     "validate_domain",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -63,3 +64,10 @@ def load_domain(name_or_path: str | Path) -> Domain:
         return parse_document(doc, policy.read_text(encoding="utf-8"), source)
     except DomainError as exc:
         raise DomainError(exc.problems, source) from None
+
+
+@cache
+def shared_domain(name: str) -> Domain:
+    """A domain (bundled name or path), loaded and validated once per process and shared by
+    every env, family and live expert that names it."""
+    return load_domain(name)

@@ -9,16 +9,25 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from random import Random
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from orchestra_env.domain.errors import fail, json_pointer
 from orchestra_env.domain.generate import faker_for, generate_rows, stable_seed
 from orchestra_env.domain.schema import Table
 from orchestra_env.domain.sql import connect, quote_name
-from orchestra_env.domain.tools import ToolOutcome
+from orchestra_env.domain.tools import DomainTool, ToolOutcome
 
-if TYPE_CHECKING:  # a world belongs to its domain, which builds it
-    from orchestra_env.domain.model import Domain
+
+class Schema(Protocol):
+    """What a world reads of its domain (a `Domain` is one): the world sits below the domain
+    that builds it, so it names only these fields."""
+
+    name: str
+    today: str
+    locale: str
+    tables: tuple[Table, ...]
+    tools: Mapping[str, DomainTool]
+    finalize: tuple[str, ...]
 
 
 class DomainWorld:
@@ -30,7 +39,7 @@ class DomainWorld:
     Not thread-safe.
     """
 
-    def __init__(self, domain: Domain, seed: int, pristine: Pristine):
+    def __init__(self, domain: Schema, seed: int, pristine: Pristine):
         self.domain = domain
         self.seed = seed
         self._pristine = pristine
@@ -147,7 +156,7 @@ def combine_hashes(table_hashes: Mapping[str, str]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
-def build_database(domain: Domain, seed: int) -> sqlite3.Connection:
+def build_database(domain: Schema, seed: int) -> sqlite3.Connection:
     """The database `seed` builds for `domain`: tables, generated rows, then `finalize`."""
     conn = connect(domain.today, Random(stable_seed(domain.name, seed, "finalize")))
     for table in domain.tables:

@@ -207,7 +207,7 @@ def _llm_baseline_env(preset: str, **_: Any) -> Mapping[str, Any]:
 
 
 def _llm(**kwargs: Any) -> Agent:
-    from orchestra_env.agents.llm import make_llm_agent
+    from orchestra_env.agents.names import make_llm_agent
 
     return make_llm_agent("llm", **kwargs)
 

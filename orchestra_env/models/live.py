@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from orchestra_env.domain import shared_domain
 from orchestra_env.hermes import format_call
 from orchestra_env.models.backends import Backend, BackendError, backends_from_mapping
 from orchestra_env.models.base import ExpertReply, ExpertRequest
@@ -59,8 +60,6 @@ def domain_tools(request: ExpertRequest) -> list[dict] | None:
     domain = getattr(getattr(request.task, "case", None), "domain", None)
     if request.role != "act" or domain is None:
         return None
-    from orchestra_env.tasks.function_calling import shared_domain
-
     return [tool.spec.openai() for tool in shared_domain(domain).tools.values()]
 
 

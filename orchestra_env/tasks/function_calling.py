@@ -22,11 +22,16 @@ import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 
 from orchestra_env.actions import Message, ParseError, ToolCall, parse_action
 from orchestra_env.core import CallRecord, Check, Evidence, Grade
-from orchestra_env.domain import Domain, DomainTask, bundled_domains, communicated, load_domain
+from orchestra_env.domain import (
+    Domain,
+    DomainTask,
+    bundled_domains,
+    communicated,
+    shared_domain,
+)
 from orchestra_env.episode import Episode
 from orchestra_env.hermes import find_calls, format_call
 from orchestra_env.ledger import Charge
@@ -48,12 +53,6 @@ AGENT_INSTRUCTIONS = (
     "<message></message>. You may think first inside <think></think>. call_expert asks a "
     "stronger model to take the next step for you, at its price."
 )
-
-
-@cache
-def shared_domain(name: str) -> Domain:
-    """A bundled domain, loaded and validated once per process."""
-    return load_domain(name)
 
 
 @dataclass(frozen=True)

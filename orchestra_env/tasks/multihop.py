@@ -22,9 +22,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from orchestra_env.answers import answers_match
 from orchestra_env.core import Check, Evidence, Grade
 from orchestra_env.episode import Episode
-from orchestra_env.tasks.grading import answers_match
 from orchestra_env.tasks.offsets import Offset, family_offset, offset_checks
 from orchestra_env.tasks.questions import CODE_OUTPUT_BONUS, QuestionFamily, break_program
 from orchestra_env.world import KnowledgeWorld, MultihopQuestion, knowledge_world

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import product
 
+from orchestra_env.answers import answers_match
 from orchestra_env.core import Check, Evidence, Grade
 from orchestra_env.episode import Episode
-from orchestra_env.tasks.grading import answers_match
 from orchestra_env.tasks.offsets import Offset, family_offset, offset_checks
 from orchestra_env.tasks.questions import CODE_OUTPUT_BONUS, QuestionFamily, break_program
 

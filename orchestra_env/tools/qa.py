@@ -13,9 +13,9 @@ import re
 
 from orchestra_env import tokens
 from orchestra_env.actions import ToolCall
+from orchestra_env.answers import extract_answer
 from orchestra_env.core import CodeRun
 from orchestra_env.ledger import Charge
-from orchestra_env.tasks.grading import extract_answer
 from orchestra_env.tools.base import ToolContext, ToolResult, tool_reply
 
 SEARCH_PROMPT = (

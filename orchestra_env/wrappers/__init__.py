@@ -1,4 +1,5 @@
-"""Wrappers: classic-RL views of the env (Discrete routes, numeric features)."""
+"""Wrappers over the env: classic-RL views (`routing`: discrete routes and numeric features),
+the chat prompt an LLM reads (`chat`), and the group-normalised reward for GRPO (`grouped`)."""
 
 from orchestra_env.wrappers.chat import ChatPrompt
 from orchestra_env.wrappers.grouped import GroupedPreferenceReward
