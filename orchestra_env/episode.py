@@ -11,14 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from orchestra_env.core import CallRecord, CodeRun, Evidence, Task
+from orchestra_env.core import Evidence, Task
 from orchestra_env.ledger import Ledger
 
 if TYPE_CHECKING:
     from orchestra_env.rewards import Preference
 
-# The evidence records live in core.py; still importable from here, where they used to be.
-__all__ = ["CallRecord", "CodeRun", "Episode", "Evidence", "Resources"]
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import pytest
 
 from orchestra_env import calibration as cal
 from orchestra_env.baselines.single_model import alone, with_basic_tools
-from orchestra_env.episode import Evidence
+from orchestra_env.core import Evidence
 from orchestra_env.models.profiles import default_profiles, parse_profiles
 from orchestra_env.tasks.function_calling import FunctionCallingFamily
 from orchestra_env.tasks.multihop import MultihopFamily
@@ -51,7 +51,7 @@ def shipped(model: str) -> np.ndarray:
     return cal.skill_vector(default_profiles().models[model].abilities)
 
 
-@pytest.mark.parametrize("family", cal.FAMILIES)
+@pytest.mark.parametrize("family", cal.QA_FAMILIES)
 def test_shipped_profiles_reproduce_the_paper(family):
     profiles = default_profiles()
     table = cal.evidence_table(family, N, seed=0, difficulty_offset=None)
@@ -74,7 +74,7 @@ def test_evidence_helps_every_paper_model():
         assert gain >= cal.READING_MARGIN - 0.05, (model, gain)
 
 
-@pytest.mark.parametrize("family", cal.FAMILIES)
+@pytest.mark.parametrize("family", cal.QA_FAMILIES)
 def test_fast_path_replays_the_env(family):
     """Replaying the table's draws gives the env's outcome in every episode."""
     n, profiles = 60, default_profiles()
@@ -203,7 +203,7 @@ def test_writing_the_shipped_values_changes_nothing():
     data = json.loads(cal.profiles_path().read_text())
     same = cal.Fit(
         abilities={m: dict(p.abilities) for m, p in profiles.models.items()},
-        offsets={f: dict(profiles.difficulty_offsets[f]) for f in (*cal.FAMILIES, cal.TAU2_FAMILY)},
+        offsets={f: dict(profiles.difficulty_offsets[f]) for f in (*cal.QA_FAMILIES, cal.TAU2_FAMILY)},
         expected={},
         objective=0.0,
     )
@@ -222,7 +222,7 @@ def test_remap_keeps_other_models_in_place():
 
 def test_fit_moves_towards_the_paper():
     """A few iterations on small tables lower the objective and keep GPT-5 ahead of Qwen3-8B."""
-    tables = {f: cal.evidence_table(f, 60) for f in cal.FAMILIES}
+    tables = {f: cal.evidence_table(f, 60) for f in cal.QA_FAMILIES}
     problem = cal.FitProblem(tables, default_profiles())
     start = problem.residuals(problem.prior, problem.accuracies(problem.prior, problem.cells))
     result = cal.fit(tables, default_profiles(), iterations=4)

@@ -11,12 +11,13 @@ import sys
 
 import pytest
 
+from orchestra_env import ENV_FAMILIES
 from orchestra_env.domain import SCHEMAS, bundled_domains, load_domain
 from orchestra_env.tasks.base import SPLITS, index_in_split, split_of
 from orchestra_env.tasks.function_calling import FunctionCallingFamily
 from orchestra_env.tasks.suite import TaskSuite
 
-FAMILIES = {"multihop": 1.0, "reasoning": 1.0, "function_calling": 1.0}  # ToolOrchestra-v0's
+FAMILIES = ENV_FAMILIES["ToolOrchestra-v0"]
 EXAMPLE = json.loads((SCHEMAS / "domain.example.json").read_text())
 
 

@@ -56,7 +56,7 @@ def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
     result = cal.shipped_fit(profiles)
     if fit_qa:
         console.print(f"building the evidence tables of {args.n} tasks per family …")
-        tables = {f: cal.evidence_table(f, args.n, args.seed) for f in cal.FAMILIES}
+        tables = {f: cal.evidence_table(f, args.n, args.seed) for f in cal.QA_FAMILIES}
         result = cal.fit(tables, profiles, log=plain(console))
     if fit_tau2:
         console.print(f"building the chance table of {args.n} function-calling tasks …")

@@ -35,9 +35,9 @@ import numpy as np
 
 from orchestra_env.baselines.single_model import BASIC_PLAN
 from orchestra_env.calibration.measurement import episode_seed, task_ids
+from orchestra_env.core import Check, CodeRun, Evidence
 from orchestra_env.env import OrchestraEnv
-from orchestra_env.episode import CodeRun, Episode, Evidence, call_seed
-from orchestra_env.models.base import Check
+from orchestra_env.episode import Episode, call_seed
 from orchestra_env.models.simulated import call_draw
 from orchestra_env.tasks.multihop import MultihopFamily
 from orchestra_env.tasks.reasoning import ReasoningFamily

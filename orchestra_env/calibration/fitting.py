@@ -35,7 +35,7 @@ from orchestra_env.calibration.evidence import (
     reading_gain,
     skill_vector,
 )
-from orchestra_env.calibration.targets import FAMILIES, MODELS, TARGETS
+from orchestra_env.calibration.targets import MODELS, QA_FAMILIES, TARGETS
 from orchestra_env.models.profiles import Profiles, default_profiles, parse_profiles
 
 FIT_SKILLS = ("knowledge", "reasoning", "coding", "query_writing", "reading")  # tool_use: no target here
@@ -99,7 +99,7 @@ class FitProblem:
         # Skills that are not fitted (tool_use) keep the profile's values.
         self.base = {m: skill_vector(profiles.models[m].abilities) for m in MODELS}
         self.slots = [("theta", m, s) for m in MODELS for s in FIT_SKILLS]
-        self.slots += [("offset", f, s) for f in FAMILIES for s in OFFSET_SKILLS[f]]
+        self.slots += [("offset", f, s) for f in QA_FAMILIES for s in OFFSET_SKILLS[f]]
         self.prior = np.array([PRIOR[m][s] if kind == "theta" else 0.0 for kind, m, s in self.slots])
         self.is_theta = np.array([kind == "theta" for kind, _, _ in self.slots])
         self.cells = list(TARGETS)
@@ -108,7 +108,7 @@ class FitProblem:
     def unpack(self, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """x as ({model: θ over SKILLS}, {family: δ over SKILLS})."""
         theta = {m: v.copy() for m, v in self.base.items()}
-        offset = {f: np.zeros(len(SKILLS)) for f in FAMILIES}
+        offset = {f: np.zeros(len(SKILLS)) for f in QA_FAMILIES}
         for value, (kind, owner, skill) in zip(x, self.slots, strict=True):
             (theta if kind == "theta" else offset)[owner][SKILLS.index(skill)] = value
         return theta, offset
@@ -176,7 +176,7 @@ def fit(tables: Mapping[str, EvidenceTable], profiles: Profiles, *, iterations: 
     theta, offset = problem.unpack(x)
     return Fit(
         abilities=remap(profiles, theta),
-        offsets={f: {s: round(float(offset[f][SKILLS.index(s)]), 3) for s in OFFSET_SKILLS[f]} for f in FAMILIES},
+        offsets={f: {s: round(float(offset[f][SKILLS.index(s)]), 3) for s in OFFSET_SKILLS[f]} for f in QA_FAMILIES},
         expected=acc,
         objective=float(r @ r),
     )
@@ -224,7 +224,7 @@ def shipped_fit(profiles: Profiles) -> Fit:
     """The profiles' abilities and HLE/FRAMES offsets as a `Fit` (to refit τ² alone)."""
     return Fit(
         abilities={name: dict(model.abilities) for name, model in profiles.models.items()},
-        offsets={f: dict(profiles.difficulty_offsets.get(f, {})) for f in FAMILIES},
+        offsets={f: dict(profiles.difficulty_offsets.get(f, {})) for f in QA_FAMILIES},
         expected={},
         objective=0.0,
     )

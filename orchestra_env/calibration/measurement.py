@@ -16,6 +16,7 @@ import orchestra_env  # noqa: F401  (registers the env ids)
 from orchestra_env.baselines.single_model import alone, with_basic_tools
 from orchestra_env.calibration.targets import CELLS, ENV_IDS, FAMILY_TOOLS, SETTINGS
 from orchestra_env.models.profiles import Profiles
+from orchestra_env.rollout import rollout
 from orchestra_env.tasks.suite import TaskSuite
 
 
@@ -83,12 +84,7 @@ def measure(model: str, setting: str, family: str, n: int = 1000, seed: int = 0)
 
 def play_episode(env, agent, options: dict) -> dict:
     """One episode; the final info."""
-    obs, info = env.reset(options=options)
-    agent.reset(obs, info)
-    while True:
-        obs, _, terminated, truncated, info = env.step(agent.act(obs))
-        if terminated or truncated:
-            return info
+    return rollout(env, agent, options=options).info
 
 
 def sweep(

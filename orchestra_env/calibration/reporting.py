@@ -14,8 +14,8 @@ from orchestra_env.calibration.measurement import Cell
 from orchestra_env.calibration.targets import (
     BENCHMARK,
     CELLS,
-    FAMILIES,
     PAPER,
+    QA_FAMILIES,
     TARGETS,
     TAU2_FAMILY,
 )
@@ -83,7 +83,7 @@ def policy_costs(cells: Mapping[tuple[str, str, str], Cell]) -> dict[tuple[str, 
     measured."""
     out = {}
     for model, setting in PAPER:
-        mine = [c for (m, s, f), c in cells.items() if (m, s) == (model, setting) and f in FAMILIES]
+        mine = [c for (m, s, f), c in cells.items() if (m, s) == (model, setting) and f in QA_FAMILIES]
         if mine and not any(math.isnan(c.cost_usd) for c in mine):
             out[model, setting] = (
                 sum(c.cost_usd for c in mine) / len(mine),

@@ -14,7 +14,7 @@ from orchestra_env.tasks.reasoning import ReasoningFamily
 
 MODELS = ("qwen3-8b", "llama-nemotron-49b", "llama-3.3-70b", "qwen3-235b-a22b", "claude-opus-4.1", "gpt-5")
 SETTINGS = ("none", "basic")
-FAMILIES = ("reasoning", "multihop")  # HLE → reasoning, FRAMES → multihop
+QA_FAMILIES = ("reasoning", "multihop")  # HLE → reasoning, FRAMES → multihop
 BENCHMARK = {"reasoning": "HLE", "multihop": "FRAMES"}
 ENV_IDS = {"reasoning": "ToolOrchestra-Reasoning-v0", "multihop": "ToolOrchestra-Multihop-v0"}
 
@@ -34,10 +34,10 @@ PAPER = {
     ("gpt-5", "basic"): (35.1, 74.0, 30.2, 19.8),
 }
 TARGETS = {
-    (model, setting, family): PAPER[model, setting][FAMILIES.index(family)]
+    (model, setting, family): PAPER[model, setting][QA_FAMILIES.index(family)]
     for model in MODELS
     for setting in SETTINGS
-    for family in FAMILIES
+    for family in QA_FAMILIES
 }
 PAPER_COST = {key: row[2] for key, row in PAPER.items()}
 TOLERANCE = 3.0  # accuracy points

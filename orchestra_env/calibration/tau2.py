@@ -34,7 +34,8 @@ from orchestra_env.calibration.measurement import (
     policy,
 )
 from orchestra_env.calibration.targets import ENV_IDS, MODELS, TAU2, TAU2_FAMILY
-from orchestra_env.episode import Evidence, call_seed
+from orchestra_env.core import Evidence
+from orchestra_env.episode import call_seed
 from orchestra_env.models.base import ExpertReply, ExpertRequest
 from orchestra_env.models.profiles import Profiles
 from orchestra_env.models.simulated import SimulatedExperts, call_draw

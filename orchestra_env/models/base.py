@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from orchestra_env.core import Check, Evidence, Task
-
-# `Check` lives in core.py (tasks name it too); still importable from here, where it used to be.
-__all__ = ["ROLES", "Check", "Expert", "ExpertReply", "ExpertRequest"]
+from orchestra_env.core import Evidence, Task
 
 ROLES = ("search", "reason", "answer", "act")
 

@@ -23,7 +23,8 @@ import random
 from collections.abc import Iterable, Mapping
 
 from orchestra_env import tokens
-from orchestra_env.models.base import Check, ExpertReply, ExpertRequest
+from orchestra_env.core import Check
+from orchestra_env.models.base import ExpertReply, ExpertRequest
 from orchestra_env.models.profiles import ModelProfile, Profiles
 
 

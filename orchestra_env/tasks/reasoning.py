@@ -40,7 +40,7 @@ KNOWLEDGE_SHARE = 0.15  # share of tasks that are specialist-knowledge questions
 
 
 @dataclass(frozen=True)
-class Problem:
+class ReasoningItem:
     kind: str
     question: str
     answer: str
@@ -53,8 +53,8 @@ def _scale(x: float) -> float:
     return math.log10(max(10.0, abs(x)))
 
 
-def _problem(kind: str, question: str, answer, program: str, head: float, coding: float) -> Problem:
-    return Problem(
+def _problem(kind: str, question: str, answer, program: str, head: float, coding: float) -> ReasoningItem:
+    return ReasoningItem(
         kind=kind,
         question=question,
         answer=str(answer),
@@ -63,7 +63,7 @@ def _problem(kind: str, question: str, answer, program: str, head: float, coding
     )
 
 
-def binomial(rng: random.Random) -> Problem:
+def binomial(rng: random.Random) -> ReasoningItem:
     n = rng.randint(6, 60)
     k = rng.randint(2, max(2, n // 2))
     return _problem(
@@ -76,7 +76,7 @@ def binomial(rng: random.Random) -> Problem:
     )
 
 
-def divisors(rng: random.Random) -> Problem:
+def divisors(rng: random.Random) -> ReasoningItem:
     n = rng.randint(60, 10 ** rng.randint(3, 8))
     count = sum(2 if i * i != n else 1 for i in range(1, math.isqrt(n) + 1) if n % i == 0)
     return _problem(
@@ -89,7 +89,7 @@ def divisors(rng: random.Random) -> Problem:
     )
 
 
-def prime_sum(rng: random.Random) -> Problem:
+def prime_sum(rng: random.Random) -> ReasoningItem:
     n = rng.randint(30, 10 ** rng.randint(2, 6))
     sieve = bytearray([1]) * n
     sieve[:2] = b"\x00\x00"[: min(2, n)]
@@ -111,7 +111,7 @@ print(sum(i for i in range(n) if sieve[i]))"""
     )
 
 
-def modpow(rng: random.Random) -> Problem:
+def modpow(rng: random.Random) -> ReasoningItem:
     a, b, m = rng.randint(2, 999), rng.randint(5, 10 ** rng.randint(2, 9)), rng.randint(7, 9973)
     return _problem(
         "modpow",
@@ -123,7 +123,7 @@ def modpow(rng: random.Random) -> Problem:
     )
 
 
-def dice(rng: random.Random) -> Problem:
+def dice(rng: random.Random) -> ReasoningItem:
     k = rng.randint(2, 6)
     s = rng.randint(k + 1, 6 * k - 1)
     hits = sum(1 for faces in product(range(1, 7), repeat=k) if sum(faces) == s)
@@ -144,7 +144,7 @@ print(Fraction(hits, 6 ** {k}))"""
     )
 
 
-def recurrence(rng: random.Random) -> Problem:
+def recurrence(rng: random.Random) -> ReasoningItem:
     a0, a1, p, q = rng.randint(0, 9), rng.randint(1, 9), rng.randint(1, 5), rng.randint(1, 5)
     n, m = rng.randint(5, 10 ** rng.randint(1, 5)), rng.choice([97, 1000, 10007, 1_000_003])
     x, y = a0 % m, a1 % m
@@ -166,7 +166,7 @@ print(y)"""
     )
 
 
-def weekday(rng: random.Random) -> Problem:
+def weekday(rng: random.Random) -> ReasoningItem:
     day = dt.date(1600, 1, 1) + dt.timedelta(days=rng.randint(0, 180_000))
     name = calendar.day_name[day.weekday()]
     return _problem(
@@ -179,7 +179,7 @@ def weekday(rng: random.Random) -> Problem:
     )
 
 
-def days_between(rng: random.Random) -> Problem:
+def days_between(rng: random.Random) -> ReasoningItem:
     a = dt.date(1700, 1, 1) + dt.timedelta(days=rng.randint(0, 110_000))
     b = a + dt.timedelta(days=rng.randint(10, 40_000))
     span = (b - a).days
@@ -193,7 +193,7 @@ def days_between(rng: random.Random) -> Problem:
     )
 
 
-def linear_system(rng: random.Random) -> Problem:
+def linear_system(rng: random.Random) -> ReasoningItem:
     while True:
         a, b, d, e = (rng.randint(-12, 12) for _ in range(4))
         if a * e - b * d:
@@ -221,7 +221,7 @@ def _terms(a: int, b: int) -> str:
     return f"{a}x {'-' if b < 0 else '+'} {abs(b)}y"
 
 
-KINDS: tuple[Callable[[random.Random], Problem], ...] = (
+KINDS: tuple[Callable[[random.Random], ReasoningItem], ...] = (
     binomial, divisors, prime_sum, modpow, dice, recurrence, weekday, days_between, linear_system,
 )
 
@@ -229,12 +229,12 @@ _SUBJECTS = ("isotope", "enzyme", "alloy", "protein fold", "lemma", "manuscript"
 _PROPERTIES = ("catalogue number", "year of first description", "reference index", "registry code")
 
 
-def knowledge(rng: random.Random) -> Problem:
+def knowledge(rng: random.Random) -> ReasoningItem:
     """A specialist fact no corpus holds: only a model's own knowledge can answer it."""
     subject = f"{rng.choice(_SUBJECTS)} {rng.choice('ABCDEFGHKLMNPRSTVXZ')}{rng.randint(10, 999)}"
     prop = rng.choice(_PROPERTIES)
     answer = rng.randint(1700, 2020) if prop.startswith("year") else rng.randint(100, 99_999)
-    return Problem(
+    return ReasoningItem(
         kind="knowledge",
         question=f"Specialist question: what is the {prop} of the {subject} as given in the standard reference works?",
         answer=str(answer),
@@ -243,8 +243,8 @@ def knowledge(rng: random.Random) -> Problem:
     )
 
 
-def make_problem(seed: int, index: int) -> Problem:
-    """Problem `index` of the world `seed`: the same in every process."""
+def make_problem(seed: int, index: int) -> ReasoningItem:
+    """ReasoningItem `index` of the world `seed`: the same in every process."""
     rng = random.Random(f"reasoning:{seed}:{index}")
     if rng.random() < KNOWLEDGE_SHARE:
         return knowledge(rng)
@@ -254,7 +254,7 @@ def make_problem(seed: int, index: int) -> Problem:
 @dataclass(frozen=True)
 class ReasoningTask:
     index: int
-    problem: Problem
+    problem: ReasoningItem
     offset: Offset = ()  # calibration offset per skill, added to every check's difficulty
     family: str = FAMILY
     toolset = "qa"

@@ -46,10 +46,10 @@ from orchestra_env.train import MiniConfig, write_together
 from orchestra_env.wrappers import DiscreteRouting, FeatureObservation
 
 MASKED_LOGIT = -1e8
-FAMILIES = ("multihop", "reasoning", "function_calling")
+LOGGED_FAMILIES = ("multihop", "reasoning", "function_calling")
 CSV_FIELDS = (
     "update", "global_step", "episodes", "reward", "accuracy", "cost_usd", "latency_s", "turns",
-    *(f"accuracy_{f}" for f in FAMILIES), "policy_loss", "value_loss", "entropy", "approx_kl",
+    *(f"accuracy_{f}" for f in LOGGED_FAMILIES), "policy_loss", "value_loss", "entropy", "approx_kl",
     "clip_fraction", "learning_rate",
 )
 
@@ -137,7 +137,7 @@ class EpisodeStats:
         by_family = defaultdict(list)
         for r in self.rows:
             by_family[r["family"].split(".")[0]].append(r)
-        for family in FAMILIES:
+        for family in LOGGED_FAMILIES:
             rows = by_family.get(family)
             out[f"accuracy_{family}"] = mean("outcome", rows) if rows else float("nan")
         return out
