@@ -2,9 +2,10 @@
 shipped with its checkpoint, acting on the raw env like any other agent.
 
 The evaluator does not wrap the env, so the agent computes the very features the wrapper
-`FeatureObservation` computed in training (`observation_features`), masks the routes the
-observation's tools do not offer (`observation_mask`), takes the most likely route and writes
-it as a Hermes tool call. Numpy only: evaluating it needs no torch.
+`FeatureObservation` computed in training (`observation_features`, with the prices of the
+reset's `info`), masks the routes the observation's tools do not offer (`observation_mask`),
+takes the most likely route and writes it as a Hermes tool call. Numpy only: evaluating it
+needs no torch.
 
     from orchestra_env.agents.mini import OrchestraMini
     agent = OrchestraMini()                     # the shipped checkpoint
@@ -67,6 +68,7 @@ class OrchestraMini:
         self.max_turns: int = int(meta["max_turns"])
         self.n_preference = int(meta["n_features"]) - feature_size(len(self.aliases), 0)
         self._texts = [tool_call(tool, args) for tool, args in self.routes]
+        self._prices: dict = {}  # the episode's info["prices"], read at reset
 
     def reset(self, observation: dict, info: dict) -> None:
         n = len(observation["preference"])
@@ -75,6 +77,7 @@ class OrchestraMini:
                 f"this env's preference vector has {n} entries but orchestra-mini was trained on "
                 f"{self.n_preference} (tool keys of ToolOrchestra-v0 with its default tools)"
             )
+        self._prices = info["prices"]
 
     def act(self, observation: dict) -> str:
         mask = observation_mask(self.routes, observation["tools"])
@@ -84,8 +87,9 @@ class OrchestraMini:
         return self._texts[int(np.argmax(np.where(mask, logits, -np.inf)))]
 
     def logits(self, observation: dict) -> np.ndarray:
-        """The policy's unmasked logits over `self.routes` for a raw observation."""
-        h = observation_features(observation, self.aliases, self.max_turns)
+        """The policy's unmasked logits over `self.routes` for a raw observation of the episode
+        last `reset` (whose info gave the prices)."""
+        h = observation_features(observation, self.aliases, self.max_turns, self._prices)
         for i, (w, b) in enumerate(self._layers):
             h = w @ h + b
             if i < len(self._layers) - 1:

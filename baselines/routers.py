@@ -1,7 +1,8 @@
 """Non-LLM routers: policies that pick tools by rule, for comparison with learned orchestrators.
 
-A router sees only what any policy sees — the observation — except `Oracle`, the upper bound,
-which replays the episode to find the cheapest plan that succeeds (and says so in its name).
+A router sees only what any policy sees — the observation, and the reset's `info` with the
+user's preference and the episode's prices as data — except `Oracle`, the upper bound, which
+replays the episode to find the cheapest plan that succeeds (and says so in its name).
 Every router handles both kinds of task: question answering (search / enhance_reasoning /
 answer) and conversations (domain tools and call_expert), read off the offered tools.
 """
@@ -16,7 +17,6 @@ import numpy as np
 
 from orchestra_env.models.profiles import default_profiles
 from orchestra_env.observation import aliases, evidence_strength, offered, pick, tool_call
-from orchestra_env.rewards import AVOID_PAID_APIS_INSTRUCTION
 from orchestra_env.spaces import sample_arguments
 
 # Aliases by strength within each tool: the tiers of profiles.json. OPEN holds open-weight
@@ -24,20 +24,33 @@ from orchestra_env.spaces import sample_arguments
 STRONG, MID, CHEAP, OPEN = (
     dict(default_profiles().tiers[tier]) for tier in ("strong", "mid", "cheap", "open")
 )
+# The models a router that reads prices chooses among: those the tiers name (general-purpose
+# models, not specialists such as the math answerers).
+MENU = {tool: {tier[tool] for tier in (STRONG, MID, CHEAP, OPEN)} for tool in CHEAP}
 
 _NUMERIC_QUESTION = re.compile(r"\b(how many|sum|remainder|probability|modulo|what is .*[+\-*/^]|days|year)\b", re.I)
 
 
-def avoids_paid_apis(observation: dict) -> bool:
-    """The user asked to avoid paid APIs: the observation shows the preset's instruction (a
-    router sees only the observation, not the env's `Preference`)."""
-    text = observation["messages"][1]["content"] if len(observation["messages"]) > 1 else ""
-    return AVOID_PAID_APIS_INSTRUCTION in text
+def avoids_paid_apis(info: dict) -> bool:
+    """The user asked to avoid paid APIs (the reset's `info["preference"]` flag)."""
+    return bool(info["preference"]["avoid_paid_apis"])
 
 
-def wants_speed(observation: dict) -> bool:
-    """The preference vector ([outcome, cost, latency, …]) weighs latency at least half."""
-    return float(observation["preference"][2]) >= 0.5
+def wants_speed(info: dict) -> bool:
+    """The user's preference (the reset's `info["preference"]`) weighs latency at least half."""
+    return info["preference"]["latency"] >= 0.5
+
+
+def cheapest(observation: dict, info: dict, tool: str, *, open_only: bool = False) -> str:
+    """The offered alias of `tool` (of `MENU`, when one is offered) whose model costs least at
+    this episode's prices (`info["prices"]`: input + output $/M tokens); an open model when
+    `open_only` and one is offered."""
+    prices = info["prices"]
+    offered_aliases = aliases(observation, tool)
+    menu = [a for a in offered_aliases if a in MENU[tool]] or offered_aliases
+    if open_only:
+        menu = [a for a in menu if not prices[a]["paid_api"]] or menu
+    return min(menu, key=lambda a: prices[a]["input_per_mtok"] + prices[a]["output_per_mtok"])
 
 
 def turns_taken(observation: dict) -> int:
@@ -119,8 +132,8 @@ class EvidenceFirst:
     name: str = "evidence-first"
 
     def reset(self, observation: dict, info: dict) -> None:
-        self._open = avoids_paid_apis(observation)
-        self._fast = wants_speed(observation)
+        self._open = avoids_paid_apis(info)
+        self._fast = wants_speed(info)
 
     def act(self, observation: dict) -> str:
         tools = offered(observation)
@@ -136,34 +149,39 @@ class EvidenceFirst:
 
 @dataclass
 class CheapestFirst:
-    """Escalate only when the evidence is weak: search cheaply; when the gathered documents
-    mention the question's named entities, answer cheaply, else search again with a stronger
-    model and answer with a stronger one. Conversations: a cheap expert, a stronger one after
-    an error. Honours "avoid paid APIs" by never escalating to paid models, and a latency
-    preference by searching at most twice."""
+    """Escalate only when the evidence is weak: search with the cheapest model at this
+    episode's prices; when the gathered documents mention the question's named entities, answer
+    with the cheapest, else search again with a stronger model and answer with a stronger one.
+    Conversations: the cheapest expert, a stronger one after an error. Honours "avoid paid
+    APIs" by choosing among open models only, and a latency preference by searching at most
+    twice."""
 
     max_searches: int = 4
     name: str = "cheapest-first"
 
     def reset(self, observation: dict, info: dict) -> None:
-        self._open = avoids_paid_apis(observation)
-        self._searches = min(self.max_searches, 2) if wants_speed(observation) else self.max_searches
+        self._open = avoids_paid_apis(info)
+        self._searches = min(self.max_searches, 2) if wants_speed(info) else self.max_searches
+        tools = [t for t in offered(observation) if t in MENU]
+        self._cheapest = {t: cheapest(observation, info, t, open_only=self._open) for t in tools}
 
     def act(self, observation: dict) -> str:
         tools = offered(observation)
         last = observation["messages"][-1]["content"] if len(observation["messages"]) > 2 else ""
         if "call_expert" in tools:
-            escalate = "Error" in last and not self._open
-            return tool_call("call_expert", {"expert": pick(observation, "call_expert", (MID if escalate else CHEAP)["call_expert"])})
+            expert = self._cheapest["call_expert"]
+            if "Error" in last and not self._open:
+                expert = pick(observation, "call_expert", MID["call_expert"])
+            return tool_call("call_expert", {"expert": expert})
         turn = turns_taken(observation)
         strength = evidence_strength(observation)
         if turn == 0:
-            return tool_call("search", {"model": pick(observation, "search", CHEAP["search"])})
-        if strength >= 0.99 or turn >= self._searches:
-            tier = CHEAP if strength >= 0.99 else (OPEN if self._open else MID)
-            return tool_call("answer", {"model": pick(observation, "answer", tier["answer"])})
-        tier = OPEN if self._open else MID
-        return tool_call("search", {"model": pick(observation, "search", tier["search"])})
+            return tool_call("search", {"model": self._cheapest["search"]})
+        if strength >= 0.99:
+            return tool_call("answer", {"model": self._cheapest["answer"]})
+        stronger = OPEN if self._open else MID
+        tool = "answer" if turn >= self._searches else "search"
+        return tool_call(tool, {"model": pick(observation, tool, stronger[tool])})
 
 
 class Oracle:

@@ -35,6 +35,7 @@ from orchestra_env.spaces import ToolCallText, observation_space
 from orchestra_env.tasks.base import SPLITS
 from orchestra_env.tasks.suite import TaskSuite
 from orchestra_env.tools.base import ToolContext, ToolResult
+from orchestra_env.tools.catalogue import price_sheet
 from orchestra_env.tools.retrieval import WorldCorpus
 from orchestra_env.tools.spec import ToolSpec, tools_json
 
@@ -185,6 +186,9 @@ class OrchestraEnv(gym.Env[dict, str]):
         offered = self._subsample(draw, [a for a in self.aliases if self.profiles.aliases[a].tool in family.tools])
         self._profiles_now = self._episode_profiles(draw)
         self._specs_now, self._tools_json = self._specs(task, offered, self._profiles_now)
+        # Built once per episode (the step is a hot path); each info gets a copy (`_copied`).
+        self._preference_info = _preference_info(preference, self._presets)
+        self._price_sheet = price_sheet(self._profiles_now, offered)
         self._family = family
         resources = Resources(
             document=self._corpus.document,
@@ -351,6 +355,8 @@ class OrchestraEnv(gym.Env[dict, str]):
             "format_errors": ep.format_errors,
             "ledger": ep.ledger.as_dict(),
             "tools_offered": ep.tools,
+            "preference": _copied(self._preference_info),
+            "prices": _copied(self._price_sheet),
         }
 
     def _specs(self, task: Task, aliases: Sequence[str], profiles: Profiles) -> tuple[dict[str, ToolSpec], str]:
@@ -472,6 +478,20 @@ def _preference_option(option: str | Preference | Mapping, presets: Mapping[str,
     if option in presets:
         return presets[option]
     raise ValueError(f"preference must be 'sample', a Preference, or one of {sorted(presets)}; got {option!r}")
+
+
+def _copied(data: dict) -> dict:
+    """A fresh copy of a dict whose values are plain values or dicts of them: no two infos may
+    share a mutable object (a caller keeps and may edit them; Gymnasium's checker warns)."""
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+
+
+def _preference_info(preference: Preference, presets: Mapping[str, Preference]) -> dict:
+    """`info["preference"]`: the preference's fields as plain data (the weights, the
+    instruction, flags such as avoid_paid_apis) and the name of the preset it is, else None."""
+    fields = {f.name: getattr(preference, f.name) for f in dataclasses.fields(preference)}
+    preset = next((name for name, p in presets.items() if p == preference), None)
+    return {**fields, "tools": dict(preference.tools), "preset": preset}
 
 
 # -- option checks: each names the option and what it got --------------------------------------

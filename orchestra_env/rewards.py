@@ -54,7 +54,7 @@ class Preference:
         return np.array(base + [self.tools.get(k, 0.0) for k in tool_keys], dtype=np.float32)
 
 
-# The instruction the user reads; routers that see only the observation recognise it by this.
+# The instruction the user reads; policies also get the flag as data (info["preference"]).
 AVOID_PAID_APIS_INSTRUCTION = (
     "Avoid paid APIs (GPT-5, GPT-5-mini, web search); prefer local search and open models."
 )

@@ -9,6 +9,7 @@ from orchestra_env.baselines.routers import CheapestFirst, EvidenceFirst
 from orchestra_env.eval import AgentSpec, agent_names, evaluate, make_agent
 from orchestra_env.eval.records import read_run
 from orchestra_env.models.profiles import default_profiles
+from orchestra_env.rewards import Preference
 
 from .conftest import play
 
@@ -38,12 +39,37 @@ def test_routers_honour_avoid_paid_apis(router):
 
 
 @pytest.mark.parametrize("router", [EvidenceFirst(), CheapestFirst()], ids=lambda r: r.name)
+def test_routers_read_the_preference_not_its_wording(router):
+    # The flag alone, with no instruction for the user to read: the routers still honour it
+    # (they read info["preference"]); without the flag they do call paid models.
+    def paid_calls(preference):
+        played, env = episodes(router, preference)
+        called = [m for actions, _, _ in played for m, _ in models_called(actions, env)]
+        return sum(default_profiles().models[m].paid_api for m in called)
+
+    assert paid_calls(Preference(avoid_paid_apis=True)) == 0 < paid_calls(Preference())
+
+
+@pytest.mark.parametrize("router", [EvidenceFirst(), CheapestFirst()], ids=lambda r: r.name)
 def test_routers_are_faster_when_asked_to_be(router):
     def mean_latency(preference):
         played, _ = episodes(router, preference)
         return sum(info["ledger"]["latency_s"] for _, info, _ in played) / len(played)
 
     assert mean_latency("fast") < 0.8 * mean_latency("accuracy")
+
+
+@pytest.mark.parametrize("preference", ["accuracy", "avoid_paid_apis"])
+def test_cheapest_first_reads_the_episodes_prices(preference):
+    def first_model(prices):
+        env = OrchestraEnv(split="test", prices=prices, preference=preference)
+        played = [play(env, CheapestFirst(), seed=s) for s in range(5)]
+        return {models_called(actions, env)[0][0] for actions, _, _ in played}
+
+    assert first_model("paper") == {"qwen3-32b"}
+    # GPT-5 made the cheapest model: the router follows the prices, unless told to avoid it.
+    swapped = {"gpt-5": (0.01, 0.01)}
+    assert first_model(swapped) == ({"qwen3-32b"} if preference == "avoid_paid_apis" else {"gpt-5"})
 
 
 def test_registry_names_the_papers_baselines():

@@ -182,6 +182,30 @@ def test_price_jitter_changes_prices_shown_and_charged():
     assert len(seen) == 5
 
 
+def test_info_carries_the_prices_charged_and_the_preference():
+    env = gym.make("ToolOrchestra-Multihop-v0", price_jitter=0.7, policy_model=None,
+                   preference="avoid_paid_apis", tool_subsample=0.5)
+    answer = '<tool_call>{{"name": "answer", "arguments": {{"model": "{}"}}}}</tool_call>'
+    for seed in range(5):
+        _, info = env.reset(seed=seed)
+        assert set(info["prices"]) == set(info["tools_offered"])
+        alias = next(a for a in info["prices"] if a.startswith("answer-"))
+        price = info["prices"][alias]
+        *_, step_info = env.step(answer.format(alias))
+        ledger = step_info["ledger"]
+        charged = ledger["prompt_tokens"] * price["input_per_mtok"]
+        charged += ledger["completion_tokens"] * price["output_per_mtok"]
+        assert ledger["cost_usd"] == charged / 1e6  # exactly the prices in force
+        assert step_info["prices"] == info["prices"] and step_info["prices"] is not info["prices"]
+        model = env.unwrapped.profiles.models[price["model"]]
+        assert price["paid_api"] == model.paid_api
+        assert price["input_per_mtok"] != model.price.input_per_mtok  # jittered
+    preference = info["preference"]
+    assert preference["preset"] == "avoid_paid_apis" and preference["avoid_paid_apis"]
+    custom = env.reset(seed=0, options={"preference": {"latency": 0.7}})[1]["preference"]
+    assert custom["preset"] is None and custom["latency"] == 0.7 and not custom["avoid_paid_apis"]
+
+
 def test_profiles_set_the_families_difficulty_offsets():
     import dataclasses
 

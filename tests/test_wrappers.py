@@ -1,5 +1,8 @@
 """Classic-RL wrappers: Discrete routes, numeric features, check_env on the wrapped env."""
 
+import json
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -47,9 +50,29 @@ def test_features_reflect_spending_and_evidence_but_not_the_answer():
     spent, searches, turns = HASH_DIM + 8, HASH_DIM + 1, HASH_DIM
     assert obs0[spent] == 0 < obs1[spent]  # spending
     assert obs0[searches] == 0 < obs1[searches] and obs0[turns] == 0 < obs1[turns]  # evidence
-    # Not the answer: the features are a function of the visible observation alone, so a
-    # wrapper whose env holds another task (another hidden answer) computes the same vector.
+    # Not the answer: the features are a function of what a policy sees alone (the observation
+    # and the prices of the reset's info), so a wrapper whose env holds another task of the
+    # family (another hidden answer, the same tools and prices) computes the same vector.
     o, info = env.unwrapped.reset(seed=3)
+    family = [t for t in env.unwrapped.task_ids("train", 50) if t.split("/")[0] == info["family"]]
+    task_id = next(t for t in family if t != info["task_id"])
     other = make(preference="accuracy")
-    assert other.reset(seed=4)[1]["task_id"] != info["task_id"]
+    other.reset(seed=3, options={"task_id": task_id})
     assert np.array_equal(other.observation(o), obs0)
+
+
+def test_price_features_are_the_prices_the_tools_print():
+    # orchestra-mini was trained on prices as the descriptions print them: features read from
+    # info["prices"] (exact, jittered) must round as the table does, to the last bit.
+    env = make(price_jitter=0.5, tool_subsample=0.3)
+    aliases = env.unwrapped.aliases
+    for seed in range(20):
+        vector, _ = env.reset(seed=seed)
+        obs, _ = env.unwrapped.reset(seed=seed)  # the same episode, as a text policy reads it
+        text = " ".join(t["function"]["description"] for t in json.loads(obs["tools"]))
+        printed = np.zeros(2 * len(aliases), dtype=np.float32)
+        for i, alias in enumerate(aliases):
+            row = re.search(rf"\| {alias} \|[^|]*\|[^|]*\| ([\d.e-]+) / ([\d.e-]+) \|", text)
+            if row:
+                printed[2 * i : 2 * i + 2] = np.log1p(tuple(map(float, row.groups())))
+        np.testing.assert_array_equal(vector[-2 * len(aliases) :], printed)

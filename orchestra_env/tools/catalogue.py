@@ -7,7 +7,6 @@ profiles in force — randomised or alternative prices show up here exactly as t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from orchestra_env.models.profiles import Profiles
@@ -33,25 +32,47 @@ _PURPOSE = {
 }
 
 
+def shown_price(usd_per_mtok: float) -> float:
+    """A price as the alias table prints it (`:g`, six significant digits): what a policy reads
+    in the tool descriptions, so features from `price_sheet` equal features read off the table."""
+    return float(f"{usd_per_mtok:g}")
+
+
+def quoted_latency_s(profiles: Profiles, alias: str) -> float:
+    """The mean latency the alias table quotes for `alias`."""
+    spec = profiles.aliases[alias]
+    m = profiles.models[spec.model]
+    return spec.quoted_latency_s or m.seconds(m.completion_tokens["answer"])
+
+
 def alias_table(profiles: Profiles, aliases: Sequence[str]) -> str:
     """A Markdown table of aliases: model, strengths, price in/out, mean latency."""
     lines = ["| model | backed by | strengths | $/M tokens in / out | mean latency |", "|---|---|---|---|---|"]
     for alias in aliases:
-        spec = profiles.aliases[alias]
-        m = profiles.models[spec.model]
-        latency = spec.quoted_latency_s or m.seconds(m.completion_tokens["answer"])
+        m = profiles.model_of(alias)
+        price = m.price
+        price_in, price_out = shown_price(price.input_per_mtok), shown_price(price.output_per_mtok)
         lines.append(
             f"| {alias} | {m.display_name} | {m.blurb} | "
-            f"{m.price.input_per_mtok:g} / {m.price.output_per_mtok:g} | {latency:g} s |"
+            f"{price_in:g} / {price_out:g} | {quoted_latency_s(profiles, alias):g} s |"
         )
     return "\n".join(lines)
 
 
-def table_price(text: str, alias: str) -> tuple[float, float] | None:
-    """(input, output) $/M tokens of `alias` as `alias_table` prints it in `text` (e.g. a tool
-    description: what a policy reads), or None when no row of `text` lists it."""
-    m = re.search(rf"\| {re.escape(alias)} \|[^|]*\|[^|]*\| ([\d.e-]+) / ([\d.e-]+) \|", text)
-    return (float(m.group(1)), float(m.group(2))) if m else None
+def price_sheet(profiles: Profiles, aliases: Sequence[str]) -> dict[str, dict]:
+    """The alias table as data (`info["prices"]`): {alias: {"model", "input_per_mtok",
+    "output_per_mtok", "latency_s", "paid_api"}}, with the exact prices the ledger charges."""
+    sheet = {}
+    for alias in aliases:
+        m = profiles.model_of(alias)
+        sheet[alias] = {
+            "model": m.name,
+            "input_per_mtok": m.price.input_per_mtok,
+            "output_per_mtok": m.price.output_per_mtok,
+            "latency_s": float(quoted_latency_s(profiles, alias)),
+            "paid_api": m.paid_api,
+        }
+    return sheet
 
 
 EXPERT_PURPOSE = (

@@ -3,18 +3,17 @@ and a fixed-length numeric observation, so any RL library (SB3, CleanRL) runs on
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import gymnasium as gym
 import numpy as np
 
 from orchestra_env.observation import evidence_strength, observation_mask, tool_call
-from orchestra_env.tools.catalogue import table_price
+from orchestra_env.tools.catalogue import shown_price
 
 HASH_DIM = 64  # hashed bag-of-words features of the problem text
 
@@ -77,10 +76,11 @@ class DiscreteRouting(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
 
 
 class FeatureObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
-    """A fixed-length float32 vector from what any policy can see in the observation: hashed
-    words of the problem, evidence gathered (documents, code outputs, how many of the problem's
-    names the results mention), the last result's errors, spending, turns left, the preference
-    vector and the prices shown in the tool descriptions. Never the hidden difficulty or answer."""
+    """A fixed-length float32 vector from what any policy can see: hashed words of the problem,
+    evidence gathered (documents, code outputs, how many of the problem's names the results
+    mention), the last result's errors, spending, turns left, the preference vector and each
+    alias's prices (`info["prices"]`, as the tool descriptions print them). Never the hidden
+    difficulty or answer."""
 
     def __init__(self, env: gym.Env):
         gym.utils.RecordConstructorArgs.__init__(self)
@@ -88,12 +88,23 @@ class FeatureObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs
         base = env.unwrapped
         self._aliases = list(base.aliases)
         self._max_turns = base.max_turns
+        self._prices: Mapping[str, Mapping] = {}  # the episode's info["prices"]
         n_pref = base.observation_space["preference"].shape[0]
         self._size = feature_size(len(self._aliases), n_pref)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(self._size,), dtype=np.float32)
 
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self._prices = info["prices"]
+        return self.observation(obs), info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._prices = info["prices"]
+        return self.observation(obs), reward, terminated, truncated, info
+
     def observation(self, obs: dict) -> np.ndarray:
-        return observation_features(obs, self._aliases, self._max_turns)
+        return observation_features(obs, self._aliases, self._max_turns, self._prices)
 
 
 def feature_size(n_aliases: int, n_preference: int) -> int:
@@ -101,10 +112,13 @@ def feature_size(n_aliases: int, n_preference: int) -> int:
     return HASH_DIM + 12 + n_preference + 2 * n_aliases
 
 
-def observation_features(obs: dict, aliases: Sequence[str], max_turns: int) -> np.ndarray:
+def observation_features(
+    obs: dict, aliases: Sequence[str], max_turns: int, prices: Mapping[str, Mapping]
+) -> np.ndarray:
     """The `FeatureObservation` vector of a raw env observation (see that class), for an env
-    offering `aliases` and truncating at `max_turns`; usable without the wrapper (an agent
-    acting on the raw env computes exactly what it was trained on)."""
+    offering `aliases` and truncating at `max_turns`, with the episode's `info["prices"]`;
+    usable without the wrapper (an agent acting on the raw env computes exactly what it was
+    trained on)."""
     messages = obs["messages"]
     problem = messages[1]["content"] if len(messages) > 1 else ""
     results = [m["content"] for m in messages[2:] if m["role"] in ("tool", "user")]
@@ -129,22 +143,30 @@ def observation_features(obs: dict, aliases: Sequence[str], max_turns: int) -> n
             _hashed_words(problem),
             np.asarray(features, dtype=np.float32),
             obs["preference"],
-            _prices(obs["tools"], tuple(aliases)),
+            _price_features(prices, aliases),
         ]
     ).astype(np.float32)
 
 
+def _price_features(prices: Mapping[str, Mapping], aliases: Sequence[str]) -> np.ndarray:
+    """log $/M tokens (in, out) per alias, rounded as the tool descriptions print them (the
+    features orchestra-mini was trained on); 0 for an alias not offered this episode."""
+    offered = tuple(
+        (i, prices[a]["input_per_mtok"], prices[a]["output_per_mtok"])
+        for i, a in enumerate(aliases)
+        if a in prices
+    )
+    return _logged_prices(offered, len(aliases))
+
+
 @lru_cache(maxsize=256)
-def _prices(tools_json: str, aliases: tuple[str, ...]) -> np.ndarray:
-    """log $/M tokens (in, out) per alias, as printed in this episode's tool descriptions."""
-    prices = np.zeros(2 * len(aliases), dtype=np.float32)
-    text = " ".join(t["function"]["description"] for t in json.loads(tools_json))
-    for i, alias in enumerate(aliases):
-        price = table_price(text, alias)
-        if price is not None:
-            prices[2 * i : 2 * i + 2] = np.log1p(price)
-    prices.setflags(write=False)  # cached: shared by every caller
-    return prices
+def _logged_prices(offered: tuple[tuple[int, float, float], ...], n_aliases: int) -> np.ndarray:
+    """Cached per episode's prices: (alias index, in, out) -> the features of `_price_features`."""
+    features = np.zeros(2 * n_aliases, dtype=np.float32)
+    for i, price_in, price_out in offered:
+        features[2 * i : 2 * i + 2] = np.log1p((shown_price(price_in), shown_price(price_out)))
+    features.setflags(write=False)  # cached: shared by every caller
+    return features
 
 
 def _hashed_words(text: str) -> np.ndarray:
