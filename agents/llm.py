@@ -79,7 +79,9 @@ class LLMOrchestrator:
             raise ValueError(f"on_error must be 'raise' or 'empty', got {on_error!r}")
         self.backend = backend_from_config(backend) if isinstance(backend, Mapping) else backend
         if not callable(getattr(self.backend, "generate", None)):
-            raise TypeError(f"backend must have generate(messages, *, tools, **sampling), got {type(backend).__name__}")
+            raise TypeError(
+                f"backend must have generate(messages, *, tools, **sampling), got {type(backend).__name__}"
+            )
         self.tokenizer = tokenizer
         self.render_tools = render_tools
         self.system_prompt = system_prompt
@@ -100,10 +102,16 @@ class LLMOrchestrator:
         tools = json.loads(observation["tools"]) if observation.get("tools") else []
         extra = [self.system_prompt] if self.system_prompt else []
         if tools and not self.render_tools:
-            extra.append(TOOLS_IN_TEXT.format(tools="\n".join(json.dumps(t, ensure_ascii=False) for t in tools)))
+            extra.append(
+                TOOLS_IN_TEXT.format(
+                    tools="\n".join(json.dumps(t, ensure_ascii=False) for t in tools)
+                )
+            )
         if extra:
             if messages and messages[0]["role"] == "system":
-                messages[0]["content"] = "\n\n".join([*extra[:1], messages[0]["content"], *extra[1:]])
+                messages[0]["content"] = "\n\n".join(
+                    [*extra[:1], messages[0]["content"], *extra[1:]]
+                )
             else:
                 messages.insert(0, {"role": "system", "content": "\n\n".join(extra)})
         return messages, (tools if tools and self.render_tools else None)
@@ -115,7 +123,9 @@ class LLMOrchestrator:
         except BackendError as e:
             if self.on_error == "raise":
                 raise
-            self.trajectory.append(Turn(tuple(messages), _frozen(tools), "", 0, 0, 0.0, error=str(e)))
+            self.trajectory.append(
+                Turn(tuple(messages), _frozen(tools), "", 0, 0, 0.0, error=str(e))
+            )
             return ""
         self.trajectory.append(self._turn(messages, tools, generation))
         return generation.text
@@ -126,7 +136,11 @@ class LLMOrchestrator:
             rebuilt = True
             if prompt_ids is None:
                 encoded = self.tokenizer.apply_chat_template(
-                    messages, tools=tools, add_generation_prompt=True, tokenize=True, return_dict=True
+                    messages,
+                    tools=tools,
+                    add_generation_prompt=True,
+                    tokenize=True,
+                    return_dict=True,
                 )
                 ids = encoded["input_ids"]
                 prompt_ids = tuple(ids[0] if ids and isinstance(ids[0], list) else ids)

@@ -30,7 +30,9 @@ CHECKPOINT_FORMAT = "orchestra-mini/1"  # written by orchestra_env.train.mini
 
 def shipped_checkpoint() -> Path:
     """The bundled checkpoint's `.npz` (its `.json` lies beside it)."""
-    return Path(str(resources.files("orchestra_env.agents").joinpath(f"checkpoints/{CHECKPOINT_NAME}.npz")))
+    return Path(
+        str(resources.files("orchestra_env.agents").joinpath(f"checkpoints/{CHECKPOINT_NAME}.npz"))
+    )
 
 
 def _checkpoint_paths(checkpoint: str | Path | None) -> tuple[Path, Path]:
@@ -58,7 +60,9 @@ class OrchestraMini:
         npz, meta_path = _checkpoint_paths(checkpoint)
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{meta_path}: format {meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r}")
+            raise ValueError(
+                f"{meta_path}: format {meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r}"
+            )
         with np.load(npz) as data:
             n_layers = sum(1 for k in data.files if k.startswith("w"))
             self._layers = [(data[f"w{i}"], data[f"b{i}"]) for i in range(n_layers)]

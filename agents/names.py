@@ -31,7 +31,9 @@ def make_llm_agent(name: str, /, **kwargs: Any) -> LLMOrchestrator:
         agent_keys = ("tokenizer", "render_tools", "system_prompt", "name", "on_error")
         agent_kwargs = {k: kwargs.pop(k) for k in agent_keys if k in kwargs}
         sampling = kwargs.pop("sampling", None) or {}
-        return LLMOrchestrator(resolve_backend(kwargs.pop("backend", None), **kwargs), **agent_kwargs, **sampling)
+        return LLMOrchestrator(
+            resolve_backend(kwargs.pop("backend", None), **kwargs), **agent_kwargs, **sampling
+        )
     if name in PRESETS:
         return make_baseline(name, **kwargs)
     raise ValueError(f"unknown LLM agent {name!r}; known: {', '.join(llm_agent_names())}")

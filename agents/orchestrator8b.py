@@ -57,5 +57,7 @@ class Orchestrator8B(LLMOrchestrator):
             **backend_options: the backend's own options (device, dtype, engine_kwargs,
                 api_key_env, timeout_s, max_concurrency, …).
         """
-        built = resolve_backend(backend, model=model_path or MODEL_ID, base_url=base_url, **backend_options)
+        built = resolve_backend(
+            backend, model=model_path or MODEL_ID, base_url=base_url, **backend_options
+        )
         return cls(built, name=name, tokenizer=tokenizer, **(sampling or {}))

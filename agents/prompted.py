@@ -29,7 +29,7 @@ GENERIC_SYSTEM_PROMPT = (
     "cheap one when it is likely enough and a strong one when the step is hard, and respect any "
     "preference the user states about cost, latency or tools. Gather evidence before answering "
     "when the answer is not certain. Think briefly, then reply with one "
-    "<tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call> (in a conversation you may "
+    '<tool_call>{"name": ..., "arguments": {...}}</tool_call> (in a conversation you may '
     "instead speak to the user inside <message></message>)."
 )
 
@@ -58,15 +58,32 @@ PRESETS: dict[str, BaselinePreset] = {
     p.name: p
     for p in (
         # GPT-5 models take max_completion_tokens and only the default temperature.
-        BaselinePreset("gpt-5", "gpt-5", "gpt-5", OPENAI_URL, "OPENAI_API_KEY", {"max_completion_tokens": 8192}),
-        BaselinePreset("gpt-5-mini", "gpt-5-mini", "gpt-5-mini", OPENAI_URL, "OPENAI_API_KEY", {"max_completion_tokens": 8192}),
-        BaselinePreset("claude-opus-4.1", "claude-opus-4-1", "claude-opus-4.1", ANTHROPIC_URL, "ANTHROPIC_API_KEY",
-                       {"temperature": 0.0, "max_tokens": 4096}),
+        BaselinePreset(
+            "gpt-5", "gpt-5", "gpt-5", OPENAI_URL, "OPENAI_API_KEY", {"max_completion_tokens": 8192}
+        ),
+        BaselinePreset(
+            "gpt-5-mini",
+            "gpt-5-mini",
+            "gpt-5-mini",
+            OPENAI_URL,
+            "OPENAI_API_KEY",
+            {"max_completion_tokens": 8192},
+        ),
+        BaselinePreset(
+            "claude-opus-4.1",
+            "claude-opus-4-1",
+            "claude-opus-4.1",
+            ANTHROPIC_URL,
+            "ANTHROPIC_API_KEY",
+            {"temperature": 0.0, "max_tokens": 4096},
+        ),
         BaselinePreset("qwen3-8b", "Qwen/Qwen3-8B", "qwen3-8b"),
         BaselinePreset("qwen3-32b", "Qwen/Qwen3-32B", "qwen3-32b"),
         BaselinePreset("qwen3-235b-a22b", "Qwen/Qwen3-235B-A22B", "qwen3-235b-a22b"),
         BaselinePreset("llama-3.3-70b", "meta-llama/Llama-3.3-70B-Instruct", "llama-3.3-70b"),
-        BaselinePreset("llama-nemotron-49b", "nvidia/Llama-3_3-Nemotron-Super-49B-v1", "llama-nemotron-49b"),
+        BaselinePreset(
+            "llama-nemotron-49b", "nvidia/Llama-3_3-Nemotron-Super-49B-v1", "llama-nemotron-49b"
+        ),
     )
 }
 
@@ -90,7 +107,9 @@ def make_baseline(
     if name not in PRESETS:
         raise ValueError(f"unknown baseline {name!r}; known: {', '.join(PRESETS)}")
     preset = PRESETS[name]
-    agent_kwargs = {k: options.pop(k) for k in ("tokenizer", "render_tools", "on_error") if k in options}
+    agent_kwargs = {
+        k: options.pop(k) for k in ("tokenizer", "render_tools", "on_error") if k in options
+    }
     if backend is None:
         url = (
             base_url
@@ -104,11 +123,17 @@ def make_baseline(
                 f"{preset.env_prefix}_BASE_URL (or OPENAI_BASE_URL)"
             )
         key_env = api_key_env or preset.api_key_env or f"{preset.env_prefix}_API_KEY"
-        backend = resolve_backend("openai", model=model or preset.model, base_url=url, api_key_env=key_env, **options)
+        backend = resolve_backend(
+            "openai", model=model or preset.model, base_url=url, api_key_env=key_env, **options
+        )
     else:
         backend = resolve_backend(backend, model=model, base_url=base_url, **options)
     agent = LLMOrchestrator(
-        backend, system_prompt=system_prompt, name=name, **agent_kwargs, **{**preset.sampling, **(sampling or {})}
+        backend,
+        system_prompt=system_prompt,
+        name=name,
+        **agent_kwargs,
+        **{**preset.sampling, **(sampling or {})},
     )
     agent.env_kwargs = {"policy_model": preset.profile}
     return agent

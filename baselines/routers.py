@@ -28,7 +28,9 @@ STRONG, MID, CHEAP, OPEN = (
 # models, not specialists such as the math answerers).
 MENU = {tool: {tier[tool] for tier in (STRONG, MID, CHEAP, OPEN)} for tool in CHEAP}
 
-_NUMERIC_QUESTION = re.compile(r"\b(how many|sum|remainder|probability|modulo|what is .*[+\-*/^]|days|year)\b", re.I)
+_NUMERIC_QUESTION = re.compile(
+    r"\b(how many|sum|remainder|probability|modulo|what is .*[+\-*/^]|days|year)\b", re.I
+)
 
 
 def avoids_paid_apis(info: dict) -> bool:
@@ -113,12 +115,19 @@ class SingleModel:
     def act(self, observation: dict) -> str:
         tools = offered(observation)
         if "call_expert" in tools:
-            return tool_call("call_expert", {"expert": pick(observation, "call_expert", self.tier["call_expert"])})
+            return tool_call(
+                "call_expert",
+                {"expert": pick(observation, "call_expert", self.tier["call_expert"])},
+            )
         turn = turns_taken(observation)
         question = observation["messages"][1]["content"]
-        plan = ["answer"] if self.alone else ["search", "search"] + (
-            ["enhance_reasoning"] if _NUMERIC_QUESTION.search(question) else []
-        ) + ["answer"]
+        plan = (
+            ["answer"]
+            if self.alone
+            else ["search", "search"]
+            + (["enhance_reasoning"] if _NUMERIC_QUESTION.search(question) else [])
+            + ["answer"]
+        )
         tool = plan[min(turn, len(plan) - 1)]
         return tool_call(tool, {"model": pick(observation, tool, self.tier[tool])})
 
@@ -138,13 +147,22 @@ class EvidenceFirst:
     def act(self, observation: dict) -> str:
         tools = offered(observation)
         if "call_expert" in tools:
-            return tool_call("call_expert", {"expert": pick(observation, "call_expert", CHEAP["call_expert"])})
+            return tool_call(
+                "call_expert", {"expert": pick(observation, "call_expert", CHEAP["call_expert"])}
+            )
         question = observation["messages"][1]["content"]
         searches = 1 if self._fast else 3
-        plan = ["search"] * searches + (["enhance_reasoning"] if _NUMERIC_QUESTION.search(question) else []) + ["answer"]
+        plan = (
+            ["search"] * searches
+            + (["enhance_reasoning"] if _NUMERIC_QUESTION.search(question) else [])
+            + ["answer"]
+        )
         tool = plan[min(turns_taken(observation), len(plan) - 1)]
         tier = CHEAP if self._fast else OPEN if self._open or tool != "answer" else MID
-        return tool_call(tool, {"model": pick(observation, tool, tier[tool] if tool != "search" else CHEAP[tool])})
+        return tool_call(
+            tool,
+            {"model": pick(observation, tool, tier[tool] if tool != "search" else CHEAP[tool])},
+        )
 
 
 @dataclass
@@ -214,13 +232,34 @@ class Oracle:
         if "call_expert" in tools:
             # One expert every turn, for as many turns as the env allows.
             turns = self._env.max_turns
-            return [[("call_expert", {"expert": e})] * turns for e in (CHEAP["call_expert"], MID["call_expert"], STRONG["call_expert"]) if e in aliases(observation, "call_expert")]
+            return [
+                [("call_expert", {"expert": e})] * turns
+                for e in (CHEAP["call_expert"], MID["call_expert"], STRONG["call_expert"])
+                if e in aliases(observation, "call_expert")
+            ]
         plans = []
         for n_search, code in ((0, False), (0, True), (2, False), (2, True), (4, False), (4, True)):
             for tier in (CHEAP, OPEN, MID, STRONG):
-                plan = [("search", {"model": pick(observation, "search", tier["search"])})] * n_search
-                plan += [("enhance_reasoning", {"model": pick(observation, "enhance_reasoning", tier["enhance_reasoning"])})] if code else []
-                plans.append(plan + [("answer", {"model": pick(observation, "answer", tier["answer"])})])
+                plan = [
+                    ("search", {"model": pick(observation, "search", tier["search"])})
+                ] * n_search
+                plan += (
+                    [
+                        (
+                            "enhance_reasoning",
+                            {
+                                "model": pick(
+                                    observation, "enhance_reasoning", tier["enhance_reasoning"]
+                                )
+                            },
+                        )
+                    ]
+                    if code
+                    else []
+                )
+                plans.append(
+                    plan + [("answer", {"model": pick(observation, "answer", tier["answer"])})]
+                )
         return plans
 
     def _replay(self, plan, info) -> tuple[list[str], int, float]:

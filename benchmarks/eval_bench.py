@@ -39,15 +39,27 @@ def main() -> None:
             for workers in args.workers:
                 out = Path(tmp) / f"{agent}-{workers}.jsonl"
                 wall = timed(
-                    evaluate, AgentSpec(agent), "ToolOrchestra-v0", episodes=args.episodes,
-                    workers=workers, out=out, progress=False,
+                    evaluate,
+                    AgentSpec(agent),
+                    "ToolOrchestra-v0",
+                    episodes=args.episodes,
+                    workers=workers,
+                    out=out,
+                    progress=False,
                 )
-                print(f"| evaluate {agent} | {workers} | {args.episodes} | {wall:.1f} | {args.episodes / wall:.1f} |")
+                print(
+                    f"| evaluate {agent} | {workers} | {args.episodes} | {wall:.1f} | {args.episodes / wall:.1f} |"
+                )
         wall = timed(
-            run_baselines, episodes=args.main_job_episodes, runs_dir=Path(tmp) / "runs",
-            report_dir=Path(tmp) / "report", console=Console(quiet=True),
+            run_baselines,
+            episodes=args.main_job_episodes,
+            runs_dir=Path(tmp) / "runs",
+            report_dir=Path(tmp) / "report",
+            console=Console(quiet=True),
         )
-        print(f"| `orchestra run` (every baseline, then compare) | 2 | {args.main_job_episodes} per agent | {wall:.1f} | - |")
+        print(
+            f"| `orchestra run` (every baseline, then compare) | 2 | {args.main_job_episodes} per agent | {wall:.1f} | - |"
+        )
 
 
 if __name__ == "__main__":

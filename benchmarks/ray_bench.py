@@ -45,7 +45,9 @@ def main() -> None:
     for actors in args.actors:
         for batch_size in args.batch_sizes:
             start = time.perf_counter()
-            with RolloutPool(ENV_ID, POLICY, env_kwargs=ENV_KWARGS, actors=actors, batch_size=batch_size) as pool:
+            with RolloutPool(
+                ENV_ID, POLICY, env_kwargs=ENV_KWARGS, actors=actors, batch_size=batch_size
+            ) as pool:
                 pool.run(units[: actors * batch_size])  # every actor up, its worlds built
                 started = time.perf_counter() - start
                 start = time.perf_counter()

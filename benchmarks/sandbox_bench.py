@@ -56,7 +56,9 @@ def bench(isolation: str, calls: int, starts: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=300, help="warm calls per mode (default 300)")
-    parser.add_argument("--starts", type=int, default=5, help="cold pool starts per mode (default 5)")
+    parser.add_argument(
+        "--starts", type=int, default=5, help="cold pool starts per mode (default 5)"
+    )
     args = parser.parse_args()
 
     began = time.perf_counter()
@@ -64,15 +66,23 @@ def main() -> None:
     probe_ms = (time.perf_counter() - began) * 1e3
     modes = ["process"] + (["bwrap"] if problem is None else [])
 
-    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, uid {os.geteuid()}, "
-          f"{args.calls} warm calls of `{PROGRAM}`")
-    print(f"bwrap: {'available' if problem is None else 'unavailable: ' + problem} "
-          f"(one-time probe {probe_ms:.0f} ms)\n")
-    print("| isolation | pool start, 1 worker (ms) | warm call median (ms) | p90 (ms) | p99 (ms) | calls/s |")
+    print(
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, uid {os.geteuid()}, "
+        f"{args.calls} warm calls of `{PROGRAM}`"
+    )
+    print(
+        f"bwrap: {'available' if problem is None else 'unavailable: ' + problem} "
+        f"(one-time probe {probe_ms:.0f} ms)\n"
+    )
+    print(
+        "| isolation | pool start, 1 worker (ms) | warm call median (ms) | p90 (ms) | p99 (ms) | calls/s |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for mode in modes:
         r = bench(mode, args.calls, args.starts)
-        print(f"| {mode} | {r['start']:.0f} | {r['median']:.2f} | {r['p90']:.2f} | {r['p99']:.2f} | {r['per_s']:.0f} |")
+        print(
+            f"| {mode} | {r['start']:.0f} | {r['median']:.2f} | {r['p90']:.2f} | {r['p99']:.2f} | {r['per_s']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

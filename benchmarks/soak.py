@@ -35,7 +35,10 @@ def main() -> None:
     for episode in range(args.episodes + 1):
         steps += len(rollout(env, agent, seed=episode).actions)
         if episode % max(1, args.episodes // 10) == 0:
-            print(f"| {episode:,} | {steps:,} | {rss_mb():.0f} | {time.perf_counter() - start:.0f} |", flush=True)
+            print(
+                f"| {episode:,} | {steps:,} | {rss_mb():.0f} | {time.perf_counter() - start:.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

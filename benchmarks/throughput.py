@@ -42,7 +42,8 @@ class NoOpEnv(gym.Env):
 gym.register("NoOp-v0", entry_point=NoOpEnv)
 
 PLANS = {
-    "search x3 + answer": [("search", {"model": "search-3"})] * 3 + [("answer", {"model": "answer-2"})],
+    "search x3 + answer": [("search", {"model": "search-3"})] * 3
+    + [("answer", {"model": "answer-2"})],
     "web search x2 + code + answer": [("search", {"model": "search-2", "source": "web"})] * 2
     + [("enhance_reasoning", {"model": "reasoner-3"}), ("answer", {"model": "answer-1"})],
 }
@@ -68,9 +69,22 @@ def bench_noop(n: int) -> tuple[float, float]:
 # the multihop rows. Code runs cost what the sandbox costs, so only function calling warms up
 # (its sample queries and first rows are cached per template and seed).
 FAMILY_CASES = [
-    ("ToolOrchestra-Reasoning-v0", "code + answer (sandbox runs)",
-     FixedPlan([("enhance_reasoning", {"model": "reasoner-3"}), ("answer", {"model": "answer-2"})]), 0.2, 0.0),
-    ("ToolOrchestra-FunctionCalling-v0", "cheapest-first (call_expert each turn)", CheapestFirst(), 0.3, 0.2),
+    (
+        "ToolOrchestra-Reasoning-v0",
+        "code + answer (sandbox runs)",
+        FixedPlan(
+            [("enhance_reasoning", {"model": "reasoner-3"}), ("answer", {"model": "answer-2"})]
+        ),
+        0.2,
+        0.0,
+    ),
+    (
+        "ToolOrchestra-FunctionCalling-v0",
+        "cheapest-first (call_expert each turn)",
+        CheapestFirst(),
+        0.3,
+        0.2,
+    ),
     ("ToolOrchestra-v0", "evidence-first (all families)", EvidenceFirst(), 0.2, 0.0),
 ]
 
@@ -105,7 +119,9 @@ def row(env_id: str, label: str, r: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--episodes", type=int, default=3000)
-    parser.add_argument("--warmup", type=int, default=5000, help="episodes run before the steady rows")
+    parser.add_argument(
+        "--warmup", type=int, default=5000, help="episodes run before the steady rows"
+    )
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -114,21 +130,31 @@ def main() -> None:
     env.reset(seed=0)
     warm = time.perf_counter() - t
     search_plan = PLANS["search x3 + answer"]
-    cold = bench_env("ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.episodes, render="chat")
+    cold = bench_env(
+        "ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.episodes, render="chat"
+    )
     rss_before = rss_mb()
     noop_steps, noop_resets = bench_noop(200_000)
     t = time.perf_counter()
     bench_env("ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.warmup, first_seed=10**6)
     rss_warm = rss_mb()
-    print(f"first env + world + index build: {warm:.2f} s; RSS {rss_before:.0f} MB after the cold row; "
-          f"{args.warmup} warm-up episodes: {time.perf_counter() - t:.1f} s, RSS {rss_warm:.0f} MB")
+    print(
+        f"first env + world + index build: {warm:.2f} s; RSS {rss_before:.0f} MB after the cold row; "
+        f"{args.warmup} warm-up episodes: {time.perf_counter() - t:.1f} s, RSS {rss_warm:.0f} MB"
+    )
     print("| env | policy | steps/s | resets/s | median reset |")
     print("|---|---|---|---|---|")
     print(f"| no-op Gymnasium env (floor) | - | {noop_steps:,.0f} | {noop_resets:,.0f} | - |")
     print(row("ToolOrchestra-Multihop-v0 render=chat, **cold caches**", "search x3 + answer", cold))
     for name, plan in PLANS.items():
         for render in ("chat", "toolorchestra"):
-            r = bench_env("ToolOrchestra-Multihop-v0", FixedPlan(plan), args.episodes, first_seed=2 * 10**6, render=render)
+            r = bench_env(
+                "ToolOrchestra-Multihop-v0",
+                FixedPlan(plan),
+                args.episodes,
+                first_seed=2 * 10**6,
+                render=render,
+            )
             print(row(f"ToolOrchestra-Multihop-v0 render={render}", name, r))
     for env_id, label, agent, share, warm_share in FAMILY_CASES:
         gym.make(env_id).reset(seed=0)  # build its worlds outside the timing
@@ -143,10 +169,16 @@ def main() -> None:
     for i, e in enumerate(envs):
         e.reset(seed=i)
     per_env = (rss_mb() - before) / 50
-    bench_env("ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.episodes, first_seed=3 * 10**6)
-    bench_env("ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.warmup, first_seed=4 * 10**6)
-    print(f"\npeak RSS {rss_mb():.0f} MB ({rss_mb() - rss_warm:+.0f} MB since the warm-up, over every row above "
-          f"and {args.episodes + args.warmup} more episodes); ≈{per_env * 1024:.0f} KB per extra env")
+    bench_env(
+        "ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.episodes, first_seed=3 * 10**6
+    )
+    bench_env(
+        "ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.warmup, first_seed=4 * 10**6
+    )
+    print(
+        f"\npeak RSS {rss_mb():.0f} MB ({rss_mb() - rss_warm:+.0f} MB since the warm-up, over every row above "
+        f"and {args.episodes + args.warmup} more episodes); ≈{per_env * 1024:.0f} KB per extra env"
+    )
 
 
 if __name__ == "__main__":

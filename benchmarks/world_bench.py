@@ -85,22 +85,30 @@ def main() -> None:
     web_only = sum(not d.local for d in world.documents) / len(world.documents)
     lengths = [len(d.text) for d in world.documents]
 
-    print(f"world seed {args.seed}: {len(world.documents):,} documents, {web_only:.1%} web-only, "
-          f"text {min(lengths)}–{max(lengths)} chars (median {statistics.median(lengths):.0f}); "
-          f"{len(questions):,} questions, {len(targeted):,} hops")
+    print(
+        f"world seed {args.seed}: {len(world.documents):,} documents, {web_only:.1%} web-only, "
+        f"text {min(lengths)}–{max(lengths)} chars (median {statistics.median(lengths):.0f}); "
+        f"{len(questions):,} questions, {len(targeted):,} hops"
+    )
     print("| measure | value |")
     print("|---|---|")
     print(f"| world build, first (incl. Faker import) | {world_cold:.2f} s |")
     print(f"| world build, another seed | {world_warm:.2f} s |")
     print(f"| index build (local + web) | {index_s:.2f} s |")
-    print(f"| question() median / mean | {_median_us(q_times):.0f} µs / {1e6 * statistics.mean(q_times):.0f} µs |")
-    print(f"| search uncached, median ({len(distinct):,} distinct queries) | {_median_us(uncached):.0f} µs |")
+    print(
+        f"| question() median / mean | {_median_us(q_times):.0f} µs / {1e6 * statistics.mean(q_times):.0f} µs |"
+    )
+    print(
+        f"| search uncached, median ({len(distinct):,} distinct queries) | {_median_us(uncached):.0f} µs |"
+    )
     print(f"| search cached, median | {_median_us(cached):.2f} µs |")
     print(f"| targeted hop query hit@3, right source | {hit_targeted:.2%} |")
     print(f"| targeted hop query hit@3, web | {hit_web:.2%} |")
     print(f"| vague query (3 question words) hit@3, web | {hit_vague:.2%} |")
-    print(f"| whole question as query, 3–4-hop chains: first / last hop's document hit@3 | "
-          f"{hit_first:.2%} / {hit_last:.2%} |")
+    print(
+        f"| whole question as query, 3–4-hop chains: first / last hop's document hit@3 | "
+        f"{hit_first:.2%} / {hit_last:.2%} |"
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ ENV_FAMILIES = {
 
 for _id, _families in ENV_FAMILIES.items():
     if _id not in registry:
-        register(id=_id, entry_point="orchestra_env.env:OrchestraEnv", kwargs={"families": _families})
+        register(
+            id=_id, entry_point="orchestra_env.env:OrchestraEnv", kwargs={"families": _families}
+        )
 
 __all__ = [
     "ENV_FAMILIES",

@@ -151,4 +151,3 @@ def _depth(value: Any, level: int = 0) -> int:
         return level
     children = value.values() if isinstance(value, dict) else value
     return max((_depth(v, level + 1) for v in children), default=level + 1)
-

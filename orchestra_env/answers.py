@@ -20,9 +20,17 @@ _MONTHS = {
     name: i
     for i, names in enumerate(
         (
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
             ("december", "dec"),
         ),
         start=1,
@@ -110,7 +118,11 @@ def normalize_answer(text: str) -> str:
             tokens.append(match.group())
     if len(tokens) == 2 and tokens[0] == "in" and _is_number(tokens[1]):
         tokens = tokens[1:]
-    if len(tokens) == 2 and tokens[1] in _UNITS and (_is_number(tokens[0]) or tokens[0] in _NUMBER_WORDS):
+    if (
+        len(tokens) == 2
+        and tokens[1] in _UNITS
+        and (_is_number(tokens[0]) or tokens[0] in _NUMBER_WORDS)
+    ):
         tokens = tokens[:1]
     if len(tokens) == 1 and tokens[0] in _NUMBER_WORDS:
         tokens = [_NUMBER_WORDS[tokens[0]]]

@@ -71,8 +71,12 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     for alias, spec in profiles.aliases.items():
         m = profiles.models[spec.model]
         tools.add_row(
-            spec.tool, alias, m.display_name, f"{m.price.input_per_mtok:g}",
-            f"{m.price.output_per_mtok:g}", f"{spec.quoted_latency_s or 0:g}",
+            spec.tool,
+            alias,
+            m.display_name,
+            f"{m.price.input_per_mtok:g}",
+            f"{m.price.output_per_mtok:g}",
+            f"{spec.quoted_latency_s or 0:g}",
         )
     console.print(tools)
     return 0
@@ -87,8 +91,14 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     try:
         check_env_id(args.env)
         report = run_baselines(
-            args.env, episodes=args.episodes, seed=args.seed, workers=args.workers,
-            runs_dir=args.runs, report_dir=args.out, resume=args.resume, console=console,
+            args.env,
+            episodes=args.episodes,
+            seed=args.seed,
+            workers=args.workers,
+            runs_dir=args.runs,
+            report_dir=args.out,
+            resume=args.resume,
+            console=console,
         )
     except ValueError as exc:
         print_error(console, str(exc))
@@ -99,7 +109,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     except KeyboardInterrupt:
         console.print(
             f"interrupted; finished episodes are in {args.runs}: add --resume to keep them",
-            markup=False, soft_wrap=True,
+            markup=False,
+            soft_wrap=True,
         )
         return EXIT_INTERRUPTED
     console.print(f"Pareto plot: {report.pareto}\nMarkdown table: {report.markdown}", markup=False)
@@ -150,8 +161,9 @@ def play_episode(env: gym.Env, agent, seed: int, console: Console) -> None:
     info, ledger = played.info, played.info["ledger"]
     console.print(
         Text.assemble(
-            ("outcome", "bold"), f" {info['outcome']}  reward {played.rewards[-1]:.3f}  "
-            f"${ledger['cost_usd']:.4f}  {ledger['latency_s']:.1f} s  {info['turns']} turns"
+            ("outcome", "bold"),
+            f" {info['outcome']}  reward {played.rewards[-1]:.3f}  "
+            f"${ledger['cost_usd']:.4f}  {ledger['latency_s']:.1f} s  {info['turns']} turns",
         ),
         soft_wrap=True,
     )
@@ -212,20 +224,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orchestra", description=__doc__)
     parser.add_argument("--version", action="version", version=orchestra_env.__version__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="env ids, task families, tools and prices").set_defaults(func=cmd_list)
-    run = sub.add_parser("run", help="the main job: compare the bundled baselines on the test split")
+    sub.add_parser("list", help="env ids, task families, tools and prices").set_defaults(
+        func=cmd_list
+    )
+    run = sub.add_parser(
+        "run", help="the main job: compare the bundled baselines on the test split"
+    )
     run.add_argument("--env", default="ToolOrchestra-v0")
     run.add_argument("--episodes", type=int, default=200, help="test tasks per agent (default 200)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    run.add_argument("--runs", type=Path, default=Path("runs/baselines"), help="run files (default runs/baselines)")
-    run.add_argument("--out", type=Path, default=Path("reports/baselines"), help="report folder (default reports/baselines)")
-    run.add_argument("--resume", action="store_true", help="keep finished episodes of an earlier run")
+    run.add_argument(
+        "--runs",
+        type=Path,
+        default=Path("runs/baselines"),
+        help="run files (default runs/baselines)",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports/baselines"),
+        help="report folder (default reports/baselines)",
+    )
+    run.add_argument(
+        "--resume", action="store_true", help="keep finished episodes of an earlier run"
+    )
     run.set_defaults(func=cmd_run)
     play = sub.add_parser("play", help="print a few episodes of one agent, turn by turn")
     play.add_argument("--agent", default="evidence-first", help="registered name or module:Factory")
     play.add_argument(
-        "--agent-kwarg", action="append", default=[], metavar="KEY=VALUE",
+        "--agent-kwarg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="agent factory argument (repeatable; VALUE is JSON, else a string)",
     )
     play.add_argument("--env", default="ToolOrchestra-v0")
@@ -255,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         console.print(
             f'orchestra {args.command} needs the "{extra}" extra: {install_hint(extra)}',
-            markup=False, soft_wrap=True,
+            markup=False,
+            soft_wrap=True,
         )
         return EXIT_MISSING_EXTRA
     except KeyboardInterrupt:

@@ -133,20 +133,26 @@ class OrchestraEnv(gym.Env[dict, str]):
         domains = _domains_option(domains, self.world_seed)
         self.profiles = _priced(_profiles_option(profiles), prices)
         if policy_model is not None and policy_model not in self.profiles.models:
-            raise ValueError(f"unknown policy_model {policy_model!r}; known: {sorted(self.profiles.models)}")
+            raise ValueError(
+                f"unknown policy_model {policy_model!r}; known: {sorted(self.profiles.models)}"
+            )
         self.policy_model = policy_model
         if expert_backends is not None and experts != "live":
             raise ValueError("expert_backends is only used with experts='live'")
         if experts == "live":
             if expert_backends is None:
-                raise ValueError("experts='live' needs expert_backends: {alias | model | '*': backend config} or a file path")
+                raise ValueError(
+                    "experts='live' needs expert_backends: {alias | model | '*': backend config} or a file path"
+                )
             from orchestra_env.models.live import LiveExperts
 
             self.experts = LiveExperts.from_config(expert_backends, self.profiles)
         else:
             self.experts = SimulatedExperts(self.profiles) if experts == "simulated" else experts
         if isinstance(self.experts, str):
-            raise ValueError(f"experts must be 'simulated', 'live' or an Expert object, got {experts!r}")
+            raise ValueError(
+                f"experts must be 'simulated', 'live' or an Expert object, got {experts!r}"
+            )
         self.suite = TaskSuite(
             _weights(families),
             world_seed=self.world_seed,
@@ -174,16 +180,24 @@ class OrchestraEnv(gym.Env[dict, str]):
         super().reset(seed=seed)
         options = options or {}
         task_id = options.get("task_id")
-        task = self.suite.task(task_id) if task_id else self.suite.sample(self.np_random, self.split)
+        task = (
+            self.suite.task(task_id) if task_id else self.suite.sample(self.np_random, self.split)
+        )
         episode_seed = int(self.np_random.integers(2**62))
         if "episode_seed" in options:  # replay an episode's exact draws (info["episode_seed"])
             episode_seed = int(options["episode_seed"])
         draw = random.Random(f"episode:{episode_seed}")
-        preference = _preference_option(options["preference"], self._presets) if "preference" in options else self._preference
+        preference = (
+            _preference_option(options["preference"], self._presets)
+            if "preference" in options
+            else self._preference
+        )
         if preference is None:
             preference = self._presets[draw.choice(sorted(self._presets))]
         family = self.suite.family(task.family)
-        offered = self._subsample(draw, [a for a in self.aliases if self.profiles.aliases[a].tool in family.tools])
+        offered = self._subsample(
+            draw, [a for a in self.aliases if self.profiles.aliases[a].tool in family.tools]
+        )
         self._profiles_now = self._episode_profiles(draw)
         self._specs_now, self._tools_json = self._specs(task, offered, self._profiles_now)
         # Built once per episode (the step is a hot path); each info gets a copy (`_copied`).
@@ -200,8 +214,12 @@ class OrchestraEnv(gym.Env[dict, str]):
         self._episode = Episode(
             task=task, preference=preference, seed=episode_seed, tools=offered, resources=resources
         )
-        self._episode.messages = rendering.opening_messages(self._episode, family.system_prompt(task))
-        self._reference = reference_scales(task.reference_plan, self._profiles_now, tokens.count(task.prompt))
+        self._episode.messages = rendering.opening_messages(
+            self._episode, family.system_prompt(task)
+        )
+        self._reference = reference_scales(
+            task.reference_plan, self._profiles_now, tokens.count(task.prompt)
+        )
         self._preference_vector = preference.vector(self.tool_keys)
         self._done = False
         self._ended = False
@@ -253,7 +271,11 @@ class OrchestraEnv(gym.Env[dict, str]):
             self._done = True
             grade = self._family.grade(ep.task, ep)
             terms = episode_reward(
-                grade.outcome, info["ledger"], ep.preference, *self._reference, len(ep.task.reference_plan)
+                grade.outcome,
+                info["ledger"],
+                ep.preference,
+                *self._reference,
+                len(ep.task.reference_plan),
             )
             reward += terms["total"]
             info.update(outcome=grade.outcome, grading=grade.details, reward_terms=terms)
@@ -359,7 +381,9 @@ class OrchestraEnv(gym.Env[dict, str]):
             "prices": _copied(self._price_sheet),
         }
 
-    def _specs(self, task: Task, aliases: Sequence[str], profiles: Profiles) -> tuple[dict[str, ToolSpec], str]:
+    def _specs(
+        self, task: Task, aliases: Sequence[str], profiles: Profiles
+    ) -> tuple[dict[str, ToolSpec], str]:
         """Tool specs (by name) and their JSON; cached unless prices change per episode."""
         key = (task.family, task.toolset, tuple(aliases))
         if profiles is not self.profiles or key not in self._specs_cache:
@@ -390,7 +414,9 @@ class OrchestraEnv(gym.Env[dict, str]):
         for name in self.suite.names:
             family = self.suite.family(name)
             for task in family.example_tasks():
-                family_aliases = [a for a in self.aliases if self.profiles.aliases[a].tool in family.tools]
+                family_aliases = [
+                    a for a in self.aliases if self.profiles.aliases[a].tool in family.tools
+                ]
                 for spec in family.tool_specs(task, self.profiles, family_aliases):
                     specs.setdefault(spec.name, spec)
         return tuple(specs.values())
@@ -401,7 +427,9 @@ class OrchestraEnv(gym.Env[dict, str]):
         kept = [a for a in aliases if draw.random() >= self.tool_subsample]
         for tool in {self.profiles.aliases[a].tool for a in aliases}:
             if not any(self.profiles.aliases[a].tool == tool for a in kept):
-                kept.append(draw.choice([a for a in aliases if self.profiles.aliases[a].tool == tool]))
+                kept.append(
+                    draw.choice([a for a in aliases if self.profiles.aliases[a].tool == tool])
+                )
         return tuple(a for a in aliases if a in kept)
 
 
@@ -429,7 +457,9 @@ def _priced(profiles: Profiles, prices: str | Mapping[str, Any]) -> Profiles:
         return profiles
     if isinstance(prices, str):
         if prices not in profiles.price_tables:
-            raise ValueError(f"unknown price table {prices!r}; known: paper, {', '.join(profiles.price_tables)}")
+            raise ValueError(
+                f"unknown price table {prices!r}; known: paper, {', '.join(profiles.price_tables)}"
+            )
         return profiles.with_prices(profiles.price_tables[prices])
     if not isinstance(prices, Mapping):
         raise ValueError(
@@ -450,7 +480,9 @@ def _price(option: str, price: Any) -> Price:
     return Price(_number(f"{option} input", price[0]), _number(f"{option} output", price[1]))
 
 
-def _offered_aliases(profiles: Profiles, suite: TaskSuite, tools: Sequence[str] | None) -> tuple[str, ...]:
+def _offered_aliases(
+    profiles: Profiles, suite: TaskSuite, tools: Sequence[str] | None
+) -> tuple[str, ...]:
     family_tools = {t for name in suite.names for t in suite.family(name).tools}
     aliases = [a for a, spec in profiles.aliases.items() if spec.tool in family_tools]
     if tools is None:
@@ -467,7 +499,9 @@ def _offered_aliases(profiles: Profiles, suite: TaskSuite, tools: Sequence[str] 
     return chosen
 
 
-def _preference_option(option: str | Preference | Mapping, presets: Mapping[str, Preference]) -> Preference | None:
+def _preference_option(
+    option: str | Preference | Mapping, presets: Mapping[str, Preference]
+) -> Preference | None:
     """None means: sample a preset per episode."""
     if isinstance(option, Preference):
         return option
@@ -477,7 +511,9 @@ def _preference_option(option: str | Preference | Mapping, presets: Mapping[str,
         return None
     if option in presets:
         return presets[option]
-    raise ValueError(f"preference must be 'sample', a Preference, or one of {sorted(presets)}; got {option!r}")
+    raise ValueError(
+        f"preference must be 'sample', a Preference, or one of {sorted(presets)}; got {option!r}"
+    )
 
 
 def _copied(data: dict) -> dict:

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from orchestra_env.rewards import Preference
 
 
-
 @dataclass(frozen=True)
 class Resources:
     """What an episode's tools work with, fixed at reset: the corpus, the code runner, and the

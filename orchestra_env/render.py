@@ -38,12 +38,13 @@ def toolorchestra_messages(episode: Episode) -> tuple[dict, ...]:
     parts = [f"Problem: {problem_text(episode)}"]
     docs = [episode.resources.document(d) for d in episode.evidence.documents]
     if docs:
-        parts.append("Documents:\n" + "\n\n".join(f"[{i}] {t}\n{x}" for i, (t, x) in enumerate(docs, 1)))
+        parts.append(
+            "Documents:\n" + "\n\n".join(f"[{i}] {t}\n{x}" for i, (t, x) in enumerate(docs, 1))
+        )
     runs = episode.evidence.code_runs
     if runs:
         parts.append(
-            "Code:\n"
-            + "\n\n".join(f"```python\n{r.code}\n```\nOutput:\n{r.output}" for r in runs)
+            "Code:\n" + "\n\n".join(f"```python\n{r.code}\n```\nOutput:\n{r.output}" for r in runs)
         )
     parts.append(TOOLORCHESTRA_INSTRUCTION)
     return (

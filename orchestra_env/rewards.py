@@ -84,7 +84,9 @@ def preset_preferences(profiles: Profiles, tool_keys: Sequence[str]) -> dict[str
     }
 
 
-def reference_scales(plan: Sequence[str], profiles: Profiles, prompt_tokens: int) -> tuple[float, float]:
+def reference_scales(
+    plan: Sequence[str], profiles: Profiles, prompt_tokens: int
+) -> tuple[float, float]:
     """(usd, seconds) of running `plan` with the priciest and slowest alias of each tool.
 
     Prompt size per call is `prompt_tokens` plus 1,000 tokens of context per earlier step.
@@ -103,7 +105,12 @@ def reference_scales(plan: Sequence[str], profiles: Profiles, prompt_tokens: int
     return max(usd, 1e-6), max(seconds, 1e-3)
 
 
-_ROLE_OF_TOOL = {"search": "search", "enhance_reasoning": "reason", "answer": "answer", "call_expert": "act"}
+_ROLE_OF_TOOL = {
+    "search": "search",
+    "enhance_reasoning": "reason",
+    "answer": "answer",
+    "call_expert": "act",
+}
 
 
 def episode_reward(
@@ -154,8 +161,7 @@ def group_normalized(
     for outcome, ledger in zip(outcomes, ledgers, strict=True):
         counts = {**ledger["calls_by_alias"], **ledger["calls"]}
         rows.append(
-            [counts.get(k, 0) for k in keys]
-            + [outcome, -ledger["cost_usd"], -ledger["latency_s"]]
+            [counts.get(k, 0) for k in keys] + [outcome, -ledger["cost_usd"], -ledger["latency_s"]]
         )
     m = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(keys) + 3)
     lo, hi = m.min(axis=0), m.max(axis=0)

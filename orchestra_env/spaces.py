@@ -18,9 +18,7 @@ from orchestra_env.actions import MAX_ACTION_CHARS
 from orchestra_env.hermes import format_call
 from orchestra_env.tools.spec import ToolSpec
 
-_SAMPLE_CHARSET = (
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789 .,:;!?'\"{}[]()<>/-_éüñ中文€"
-)
+_SAMPLE_CHARSET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789 .,:;!?'\"{}[]()<>/-_éüñ中文€"
 
 
 class UnicodeText(spaces.Text):
@@ -45,9 +43,7 @@ class ToolCallText(UnicodeText):
     """The action space: any text up to `max_length` characters (the env refuses longer text
     as a malformed action, unread); `sample()` returns a valid Hermes `<tool_call>`."""
 
-    def __init__(
-        self, tools: Sequence[ToolSpec], max_length: int = MAX_ACTION_CHARS, *, seed=None
-    ):
+    def __init__(self, tools: Sequence[ToolSpec], max_length: int = MAX_ACTION_CHARS, *, seed=None):
         super().__init__(max_length=max_length, seed=seed)
         self.tools = tuple(tools)
 

@@ -42,16 +42,37 @@ def test_first_valid_call_of_a_turn_is_executed():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ('<tool_call>{"name": "search", "arguments": {"model": }}</tool_call>', "invalid JSON in tool call at position 42"),
-        ('<tool_call>{"name": "calc", "arguments": {}}</tool_call>', "unknown tool 'calc'; available: answer, enhance_reasoning, search"),
-        ('<tool_call>{"name": "answer", "arguments": {"model": "gpt-5"}}</tool_call>', "tool 'answer': argument 'model': 'gpt-5' is not one of"),
-        ('<tool_call>{"name": "answer", "arguments": {}}</tool_call>', "tool 'answer': arguments: 'model' is a required property"),
-        ('<tool_call>{"name": "search", "arguments": {"model": "search-1", "source": "intranet"}}</tool_call>', "argument 'source': 'intranet' is not one of ['local', 'web']"),
-        ('<tool_call>{"name": "answer", "arguments": {"model": "answer-1", "x": 1}}</tool_call>', "Additional properties are not allowed"),
+        (
+            '<tool_call>{"name": "search", "arguments": {"model": }}</tool_call>',
+            "invalid JSON in tool call at position 42",
+        ),
+        (
+            '<tool_call>{"name": "calc", "arguments": {}}</tool_call>',
+            "unknown tool 'calc'; available: answer, enhance_reasoning, search",
+        ),
+        (
+            '<tool_call>{"name": "answer", "arguments": {"model": "gpt-5"}}</tool_call>',
+            "tool 'answer': argument 'model': 'gpt-5' is not one of",
+        ),
+        (
+            '<tool_call>{"name": "answer", "arguments": {}}</tool_call>',
+            "tool 'answer': arguments: 'model' is a required property",
+        ),
+        (
+            '<tool_call>{"name": "search", "arguments": {"model": "search-1", "source": "intranet"}}</tool_call>',
+            "argument 'source': 'intranet' is not one of ['local', 'web']",
+        ),
+        (
+            '<tool_call>{"name": "answer", "arguments": {"model": "answer-1", "x": 1}}</tool_call>',
+            "Additional properties are not allowed",
+        ),
         ('<tool_call>["answer"]</tool_call>', "a tool call must be a JSON object, got list"),
         ('<tool_call>{"arguments": {}}</tool_call>', 'tool call has no "name" string'),
         ('{"name": "answer", "arguments": "{model"}', "arguments string is not JSON at position 1"),
-        ('{"name": "answer", "arguments": {"model": "answer-1"}} trailing', "unexpected text after the tool call's JSON"),
+        (
+            '{"name": "answer", "arguments": {"model": "answer-1"}} trailing',
+            "unexpected text after the tool call's JSON",
+        ),
         ("I think the answer is 42", "no tool call found"),
     ],
 )
@@ -79,7 +100,10 @@ def _note(arguments: str) -> str:
         (_note('{"text": NaN}'), "argument 'text': NaN is not a finite number"),
         (_note('{"text": [1, -Infinity]}'), "argument 'text/1': -Infinity is not a finite number"),
         (_note('{"text": 1e999}'), "argument 'text': Infinity is not a finite number"),
-        (_note('{"text": [-9223372036854775809]}'), "'text/0': integer out of range (tools take -2**63"),
+        (
+            _note('{"text": [-9223372036854775809]}'),
+            "'text/0': integer out of range (tools take -2**63",
+        ),
         (_note('{"text": "ok\\ud800"}'), "argument 'text': lone surrogate at position 2"),
         (_note('{"text": "ok\ud800"}'), "argument 'text': lone surrogate at position 2"),
         (_note('"{\\"text\\": 1} x"'), "unexpected text after the arguments string's JSON"),
@@ -108,9 +132,9 @@ def test_lone_surrogate_in_a_message_is_refused():
 
 
 def test_messages_when_allowed():
-    assert parse_action("<message>Your order ships today.</message>", TOOLS, allow_messages=True) == Message(
-        "Your order ships today."
-    )
+    assert parse_action(
+        "<message>Your order ships today.</message>", TOOLS, allow_messages=True
+    ) == Message("Your order ships today.")
     assert parse_action("Hello there", TOOLS, allow_messages=True) == Message("Hello there")
     assert isinstance(parse_action("   ", TOOLS, allow_messages=True), ParseError)
 
@@ -121,19 +145,33 @@ def test_non_string_action():
 
 _json_like = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
 
 def _broken(data):
     """Tool calls with random damage: truncated, wrong types, bad names, junk around them."""
-    call = {"name": data.draw(st.sampled_from(["search", "answer", "enhance_reasoning", "x", ""])),
-            "arguments": data.draw(_json_like | st.just({"model": "search-1"}))}
+    call = {
+        "name": data.draw(st.sampled_from(["search", "answer", "enhance_reasoning", "x", ""])),
+        "arguments": data.draw(_json_like | st.just({"model": "search-1"})),
+    }
     text = json.dumps(call)
     cut = data.draw(st.integers(0, len(text)))
     body = data.draw(st.sampled_from([text, text[:cut], text[cut:], text.replace('"', "'")]))
-    wrap = data.draw(st.sampled_from(["<tool_call>{}</tool_call>", "{}", "<think>x</think>{}", "<tool_call>{}", "{}</tool_call>"]))
+    wrap = data.draw(
+        st.sampled_from(
+            [
+                "<tool_call>{}</tool_call>",
+                "{}",
+                "<think>x</think>{}",
+                "<tool_call>{}",
+                "{}</tool_call>",
+            ]
+        )
+    )
     return wrap.replace("{}", body, 1)
 
 

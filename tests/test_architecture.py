@@ -136,4 +136,3 @@ def test_each_module_imports_only_below_its_layer():
     assert not wrong, "imports that climb a layer:\n" + "\n".join(
         f"  {m} -> {', '.join(sorted(d))}" for m, d in sorted(wrong.items())
     )
-

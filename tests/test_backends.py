@@ -46,12 +46,24 @@ class Reply:
     delay: float = 0.0
 
 
-def completion(text: str = "ok", prompt_tokens: int = 11, completion_tokens: int = 3, **message) -> dict:
+def completion(
+    text: str = "ok", prompt_tokens: int = 11, completion_tokens: int = 3, **message
+) -> dict:
     return {
         "id": "cmpl-1",
         "object": "chat.completion",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text, **message}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, **message},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
     }
 
 
@@ -90,8 +102,14 @@ class Handler(BaseHTTPRequestHandler):
             with script.lock:
                 script.in_flight -= 1
         try:
-            data = reply.body if isinstance(reply.body, bytes) else (
-                reply.body.encode() if isinstance(reply.body, str) else json.dumps(reply.body).encode()
+            data = (
+                reply.body
+                if isinstance(reply.body, bytes)
+                else (
+                    reply.body.encode()
+                    if isinstance(reply.body, str)
+                    else json.dumps(reply.body).encode()
+                )
             )
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json")
@@ -141,7 +159,12 @@ def test_success_reports_the_servers_usage(server):
     server.script.queue.append(Reply(body=completion("hello", 123, 4)))
     g = backend(server, temperature=0.5).generate(CHAT, max_tokens=9)
     assert isinstance(g, Generation)
-    assert (g.text, g.prompt_tokens, g.completion_tokens, g.finish_reason) == ("hello", 123, 4, "stop")
+    assert (g.text, g.prompt_tokens, g.completion_tokens, g.finish_reason) == (
+        "hello",
+        123,
+        4,
+        "stop",
+    )
     assert not g.usage_estimated and g.seconds > 0
     request = server.script.requests[0]
     assert request["path"] == "/v1/chat/completions"
@@ -151,11 +174,20 @@ def test_success_reports_the_servers_usage(server):
 
 
 def test_structured_tool_calls_and_reasoning_come_back_as_hermes_text(server):
-    call = {"id": "c1", "type": "function", "function": {"name": "search", "arguments": '{"model": "search-2"}'}}
-    server.script.queue.append(Reply(body=completion(None, tool_calls=[call], reasoning_content="look it up")))
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "search", "arguments": '{"model": "search-2"}'},
+    }
+    server.script.queue.append(
+        Reply(body=completion(None, tool_calls=[call], reasoning_content="look it up"))
+    )
     tools = [{"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}]
     g = backend(server).generate(CHAT, tools=tools)
-    assert g.text == '<think>\nlook it up\n</think>\n\n<tool_call>\n{"name": "search", "arguments": {"model": "search-2"}}\n</tool_call>'
+    assert (
+        g.text
+        == '<think>\nlook it up\n</think>\n\n<tool_call>\n{"name": "search", "arguments": {"model": "search-2"}}\n</tool_call>'
+    )
     assert server.script.requests[0]["body"]["tools"] == tools
     parsed = orchestra_env.parse_action(g.text, {"search": _spec("search")})
     assert parsed == orchestra_env.ToolCall("search", {"model": "search-2"})
@@ -180,13 +212,24 @@ def test_timeout_after_retries_is_a_clear_error(server):
 
 
 def test_5xx_is_retried_then_succeeds(server):
-    server.script.queue.extend([Reply(500, {"error": {"message": "overloaded"}}), Reply(503, "busy"), Reply(body=completion("fine"))])
+    server.script.queue.extend(
+        [
+            Reply(500, {"error": {"message": "overloaded"}}),
+            Reply(503, "busy"),
+            Reply(body=completion("fine")),
+        ]
+    )
     g = backend(server).generate(CHAT)
     assert g.text == "fine" and len(server.script.requests) == 3
 
 
 def test_429_honours_retry_after_then_succeeds(server):
-    server.script.queue.extend([Reply(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"}), Reply(body=completion("ok"))])
+    server.script.queue.extend(
+        [
+            Reply(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"}),
+            Reply(body=completion("ok")),
+        ]
+    )
     g = backend(server, backoff=5.0).generate(CHAT)  # Retry-After: 0 beats the 5 s backoff
     assert g.text == "ok" and len(server.script.requests) == 2
 
@@ -195,14 +238,22 @@ def test_persistent_5xx_gives_up_naming_the_status(server):
     server.script.default = Reply(502, {"error": {"message": "bad gateway"}})
     with pytest.raises(BackendError) as err:
         backend(server, max_retries=1).generate(CHAT)
-    assert err.value.status == 502 and "bad gateway" in str(err.value) and len(server.script.requests) == 2
+    assert (
+        err.value.status == 502
+        and "bad gateway" in str(err.value)
+        and len(server.script.requests) == 2
+    )
 
 
 def test_4xx_is_not_retried_and_shows_the_servers_message(server):
     server.script.queue.append(Reply(400, {"error": {"message": "model 'x' does not exist"}}))
     with pytest.raises(BackendError) as err:
         backend(server).generate(CHAT)
-    assert err.value.status == 400 and "does not exist" in str(err.value) and server.url in str(err.value)
+    assert (
+        err.value.status == 400
+        and "does not exist" in str(err.value)
+        and server.url in str(err.value)
+    )
     assert len(server.script.requests) == 1
 
 
@@ -264,8 +315,14 @@ def test_a_dead_server_fails_fast_with_the_default_budget():
 
 
 def test_a_connect_that_hangs_is_cut_by_the_connect_timeout(unanswered_port):
-    b = OpenAICompatBackend(f"http://127.0.0.1:{unanswered_port}/v1", "m", timeout_s=60,
-                            connect_timeout_s=0.2, connect_tries=2, backoff=0.01)
+    b = OpenAICompatBackend(
+        f"http://127.0.0.1:{unanswered_port}/v1",
+        "m",
+        timeout_s=60,
+        connect_timeout_s=0.2,
+        connect_tries=2,
+        backoff=0.01,
+    )
     start = time.perf_counter()
     with pytest.raises(BackendUnreachable, match=r"after 2 tries .*within the 0\.2 s connect"):
         b.generate(CHAT)
@@ -327,15 +384,25 @@ def test_env_chat_becomes_strict_openai_wire_format():
     chat = [
         {"role": "system", "content": "s"},
         {"role": "user", "content": "q"},
-        {"role": "assistant", "content": '<think>hm</think><tool_call>{"name": "search", "arguments": {"model": "search-3"}}</tool_call>'},
+        {
+            "role": "assistant",
+            "content": '<think>hm</think><tool_call>{"name": "search", "arguments": {"model": "search-3"}}</tool_call>',
+        },
         {"role": "tool", "content": "docs"},
         {"role": "assistant", "content": "garbage"},
         {"role": "tool", "content": "Error: no tool call found"},
     ]
     wire = to_openai_messages(chat)
     assert wire[2]["role"] == "assistant" and wire[2]["content"] == "<think>hm</think>"
-    assert wire[2]["tool_calls"][0]["function"] == {"name": "search", "arguments": '{"model": "search-3"}'}
-    assert wire[3] == {"role": "tool", "tool_call_id": wire[2]["tool_calls"][0]["id"], "content": "docs"}
+    assert wire[2]["tool_calls"][0]["function"] == {
+        "name": "search",
+        "arguments": '{"model": "search-3"}',
+    }
+    assert wire[3] == {
+        "role": "tool",
+        "tool_call_id": wire[2]["tool_calls"][0]["id"],
+        "content": "docs",
+    }
     assert wire[4] == {"role": "assistant", "content": "garbage"}
     assert wire[5] == {"role": "user", "content": "[tool]\nError: no tool call found"}
 
@@ -350,9 +417,22 @@ def test_hermes_text_keeps_unparseable_arguments_for_the_env_to_report():
 
 
 def test_backend_from_config_builds_and_validates():
-    b = backend_from_config({"backend": "openai", "base_url": "http://h/v1", "model": "m", "sampling": {"temperature": 0}})
-    assert isinstance(b, OpenAICompatBackend) and b.sampling == {"temperature": 0} and b.url == "http://h/v1/chat/completions"
-    with pytest.raises(BackendConfigError, match="'backend' must be one of openai, transformers, vllm"):
+    b = backend_from_config(
+        {
+            "backend": "openai",
+            "base_url": "http://h/v1",
+            "model": "m",
+            "sampling": {"temperature": 0},
+        }
+    )
+    assert (
+        isinstance(b, OpenAICompatBackend)
+        and b.sampling == {"temperature": 0}
+        and b.url == "http://h/v1/chat/completions"
+    )
+    with pytest.raises(
+        BackendConfigError, match="'backend' must be one of openai, transformers, vllm"
+    ):
         backend_from_config({"backend": "tgi"})
     with pytest.raises(BackendConfigError, match="base_url"):
         backend_from_config({"backend": "openai", "model": "m"})
@@ -381,7 +461,9 @@ def test_config_files_json_and_yaml(tmp_path):
 
 def test_identical_configs_share_one_backend():
     cfg = {"backend": "openai", "base_url": "http://h/v1", "model": "m"}
-    built = backends_from_mapping({"search-1": cfg, "answer-1": dict(cfg), "answer-2": {**cfg, "model": "n"}})
+    built = backends_from_mapping(
+        {"search-1": cfg, "answer-1": dict(cfg), "answer-2": {**cfg, "model": "n"}}
+    )
     assert built["search-1"] is built["answer-1"] and built["answer-2"] is not built["search-1"]
 
 
@@ -418,7 +500,13 @@ def expert_server_reply(body: dict) -> Reply:
 def all_aliases(server, **extra) -> dict:
     """Every alias -> the server, each under its own served model name ("m-<i>")."""
     return {
-        alias: {"backend": "openai", "base_url": server.url, "model": f"m-{i}", "backoff": 0.01, **extra}
+        alias: {
+            "backend": "openai",
+            "base_url": server.url,
+            "model": f"m-{i}",
+            "backoff": 0.01,
+            **extra,
+        }
         for i, alias in enumerate(PROFILES.aliases, 1)
     }
 
@@ -426,10 +514,18 @@ def all_aliases(server, **extra) -> dict:
 def test_live_episode_ledger_shows_the_servers_tokens(server):
     server.script.default = expert_server_reply
     backends = all_aliases(server)
-    env = gym.make("ToolOrchestra-Multihop-v0", experts="live", expert_backends=backends, policy_model=None)
+    env = gym.make(
+        "ToolOrchestra-Multihop-v0", experts="live", expert_backends=backends, policy_model=None
+    )
     assert env.spec.nondeterministic and env.unwrapped.spec.nondeterministic
     # (enhance_reasoning is left out: it needs the code sandbox, which is not what is tested here)
-    plan = FixedPlan([("search", {"model": "search-2"}), ("search", {"model": "search-3"}), ("answer", {"model": "answer-1"})])
+    plan = FixedPlan(
+        [
+            ("search", {"model": "search-2"}),
+            ("search", {"model": "search-3"}),
+            ("answer", {"model": "answer-1"}),
+        ]
+    )
     actions, info, _ = play(env, plan, seed=0)
     served = [r["body"]["model"] for r in server.script.requests]
     index = {alias: i for i, alias in enumerate(PROFILES.aliases, 1)}
@@ -447,19 +543,31 @@ def test_live_episode_ledger_shows_the_servers_tokens(server):
 def test_live_experts_from_a_file_with_a_default_backend(server, tmp_path):
     server.script.default = expert_server_reply
     path = tmp_path / "experts.json"
-    path.write_text(json.dumps({"*": {"backend": "openai", "base_url": server.url, "model": "m-1"}}))
-    env = gym.make("ToolOrchestra-Multihop-v0", experts="live", expert_backends=str(path), policy_model=None)
+    path.write_text(
+        json.dumps({"*": {"backend": "openai", "base_url": server.url, "model": "m-1"}})
+    )
+    env = gym.make(
+        "ToolOrchestra-Multihop-v0", experts="live", expert_backends=str(path), policy_model=None
+    )
     _, info, _ = play(env, FixedPlan([("answer", {"model": "answer-4"})]), seed=1)
     assert info["ledger"]["prompt_tokens"] == 100 and info["grading"]["answer"] == "42"
 
 
 def test_expert_failures_are_shown_to_the_policy_and_the_episode_goes_on(server):
     server.script.default = Reply(500, {"error": {"message": "GPU fell over"}})
-    env = gym.make("ToolOrchestra-Multihop-v0", experts="live", expert_backends=all_aliases(server, max_retries=0), policy_model=None)
+    env = gym.make(
+        "ToolOrchestra-Multihop-v0",
+        experts="live",
+        expert_backends=all_aliases(server, max_retries=0),
+        policy_model=None,
+    )
     plan = FixedPlan([("search", {"model": "search-1"}), ("answer", {"model": "answer-2"})])
     obs, info = env.reset(seed=0)
     obs, _, terminated, truncated, info = env.step(plan.act(obs))
-    assert "EXPERT ERROR" in obs["messages"][-1]["content"] and "GPU fell over" in obs["messages"][-1]["content"]
+    assert (
+        "EXPERT ERROR" in obs["messages"][-1]["content"]
+        and "GPU fell over" in obs["messages"][-1]["content"]
+    )
     assert info["ledger"]["prompt_tokens"] == 0 and not (terminated or truncated)
     obs, _, terminated, _, info = env.step(plan.act(obs))
     assert terminated and info["outcome"] == 0
@@ -474,7 +582,12 @@ def test_expert_failures_are_shown_to_the_policy_and_the_episode_goes_on(server)
 
 def test_live_conversation_expert_gets_the_domain_tools_and_errors_are_not_said_to_the_user(server):
     server.script.default = expert_server_reply
-    env = gym.make("ToolOrchestra-FunctionCalling-v0", experts="live", expert_backends=all_aliases(server), policy_model=None)
+    env = gym.make(
+        "ToolOrchestra-FunctionCalling-v0",
+        experts="live",
+        expert_backends=all_aliases(server),
+        policy_model=None,
+    )
     obs, info = env.reset(seed=0)
     call = '<tool_call>{"name": "call_expert", "arguments": {"expert": "expert-3"}}</tool_call>'
     obs, *_ = env.step(call)
@@ -484,17 +597,32 @@ def test_live_conversation_expert_gets_the_domain_tools_and_errors_are_not_said_
     assert domain_tools == offered - {"call_expert"}
     assert obs["messages"][-1]["role"] == "user"  # the expert's <message> reached the user
     server.script.default = Reply(500, "down")
-    env.unwrapped.experts.backends = {k: backend(server, max_retries=0) for k in env.unwrapped.experts.backends}
+    env.unwrapped.experts.backends = {
+        k: backend(server, max_retries=0) for k in env.unwrapped.experts.backends
+    }
     n = len(obs["messages"])
     obs, *_ = env.step(call)
     assert [m["role"] for m in obs["messages"][n:]] == ["assistant", "tool"]
-    assert "EXPERT ERROR" in obs["messages"][-1]["content"] and "HTTP 500" in obs["messages"][-1]["content"]
+    assert (
+        "EXPERT ERROR" in obs["messages"][-1]["content"]
+        and "HTTP 500" in obs["messages"][-1]["content"]
+    )
 
 
 def test_live_mode_is_validated_up_front(server):
     cfg = {"backend": "openai", "base_url": server.url, "model": "m"}
     with pytest.raises(ValueError, match=r"no backend for aliases \['search-2'"):
-        gym.make("ToolOrchestra-Multihop-v0", experts="live", expert_backends={"search-1": cfg, "reasoner-1": cfg, "answer-1": cfg, "answer-2": cfg, "answer-3": cfg})
+        gym.make(
+            "ToolOrchestra-Multihop-v0",
+            experts="live",
+            expert_backends={
+                "search-1": cfg,
+                "reasoner-1": cfg,
+                "answer-1": cfg,
+                "answer-2": cfg,
+                "answer-3": cfg,
+            },
+        )
     with pytest.raises(ValueError, match="neither aliases"):
         gym.make("ToolOrchestra-Multihop-v0", experts="live", expert_backends={"serch-1": cfg})
     with pytest.raises(ValueError, match="needs expert_backends"):
@@ -502,7 +630,12 @@ def test_live_mode_is_validated_up_front(server):
     with pytest.raises(ValueError, match="only used with experts='live'"):
         gym.make("ToolOrchestra-Multihop-v0", expert_backends={"*": cfg})
     # Keyed by model: every alias of gpt-5 / qwen3-32b / ... served; tools= narrows what is needed.
-    env = gym.make("ToolOrchestra-Multihop-v0", experts="live", expert_backends={"gpt-5": cfg}, tools=["search-1", "reasoner-1", "answer-1"])
+    env = gym.make(
+        "ToolOrchestra-Multihop-v0",
+        experts="live",
+        expert_backends={"gpt-5": cfg},
+        tools=["search-1", "reasoner-1", "answer-1"],
+    )
     assert env.spec.nondeterministic
     assert not gym.make("ToolOrchestra-Multihop-v0").spec.nondeterministic
 
@@ -514,9 +647,14 @@ def test_expert_messages_follow_the_prompt_pieces():
     messages = expert_messages(qa)
     assert messages[0] == {"role": "system", "content": "SYS"}
     assert messages[1]["content"] == "Problem:\nPROBLEM\n\nContext:\nDOC1\n\nDOC2"
-    act = ExpertRequest("act", "gpt-5", ("POLICY", "hello", "<message>hi</message>"), None, None, "1:2")
+    act = ExpertRequest(
+        "act", "gpt-5", ("POLICY", "hello", "<message>hi</message>"), None, None, "1:2"
+    )
     messages = expert_messages(act)
-    assert messages[0]["content"].startswith("POLICY") and "hello\n\n---\n\n<message>hi</message>" in messages[1]["content"]
+    assert (
+        messages[0]["content"].startswith("POLICY")
+        and "hello\n\n---\n\n<message>hi</message>" in messages[1]["content"]
+    )
     assert "EXPERT ERROR" in error_text("answer", "x")
 
 
@@ -526,7 +664,12 @@ def test_live_experts_accept_backend_objects():
             return Generation("<answer>7</answer>", 5, 2, 0.0)
 
     experts = LiveExperts({"answer-1": Echo()}, PROFILES)
-    env = gym.make("ToolOrchestra-Multihop-v0", experts=experts, tools=["search-1", "reasoner-1", "answer-1"], policy_model=None)
+    env = gym.make(
+        "ToolOrchestra-Multihop-v0",
+        experts=experts,
+        tools=["search-1", "reasoner-1", "answer-1"],
+        policy_model=None,
+    )
     assert env.spec.nondeterministic  # the experts declare it, however they were given
     _, info, _ = play(env, FixedPlan([("answer", {"model": "answer-1"})]), seed=0)
     assert info["grading"]["answer"] == "7" and info["ledger"]["prompt_tokens"] == 5

@@ -24,7 +24,9 @@ def episodes(agent, preference):
 def models_called(actions, env):
     called = []
     for action in actions:
-        arguments = json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))["arguments"]
+        arguments = json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))[
+            "arguments"
+        ]
         alias = arguments.get("model") or arguments.get("expert")
         called.append((env.profiles.aliases[alias].model, arguments.get("source", "local")))
     return called
@@ -74,7 +76,15 @@ def test_cheapest_first_reads_the_episodes_prices(preference):
 
 def test_registry_names_the_papers_baselines():
     names = set(agent_names())
-    assert {"alone", "basic-tools", "orchestrator-8b", "gpt-5", "qwen3-8b", "llama-3.3-70b", "oracle"} <= names
+    assert {
+        "alone",
+        "basic-tools",
+        "orchestrator-8b",
+        "gpt-5",
+        "qwen3-8b",
+        "llama-3.3-70b",
+        "oracle",
+    } <= names
     # Agents that need something of the env say so; the evaluator passes it on.
     assert AgentSpec("orchestrator-8b").env_kwargs()["render"] == "toolorchestra"
     assert AgentSpec("llama-3.3-70b").env_kwargs() == {"policy_model": "llama-3.3-70b"}
@@ -89,7 +99,9 @@ def test_llm_presets_need_an_endpoint(monkeypatch):
 
 def test_evaluate_gives_the_env_what_the_agent_needs(tmp_path):
     spec = AgentSpec("basic-tools", {"model": "gpt-5"}, "GPT-5 + basic tools")
-    path = evaluate(spec, "ToolOrchestra-Multihop-v0", episodes=3, out=tmp_path / "r.jsonl", progress=False)
+    path = evaluate(
+        spec, "ToolOrchestra-Multihop-v0", episodes=3, out=tmp_path / "r.jsonl", progress=False
+    )
     header, records = read_run(path)
     assert header.env_kwargs["policy_model"] == "gpt-5"  # recorded, so a resume must match it
     assert len(records) == 3

@@ -62,7 +62,9 @@ def test_shipped_profiles_reproduce_the_paper(family):
         args = (table, setting, shipped(model), NO_OFFSET, profiles.discrimination)
         expected, measured = 100 * cal.expected_accuracy(*args), 100 * cal.crn_accuracy(*args)
         if max(abs(expected - target), abs(measured - target)) > cal.TOLERANCE:
-            misses.append(f"{model} {setting}: paper {target}, expected {expected:.1f}, measured {measured:.1f}")
+            misses.append(
+                f"{model} {setting}: paper {target}, expected {expected:.1f}, measured {measured:.1f}"
+            )
     assert not misses, "\n".join(misses)
 
 
@@ -82,12 +84,18 @@ def test_fast_path_replays_the_env(family):
     for model in cal.MODELS:
         for setting in cal.SETTINGS:
             env_kwargs, agent = cal.policy(model, setting)
-            env = gym.make(cal.ENV_IDS[family], split="test", **cal.family_kwargs(env_kwargs, family))
+            env = gym.make(
+                cal.ENV_IDS[family], split="test", **cal.family_kwargs(env_kwargs, family)
+            )
             played = [
-                cal.play_episode(env, agent, {"task_id": task_id, "episode_seed": cal.episode_seed(3, k)})["outcome"]
+                cal.play_episode(
+                    env, agent, {"task_id": task_id, "episode_seed": cal.episode_seed(3, k)}
+                )["outcome"]
                 for k, task_id in enumerate(table.task_ids)
             ]
-            replayed = cal.crn_outcomes(table, setting, shipped(model), NO_OFFSET, profiles.discrimination)
+            replayed = cal.crn_outcomes(
+                table, setting, shipped(model), NO_OFFSET, profiles.discrimination
+            )
             assert played == replayed.astype(int).tolist(), (model, setting)
 
 
@@ -109,9 +117,14 @@ def test_family_offsets_raise_difficulties_by_skill():
     task = plain.task(10)
     hops = cal.hop_documents(task)
     for evidence in (cal.facts_evidence(hops, 0), cal.facts_evidence(hops, (1 << len(hops)) - 1)):
-        before, after = task.demands("answer", evidence), harder.task(10).demands("answer", evidence)
+        before, after = (
+            task.demands("answer", evidence),
+            harder.task(10).demands("answer", evidence),
+        )
         assert [c.skill for c in after] == [c.skill for c in before]
-        assert [c.difficulty for c in after] == pytest.approx([c.difficulty + offset.get(c.skill, 0.0) for c in before])
+        assert [c.difficulty for c in after] == pytest.approx(
+            [c.difficulty + offset.get(c.skill, 0.0) for c in before]
+        )
     bundled = default_profiles().difficulty_offsets
     assert dict(ReasoningFamily(0).offset) == bundled["reasoning"]
     assert dict(MultihopFamily(0).offset) == bundled["multihop"]
@@ -121,7 +134,9 @@ def test_family_offsets_raise_difficulties_by_skill():
 def test_function_calling_offset_raises_tool_use_difficulty():
     """Every function-calling family (one domain or all) reads the "function_calling" offset."""
     plain = FunctionCallingFamily(0, ("bank",), name="function_calling.bank", difficulty_offset={})
-    harder = FunctionCallingFamily(0, ("bank",), name="function_calling.bank", difficulty_offset={"tool_use": 0.7})
+    harder = FunctionCallingFamily(
+        0, ("bank",), name="function_calling.bank", difficulty_offset={"tool_use": 0.7}
+    )
     for index in range(3):
         (before,), (after,) = (f.task(index).demands("act", Evidence()) for f in (plain, harder))
         assert before.difficulty == plain.task(index).difficulty["tool_use"]
@@ -131,7 +146,7 @@ def test_function_calling_offset_raises_tool_use_difficulty():
 
 
 def test_shipped_tool_use_reproduces_tau2():
-    """"Model X with the basic tools" on the function-calling family, through the env."""
+    """ "Model X with the basic tools" on the function-calling family, through the env."""
     misses = []
     for cell, target in cal.TAU2_TARGETS.items():
         measured = 100 * cal.measure_cell(*cell, n=N_TAU2, seed=0).accuracy
@@ -153,9 +168,15 @@ def test_chance_table_replays_the_env(chances):
     offset = profiles.difficulty_offsets[cal.TAU2_FAMILY]["tool_use"]
     for model in cal.MODELS:
         env_kwargs, agent = with_basic_tools(model)
-        env = gym.make(cal.ENV_IDS[cal.TAU2_FAMILY], split="test", **cal.family_kwargs(env_kwargs, cal.TAU2_FAMILY))
+        env = gym.make(
+            cal.ENV_IDS[cal.TAU2_FAMILY],
+            split="test",
+            **cal.family_kwargs(env_kwargs, cal.TAU2_FAMILY),
+        )
         played = [
-            cal.play_episode(env, agent, {"task_id": task_id, "episode_seed": cal.episode_seed(3, k)})["outcome"]
+            cal.play_episode(
+                env, agent, {"task_id": task_id, "episode_seed": cal.episode_seed(3, k)}
+            )["outcome"]
             for k, task_id in enumerate(table.task_ids)
         ]
         theta = profiles.models[model].abilities["tool_use"]
@@ -175,7 +196,12 @@ def test_tool_use_fit_hits_the_paper_on_its_tasks(chances):
     merged = cal.with_tool_use(cal.shipped_fit(profiles), result, profiles)
     assert merged.offsets[cal.TAU2_FAMILY] == {"tool_use": result.offset}
     tool_use = {m: merged.abilities[m]["tool_use"] for m in merged.abilities}
-    assert tool_use["gpt-5"] > tool_use["gpt-5-mini"] >= tool_use["qwen3-32b"] > tool_use["qwen2.5-math-7b"]
+    assert (
+        tool_use["gpt-5"]
+        > tool_use["gpt-5-mini"]
+        >= tool_use["qwen3-32b"]
+        > tool_use["qwen2.5-math-7b"]
+    )
     for name, model in profiles.models.items():  # nothing but tool_use moves
         assert {s: v for s, v in merged.abilities[name].items() if s != "tool_use"} == {
             s: v for s, v in model.abilities.items() if s != "tool_use"
@@ -189,7 +215,11 @@ def test_solo_policies_play_conversations_as_the_model():
     infos = []
     for make in (alone, with_basic_tools):
         env_kwargs, agent = make(model)
-        env = gym.make(cal.ENV_IDS[cal.TAU2_FAMILY], split="test", **cal.family_kwargs(env_kwargs, cal.TAU2_FAMILY))
+        env = gym.make(
+            cal.ENV_IDS[cal.TAU2_FAMILY],
+            split="test",
+            **cal.family_kwargs(env_kwargs, cal.TAU2_FAMILY),
+        )
         infos.append(cal.play_episode(env, agent, options))
     solo, basic = infos
     assert set(basic["ledger"]["calls_by_alias"]) == {f"call_expert@{model}"}
@@ -203,7 +233,9 @@ def test_writing_the_shipped_values_changes_nothing():
     data = json.loads(cal.profiles_path().read_text())
     same = cal.Fit(
         abilities={m: dict(p.abilities) for m, p in profiles.models.items()},
-        offsets={f: dict(profiles.difficulty_offsets[f]) for f in (*cal.QA_FAMILIES, cal.TAU2_FAMILY)},
+        offsets={
+            f: dict(profiles.difficulty_offsets[f]) for f in (*cal.QA_FAMILIES, cal.TAU2_FAMILY)
+        },
         expected={},
         objective=0.0,
     )

@@ -74,8 +74,14 @@ def test_list_shows_every_id_and_alias_whole_at_80_columns(capsys):
 
 def test_play_shows_each_action_its_reply_and_cost(capsys):
     status, out = run_cli(
-        capsys, "play", "--agent", "evidence-first", "--env", "ToolOrchestra-Multihop-v0",
-        "--episodes", "1",
+        capsys,
+        "play",
+        "--agent",
+        "evidence-first",
+        "--env",
+        "ToolOrchestra-Multihop-v0",
+        "--episodes",
+        "1",
     )
     assert status == 0
     # tool, arguments, the alias billed, the step's $ and simulated seconds
@@ -91,8 +97,16 @@ def test_play_shows_each_action_its_reply_and_cost(capsys):
 
 def test_play_renders_the_toolorchestra_prompt(capsys):
     status, out = run_cli(
-        capsys, "play", "--agent", "evidence-first", "--env", "ToolOrchestra-Multihop-v0",
-        "--episodes", "1", "--render", "toolorchestra",
+        capsys,
+        "play",
+        "--agent",
+        "evidence-first",
+        "--env",
+        "ToolOrchestra-Multihop-v0",
+        "--episodes",
+        "1",
+        "--render",
+        "toolorchestra",
     )
     assert status == 0
     assert out.splitlines()[1].startswith("Problem: ")  # the rebuilt prompt, not the chat
@@ -103,8 +117,23 @@ def test_play_renders_the_toolorchestra_prompt(capsys):
 def test_a_command_without_its_extra_names_it_before_any_work(capsys, tmp_path, monkeypatch, argv):
     monkeypatch.chdir(tmp_path)
     if argv[0] == "compare":  # a real run file, which only the plots cannot take
-        assert main(["eval", "--agent", "random", "--env", "ToolOrchestra-Reasoning-v0",
-                     "--episodes", "1", "--out", "runs/r.jsonl", "--no-progress"]) == 0
+        assert (
+            main(
+                [
+                    "eval",
+                    "--agent",
+                    "random",
+                    "--env",
+                    "ToolOrchestra-Reasoning-v0",
+                    "--episodes",
+                    "1",
+                    "--out",
+                    "runs/r.jsonl",
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
         capsys.readouterr()
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
     status, out = run_cli(capsys, *argv)
@@ -158,7 +187,7 @@ def test_write_together_leaves_the_old_files_when_interrupted(tmp_path):
         write_together({weights: lambda p: p.write_text("new weights"), meta: interrupted})
     assert (weights.read_text(), meta.read_text()) == ("old weights", "old meta")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.npz"]  # no temporaries
-    write_together({
-        weights: lambda p: p.write_text("new weights"), meta: lambda p: p.write_text("new")
-    })
+    write_together(
+        {weights: lambda p: p.write_text("new weights"), meta: lambda p: p.write_text("new")}
+    )
     assert (weights.read_text(), meta.read_text()) == ("new weights", "new")

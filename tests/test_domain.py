@@ -657,8 +657,20 @@ def test_scaffold_edited_as_a_user_would_validates(tmp_path):
     assert report.rows["reviews"] == 50 and report.templates[-1].valid == 10
     # ... and runs in the env from the command line, with no Python.
     out = tmp_path / "club.jsonl"
-    argv = ["eval", "--agent", "cheapest-first", "--env", "ToolOrchestra-FunctionCalling-v0",
-            "--env-kwarg", f"domains={json.dumps([str(folder)])}", "--episodes", "12", "--out", str(out), "--no-progress"]
+    argv = [
+        "eval",
+        "--agent",
+        "cheapest-first",
+        "--env",
+        "ToolOrchestra-FunctionCalling-v0",
+        "--env-kwarg",
+        f"domains={json.dumps([str(folder)])}",
+        "--episodes",
+        "12",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert cli_main(argv) == 0
     records = read_run(out)[1]
     assert len(records) == 12 and {r.family for r in records} == {"function_calling"}

@@ -41,7 +41,7 @@ def test_observation_is_in_space_every_step():
 
 def test_action_space_accepts_any_text_and_samples_valid_calls():
     env = OrchestraEnv()
-    for text in ["", "{}", "<tool_call>{\"a\": 1}</tool_call>", "中文 ✓\n\t"]:
+    for text in ["", "{}", '<tool_call>{"a": 1}</tool_call>', "中文 ✓\n\t"]:
         assert env.action_space.contains(text)
     env.reset(seed=0)
     for _ in range(20):
@@ -56,7 +56,9 @@ def test_messages_ready_for_chat_templates():
     obs, _ = env.reset(seed=1)
     roles = [m["role"] for m in obs["messages"]]
     assert roles == ["system", "user"]
-    obs, *_ = env.step('<tool_call>{"name": "search", "arguments": {"model": "search-3"}}</tool_call>')
+    obs, *_ = env.step(
+        '<tool_call>{"name": "search", "arguments": {"model": "search-3"}}</tool_call>'
+    )
     assert [m["role"] for m in obs["messages"]][2:] == ["assistant", "tool"]
     assert all(set(m) == {"role", "content"} for m in obs["messages"])
 
@@ -173,18 +175,34 @@ def test_price_jitter_changes_prices_shown_and_charged():
     seen = set()
     for seed in range(5):
         obs, _ = env.reset(seed=seed)
-        desc = next(t["function"]["description"] for t in json.loads(obs["tools"]) if t["function"]["name"] == "answer")
-        price_in, price_out = map(float, re.search(r"\| answer-2 \| GPT-5-mini \| [^|]+ \| ([\d.e-]+) / ([\d.e-]+) \|", desc).groups())
+        desc = next(
+            t["function"]["description"]
+            for t in json.loads(obs["tools"])
+            if t["function"]["name"] == "answer"
+        )
+        price_in, price_out = map(
+            float,
+            re.search(
+                r"\| answer-2 \| GPT-5-mini \| [^|]+ \| ([\d.e-]+) / ([\d.e-]+) \|", desc
+            ).groups(),
+        )
         ledger = env.step(answer)[4]["ledger"]
-        charged = (ledger["prompt_tokens"] * price_in + ledger["completion_tokens"] * price_out) / 1e6
+        charged = (
+            ledger["prompt_tokens"] * price_in + ledger["completion_tokens"] * price_out
+        ) / 1e6
         assert ledger["cost_usd"] == pytest.approx(charged, rel=1e-3)  # shown prices are charged
         seen.add(price_in)
     assert len(seen) == 5
 
 
 def test_info_carries_the_prices_charged_and_the_preference():
-    env = gym.make("ToolOrchestra-Multihop-v0", price_jitter=0.7, policy_model=None,
-                   preference="avoid_paid_apis", tool_subsample=0.5)
+    env = gym.make(
+        "ToolOrchestra-Multihop-v0",
+        price_jitter=0.7,
+        policy_model=None,
+        preference="avoid_paid_apis",
+        tool_subsample=0.5,
+    )
     answer = '<tool_call>{{"name": "answer", "arguments": {{"model": "{}"}}}}</tool_call>'
     for seed in range(5):
         _, info = env.reset(seed=seed)
@@ -222,7 +240,13 @@ def test_profiles_set_the_families_difficulty_offsets():
 
     before = {c.skill: c.difficulty for c in task.demands("answer", Evidence())}
     after = {c.skill: c.difficulty for c in same.demands("answer", Evidence())}
-    assert all(after[s] == pytest.approx(before[s] + harder.get(s, 0.0) - bundled.difficulty_offsets["multihop"].get(s, 0.0)) for s in before)
+    assert all(
+        after[s]
+        == pytest.approx(
+            before[s] + harder.get(s, 0.0) - bundled.difficulty_offsets["multihop"].get(s, 0.0)
+        )
+        for s in before
+    )
     assert any(after[s] != before[s] for s in before)
     # a family the profiles do not name keeps the bundled offset
     assert tuned.suite.family("reasoning").offset == plain.suite.family("reasoning").offset
@@ -272,7 +296,10 @@ def test_non_text_actions_are_echoed_briefly():
     "value, expected",
     [
         ("NaN", "argument 'amount': NaN is not a finite number"),
-        ("1" + "0" * 20, "argument 'amount': integer out of range (tools take -2**63 to 2**63 - 1)"),
+        (
+            "1" + "0" * 20,
+            "argument 'amount': integer out of range (tools take -2**63 to 2**63 - 1)",
+        ),
         ('"10\\udc00"', "argument 'amount': lone surrogate at position 2, not valid UTF-8"),
     ],
 )

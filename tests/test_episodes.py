@@ -43,7 +43,9 @@ def test_evidence_helps_and_strong_models_beat_weak_ones():
 def test_charges_follow_prices_and_tokens():
     env = OrchestraEnv(policy_model=None)
     env.reset(seed=2)
-    _, _, _, _, info = env.step('<tool_call>{"name": "answer", "arguments": {"model": "answer-2"}}</tool_call>')
+    _, _, _, _, info = env.step(
+        '<tool_call>{"name": "answer", "arguments": {"model": "answer-2"}}</tool_call>'
+    )
     ledger = info["ledger"]
     assert ledger["calls"] == {"answer": 1} and ledger["calls_by_alias"] == {"answer-2": 1}
     price = env.profiles.model_of("answer-2").price
@@ -68,8 +70,14 @@ def test_web_search_fees_and_policy_tokens():
 
 def _trajectory(seed):
     env = OrchestraEnv(split="test", render="toolorchestra")
-    agent = FixedPlan([("search", {"model": "search-3"}), ("enhance_reasoning", {"model": "reasoner-3"}),
-                       ("search", {"model": "search-2", "source": "web"}), ("answer", {"model": "answer-3"})])
+    agent = FixedPlan(
+        [
+            ("search", {"model": "search-3"}),
+            ("enhance_reasoning", {"model": "reasoner-3"}),
+            ("search", {"model": "search-2", "source": "web"}),
+            ("answer", {"model": "answer-3"}),
+        ]
+    )
     obs, info = env.reset(seed=seed)
     steps = [obs["messages"][-1]["content"]]
     agent.reset(obs, info)
@@ -83,7 +91,12 @@ def _trajectory(seed):
 
 def test_same_seed_same_trajectory_across_processes():
     code = "import json, sys; from tests.test_episodes import _trajectory; print(json.dumps([_trajectory(s) for s in (7, 8)]))"
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout for _ in range(2)]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
     assert json.loads(runs[0]) == json.loads(json.dumps([_trajectory(7), _trajectory(8)]))
     assert json.loads(runs[0])[0] != json.loads(runs[0])[1]

@@ -45,7 +45,9 @@ def test_wilson_interval_at_the_ends():
     assert accuracy_ci(8, 10, level=0.90).low > accuracy_ci(8, 10).low
 
 
-@pytest.mark.parametrize(("s", "n", "level"), [(1, 0, 0.95), (-1, 5, 0.95), (6, 5, 0.95), (1, 5, 1.0)])
+@pytest.mark.parametrize(
+    ("s", "n", "level"), [(1, 0, 0.95), (-1, 5, 0.95), (6, 5, 0.95), (1, 5, 1.0)]
+)
 def test_wilson_interval_rejects_bad_input(s, n, level):
     with pytest.raises(ValueError):
         accuracy_ci(s, n, level)
@@ -68,7 +70,9 @@ def brute_force_pass_k(c: int, n: int, k: int) -> float:
     return sum(all(s) for s in subsets) / len(subsets)
 
 
-@given(st.integers(1, 9).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n), st.integers(1, n))))
+@given(
+    st.integers(1, 9).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n), st.integers(1, n)))
+)
 def test_pass_hat_k_equals_enumeration(cnk):
     c, n, k = cnk
     assert pass_hat_k(c, n, k) == pytest.approx(brute_force_pass_k(c, n, k))
@@ -162,10 +166,25 @@ def test_routing_metrics_reject_bad_curves():
 
 def record(agent, task, trial, outcome, cost, *, turns=2, errors=0, calls=None, aliases=None):
     return EpisodeRecord(
-        agent=agent, env_id="E", env_kwargs={}, task_id=task, family=task.split("/")[0], seed=0,
-        run_seed=0, trial=trial, outcome=outcome, reward=float(outcome), reward_terms={},
-        cost_usd=cost, latency_s=10.0 * turns, prompt_tokens=0, completion_tokens=0, turns=turns,
-        format_errors=errors, calls=calls or {"answer": 1}, calls_by_alias=aliases or {"answer-1": 1},
+        agent=agent,
+        env_id="E",
+        env_kwargs={},
+        task_id=task,
+        family=task.split("/")[0],
+        seed=0,
+        run_seed=0,
+        trial=trial,
+        outcome=outcome,
+        reward=float(outcome),
+        reward_terms={},
+        cost_usd=cost,
+        latency_s=10.0 * turns,
+        prompt_tokens=0,
+        completion_tokens=0,
+        turns=turns,
+        format_errors=errors,
+        calls=calls or {"answer": 1},
+        calls_by_alias=aliases or {"answer-1": 1},
     )
 
 

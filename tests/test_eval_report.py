@@ -46,7 +46,14 @@ def runs(tmp_path):
         "oracle": [1, 1, 1, 1],  # 1.0 at $0.0005: an upper bound, not on the frontier
         "free": [0, 0, 1, 0],  # .25 at $0: drawn at a floor on the log axis
     }
-    cost = {"cheap": 0.001, "mid": 0.01, "wasteful": 0.05, "strong": 0.1, "oracle": 0.0005, "free": 0.0}
+    cost = {
+        "cheap": 0.001,
+        "mid": 0.01,
+        "wasteful": 0.05,
+        "strong": 0.1,
+        "oracle": 0.0005,
+        "free": 0.0,
+    }
     for agent, outcomes in plan.items():
         rows = [(t, k, o, cost[agent]) for (t, k), o in zip(tasks, outcomes, strict=True)]
         write_run(folder / f"{agent}.jsonl", agent, rows)
@@ -79,7 +86,9 @@ def test_compare_reports_routing_metrics_against_a_stated_pair(runs, tmp_path):
     assert "oracle" not in report.routing.scores
     md = report.markdown.read_text()
     assert "## Routing metrics" in md and "weak = free, strong = strong" in md
-    named = compare([runs], tmp_path / "n", Console(file=io.StringIO()), weak="cheap", strong="strong")
+    named = compare(
+        [runs], tmp_path / "n", Console(file=io.StringIO()), weak="cheap", strong="strong"
+    )
     # mid: x = (0.01 − 0.001)/(0.1 − 0.001); recovers (0.75 − 0.25)/(1 − 0.25) of the gap there.
     assert named.routing.scores["mid"].strong_share == pytest.approx(0.009 / 0.099)
     assert named.routing.scores["mid"].apgr > 0.75
@@ -129,7 +138,15 @@ def test_cli_compare(runs, tmp_path):
     parser = argparse.ArgumentParser()
     add_eval_commands(parser.add_subparsers(dest="command", required=True))
     console = Console(record=True, width=120, file=io.StringIO())
-    args = parser.parse_args(["compare", str(runs / "mid.jsonl"), str(runs / "strong.jsonl"), "--out", str(tmp_path / "r")])
+    args = parser.parse_args(
+        [
+            "compare",
+            str(runs / "mid.jsonl"),
+            str(runs / "strong.jsonl"),
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
     assert args.func(args, console) == 0
     assert (tmp_path / "r" / "pareto.png").exists() and (tmp_path / "r" / "comparison.md").exists()
     args = parser.parse_args(["compare", str(tmp_path / "missing.jsonl")])

@@ -78,7 +78,10 @@ class FakeOrchestraEnv(gym.Env):
             self._latency += float(self.np_random.uniform(1, 3))
         else:
             self._errors += 1
-        self._messages += [{"role": "assistant", "content": action}, {"role": "tool", "content": f"turn {self._turns}"}]
+        self._messages += [
+            {"role": "assistant", "content": action},
+            {"role": "tool", "content": f"turn {self._turns}"},
+        ]
         info = self._info()
         terminated = self._turns >= self._length
         reward = 0.0
@@ -121,7 +124,12 @@ class FakeAgent:
 
     def __init__(self, action="cheap", fail_at=0, interrupt_at=0, exit_at=0, fail_tasks=()):
         self.name = f"fake-{action}"
-        self.action, self.fail_at, self.interrupt_at, self.exit_at = action, fail_at, interrupt_at, exit_at
+        self.action, self.fail_at, self.interrupt_at, self.exit_at = (
+            action,
+            fail_at,
+            interrupt_at,
+            exit_at,
+        )
         self.fail_tasks = set(fail_tasks)
         self.episodes = 0
 
@@ -152,7 +160,9 @@ register_agent("fake-local", _local_factory())
 def episodes_of(path: Path) -> list[dict]:
     """The episode lines, as dicts sorted by unit."""
     rows = [json.loads(line) for line in path.read_text().splitlines()]
-    return sorted((r for r in rows if r["record"] == "episode"), key=lambda r: (r["task_id"], r["trial"]))
+    return sorted(
+        (r for r in rows if r["record"] == "episode"), key=lambda r: (r["task_id"], r["trial"])
+    )
 
 
 def run(out: Path, **overrides) -> Path:
@@ -183,7 +193,10 @@ def test_records_hold_the_contract(tmp_path):
     assert r.seed == unit_seed(7, r.task_id, r.trial)
     assert r.reward == pytest.approx(r.reward_terms["total"])
     assert r.calls["answer"] == r.turns == len(r.trajectory) - 1
-    assert r.trajectory[0] == {"action": None, "message": {"role": "user", "content": f"solve {r.task_id}"}}
+    assert r.trajectory[0] == {
+        "action": None,
+        "message": {"role": "user", "content": f"solve {r.task_id}"},
+    }
     assert r.trajectory[1]["action"] == "cheap"
     assert out.read_bytes().endswith(b"\n")
 
@@ -261,19 +274,30 @@ def test_keyboard_interrupt_keeps_finished_episodes(tmp_path):
             run(out, spec=flaky)
         assert len(read_run(out)[1]) == saved and out.read_bytes().endswith(b"\n")
     run(out, spec=flaky)  # 4 units left: done before a 5th episode
-    assert episodes_of(out) == episodes_of(run(tmp_path / "ref.jsonl", spec=AgentSpec("fake", name="fake")))
+    assert episodes_of(out) == episodes_of(
+        run(tmp_path / "ref.jsonl", spec=AgentSpec("fake", name="fake"))
+    )
 
 
 def test_failed_episodes_are_logged_skipped_and_retried_on_resume(tmp_path):
     out = tmp_path / "r.jsonl"
     flaky = AgentSpec("fake", {"fail_at": 3}, name="fake")  # raises on its 3rd episode
-    with pytest.raises(EpisodeError, match=r"(?s)1 of 12 episodes failed.*task 'alpha/test-2' trial 0: RuntimeError: agent bug"):
+    with pytest.raises(
+        EpisodeError,
+        match=r"(?s)1 of 12 episodes failed.*task 'alpha/test-2' trial 0: RuntimeError: agent bug",
+    ):
         run(out, spec=flaky)
-    errors = [json.loads(line) for line in out.read_text().splitlines() if '"record": "error"' in line]
-    assert [(e["task_id"], e["trial"], e["error"]) for e in errors] == [("alpha/test-2", 0, "RuntimeError: agent bug")]
+    errors = [
+        json.loads(line) for line in out.read_text().splitlines() if '"record": "error"' in line
+    ]
+    assert [(e["task_id"], e["trial"], e["error"]) for e in errors] == [
+        ("alpha/test-2", 0, "RuntimeError: agent bug")
+    ]
     assert "agent bug" in errors[0]["traceback"] and len(read_run(out)[1]) == 11
     run(out, spec=flaky)  # one unit left: the agent's 1st episode, which succeeds
-    assert episodes_of(out) == episodes_of(run(tmp_path / "ref.jsonl", spec=AgentSpec("fake", name="fake")))
+    assert episodes_of(out) == episodes_of(
+        run(tmp_path / "ref.jsonl", spec=AgentSpec("fake", name="fake"))
+    )
 
 
 def test_more_failures_than_max_errors_stop_the_run(tmp_path):
@@ -363,7 +387,13 @@ def test_failures_in_workers_are_logged_like_inline_ones(tmp_path):
 
 def test_a_worker_that_cannot_build_its_agent_stops_the_run(tmp_path):
     with pytest.raises(EpisodeError, match=r"(?s)could not go on.*TypeError.*bogus"):
-        run(tmp_path / "r.jsonl", episodes=4, trials=1, workers=2, spec=AgentSpec("fake", {"bogus": 1}))
+        run(
+            tmp_path / "r.jsonl",
+            episodes=4,
+            trials=1,
+            workers=2,
+            spec=AgentSpec("fake", {"bogus": 1}),
+        )
 
 
 def test_a_dead_worker_stops_the_run_with_a_clear_error(tmp_path):
@@ -380,7 +410,9 @@ def test_unpicklable_factory_works_inline_and_is_refused_for_workers(tmp_path):
 
 
 def test_unknown_agent_lists_the_known_ones():
-    with pytest.raises(UnknownAgentError, match=r"unknown agent 'nope'; registered: .*evidence-first.*fake"):
+    with pytest.raises(
+        UnknownAgentError, match=r"unknown agent 'nope'; registered: .*evidence-first.*fake"
+    ):
         make_agent("nope")
     with pytest.raises(UnknownAgentError, match="cannot import agent factory"):
         make_agent("tests.test_eval_runner:Nope")
@@ -412,9 +444,24 @@ def test_cli_eval_writes_and_resumes(tmp_path):
     parser = argparse.ArgumentParser()
     add_eval_commands(parser.add_subparsers(dest="command", required=True))
     out = tmp_path / "cli.jsonl"
-    argv = ["eval", "--agent", "tests.test_eval_runner:FakeAgent", "--agent-kwarg", "action=strong",
-            "--env", FAKE_ENV, "--env-kwarg", 'families=["alpha"]', "--episodes", "3", "--trials", "2",
-            "--out", str(out), "--no-progress"]
+    argv = [
+        "eval",
+        "--agent",
+        "tests.test_eval_runner:FakeAgent",
+        "--agent-kwarg",
+        "action=strong",
+        "--env",
+        FAKE_ENV,
+        "--env-kwarg",
+        'families=["alpha"]',
+        "--episodes",
+        "3",
+        "--trials",
+        "2",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     console = Console(record=True, width=200, file=io.StringIO())
     args = parser.parse_args(argv)
     assert args.func(args, console) == 0
@@ -428,7 +475,11 @@ def test_cli_eval_writes_and_resumes(tmp_path):
 
 def test_parse_kwargs():
     assert parse_kwargs(["a=3", "b=true", 'c=["x"]', "d=hello", "e=a=b"]) == {
-        "a": 3, "b": True, "c": ["x"], "d": "hello", "e": "a=b"
+        "a": 3,
+        "b": True,
+        "c": ["x"],
+        "d": "hello",
+        "e": "a=b",
     }
     with pytest.raises(ValueError, match="KEY=VALUE"):
         parse_kwargs(["novalue"])
@@ -439,8 +490,10 @@ def test_parse_kwargs():
 LIVE_ENV = "ToolOrchestra-Multihop-v0"
 SEARCH_THEN_ANSWER = AgentSpec(
     "orchestra_env.baselines.routers:FixedPlan",
-    {"plan": [["search", {"model": "search-2"}], ["answer", {"model": "answer-1"}]],
-     "name": "plan"},
+    {
+        "plan": [["search", {"model": "search-2"}], ["answer", {"model": "answer-1"}]],
+        "name": "plan",
+    },
 )
 
 
@@ -455,8 +508,13 @@ class CannedAnswer:
 
 
 def dead_backend(port: int) -> dict:
-    return {"backend": "openai", "base_url": f"http://127.0.0.1:{port}/v1", "model": "m",
-            "connect_tries": 1, "max_retries": 0}
+    return {
+        "backend": "openai",
+        "base_url": f"http://127.0.0.1:{port}/v1",
+        "model": "m",
+        "connect_tries": 1,
+        "max_retries": 0,
+    }
 
 
 def live_run(out: Path, backends: dict, **overrides) -> Path:
@@ -499,11 +557,24 @@ def test_the_cli_exits_1_when_every_expert_call_failed(tmp_path):
     parser = argparse.ArgumentParser()
     add_eval_commands(parser.add_subparsers(dest="command", required=True))
     backends = json.dumps({"*": dead_backend(closed_port())})
-    args = parser.parse_args([
-        "eval", "--agent", "cheapest-first", "--env", LIVE_ENV, "--episodes", "2", "--no-progress",
-        "--experts", "live", "--env-kwarg", f"expert_backends={backends}",
-        "--out", str(tmp_path / "r.jsonl"),
-    ])
+    args = parser.parse_args(
+        [
+            "eval",
+            "--agent",
+            "cheapest-first",
+            "--env",
+            LIVE_ENV,
+            "--episodes",
+            "2",
+            "--no-progress",
+            "--experts",
+            "live",
+            "--env-kwarg",
+            f"expert_backends={backends}",
+            "--out",
+            str(tmp_path / "r.jsonl"),
+        ]
+    )
     console = Console(record=True, width=400, file=io.StringIO())
     assert args.func(args, console) == 1
     text = console.export_text()
@@ -515,7 +586,8 @@ def test_an_unreachable_agent_server_stops_the_run_at_once(tmp_path):
     spec = AgentSpec("llm", {"backend": "openai", "base_url": url, "model": "m", "backoff": 0.01})
     start = time.perf_counter()
     with pytest.raises(EndpointUnreachable, match=f"could not reach {url} after 3 tries"):
-        evaluate(spec, LIVE_ENV, out=tmp_path / "r.jsonl", episodes=20, progress=False,
-                 max_errors=100)
+        evaluate(
+            spec, LIVE_ENV, out=tmp_path / "r.jsonl", episodes=20, progress=False, max_errors=100
+        )
     assert time.perf_counter() - start < 15
     assert (tmp_path / "r.jsonl").read_text().count('"record": "error"') == 1

@@ -35,8 +35,14 @@ def run(env, actions, task_id):
 
 def writing_tasks(env, n=40):
     tasks = [env.suite.task(f"function_calling/{i}") for i in range(n)]
-    return [t for t in tasks if any(env.suite.family("function_calling")._domain(t).tools[a["name"]].kind == "write"
-                                     for a in t.case.actions)]
+    return [
+        t
+        for t in tasks
+        if any(
+            env.suite.family("function_calling")._domain(t).tools[a["name"]].kind == "write"
+            for a in t.case.actions
+        )
+    ]
 
 
 def test_golden_replay_scores_one_and_the_user_hangs_up():
@@ -66,28 +72,57 @@ def test_wrong_write_scores_zero_and_silence_scores_zero():
 
 def test_scripted_user_reveals_confirms_and_refuses():
     case = DomainTask(
-        id="x", domain="bank", template="t", index=0, seed=0, description={},
+        id="x",
+        domain="bank",
+        template="t",
+        index=0,
+        seed=0,
+        description={},
         user_scenario={"instructions": {"reason_for_call": "You want your card blocked."}},
         evaluation_criteria={"actions": [], "communicate_info": []},
-        known={"customer id": "CUS-00001", "email": "a@b.c"}, slots={}, expected_tables={},
+        known={"customer id": "CUS-00001", "email": "a@b.c"},
+        slots={},
+        expected_tables={},
     )
     user = ScriptedUser(case)
-    assert user.reply("What is your customer number?", False) == ("My customer id is CUS-00001.", False)
+    assert user.reply("What is your customer number?", False) == (
+        "My customer id is CUS-00001.",
+        False,
+    )
     assert user.reply("Could you give me your e-mail and customer ID?", False)[0] == (
         "My customer id is CUS-00001. My email is a@b.c."
     )
-    assert user.reply("Shall I proceed with blocking it?", False) == ("Yes, please go ahead.", False)
-    assert user.reply("What is your mother's maiden name?", False) == ("I'm afraid I don't know that.", False)
+    assert user.reply("Shall I proceed with blocking it?", False) == (
+        "Yes, please go ahead.",
+        False,
+    )
+    assert user.reply("What is your mother's maiden name?", False) == (
+        "I'm afraid I don't know that.",
+        False,
+    )
     assert user.reply("Done.", True)[1] is True
-    assert first_person("You lost your card and you want it blocked.") == "I lost my card and I want it blocked."
+    assert (
+        first_person("You lost your card and you want it blocked.")
+        == "I lost my card and I want it blocked."
+    )
 
 
 def test_expert_asks_before_acting_on_facts_it_lacks():
     env = OrchestraEnv("function_calling")
-    task = next(t for i in range(60) if (t := env.suite.task(f"function_calling/{i}")).case.known
-                and any(str(v) in json.dumps(a["arguments"]) for a in t.case.actions for v in t.case.known.values())
-                and not any(str(v).lower() in t.case.user_scenario["instructions"]["reason_for_call"].lower()
-                            for v in t.case.known.values()))
+    task = next(
+        t
+        for i in range(60)
+        if (t := env.suite.task(f"function_calling/{i}")).case.known
+        and any(
+            str(v) in json.dumps(a["arguments"])
+            for a in t.case.actions
+            for v in t.case.known.values()
+        )
+        and not any(
+            str(v).lower() in t.case.user_scenario["instructions"]["reason_for_call"].lower()
+            for v in t.case.known.values()
+        )
+    )
     step = next_step(task.case, Evidence())
     assert step.startswith("<message>Could you tell me your")
 

@@ -64,12 +64,18 @@ def python(
     site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(BLOCKER)
     env = {
-        **os.environ, "PYTHONPATH": str(site), "ORCHESTRA_TEST_BLOCK": ",".join(blocked),
+        **os.environ,
+        "PYTHONPATH": str(site),
+        "ORCHESTRA_TEST_BLOCK": ",".join(blocked),
         "COLUMNS": "200",
     }
     return subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, cwd=tmp_path, capture_output=True,
-        text=True, timeout=timeout,
+        [sys.executable, "-c", code, *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

@@ -50,7 +50,9 @@ def test_fixture_template_is_qwen3s_own():
 
 
 def _render(tokenizer, messages, tools, **kwargs) -> str:
-    return tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False, **kwargs)
+    return tokenizer.apply_chat_template(
+        messages, tools=tools, add_generation_prompt=True, tokenize=False, **kwargs
+    )
 
 
 def test_rendered_prompt_has_the_tokens_orchestrator_8b_expects(tiny_qwen3):
@@ -65,14 +67,19 @@ def test_rendered_prompt_has_the_tokens_orchestrator_8b_expects(tiny_qwen3):
     tools = json.loads(obs["tools"])
     text = _render(tokenizer, list(obs["messages"]), tools)
     ids = qwen.encode(text)
-    assert ids[0] == IM_START and ids.count(IM_START) == 3 and ids.count(IM_END) == 2  # system, user; + generation prompt
+    assert (
+        ids[0] == IM_START and ids.count(IM_START) == 3 and ids.count(IM_END) == 2
+    )  # system, user; + generation prompt
     assert text.startswith("<|im_start|>system\nYou are good at using tools.\n\n# Tools\n")
     assert text.endswith("<|im_end|>\n<|im_start|>assistant\n")
     assert ids[-3:] == qwen.encode("<|im_start|>assistant\n")
     for tool in tools:  # each schema on its own line inside <tools>, as the model was trained
         assert "\n" + json.dumps(tool, ensure_ascii=False) + "\n" in text
     assert "<tools>\n" in text and "</tools>" in text
-    assert '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>' in text
+    assert (
+        '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+        in text
+    )
     no_think = _render(tokenizer, list(obs["messages"]), tools, enable_thinking=False)
     assert no_think.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
 
@@ -89,8 +96,15 @@ def test_chat_observation_renders_tool_turns_and_thinking(tiny_qwen3):
     assert [m["role"] for m in obs["messages"]] == ["system", "user", "assistant", "tool"]
     text = _render(tokenizer, list(obs["messages"]), json.loads(obs["tools"]))
     # The action after the last user query keeps its reasoning; the tool reply is a user turn.
-    assert "<|im_start|>assistant\n<think>\nFind the birthplace first.\n</think>\n\n" + TOOL_CALL + "<|im_end|>\n" in text
-    assert "<|im_start|>user\n<tool_response>\n" in text and "\n</tool_response><|im_end|>\n" in text
+    assert (
+        "<|im_start|>assistant\n<think>\nFind the birthplace first.\n</think>\n\n"
+        + TOOL_CALL
+        + "<|im_end|>\n"
+        in text
+    )
+    assert (
+        "<|im_start|>user\n<tool_response>\n" in text and "\n</tool_response><|im_end|>\n" in text
+    )
     ids = qwen.encode(text)
     assert ids.count(IM_START) == 5 and ids.count(IM_END) == 4
 
@@ -99,11 +113,22 @@ def test_chat_observation_renders_tool_turns_and_thinking(tiny_qwen3):
 
 
 def test_transformers_backend_returns_the_generated_token_ids(tiny_backend):
-    messages = [{"role": "system", "content": "You are good at using tools."}, {"role": "user", "content": "Problem: 2+2?"}]
-    tools = [{"type": "function", "function": {"name": "answer", "description": "d", "parameters": {"type": "object"}}}]
+    messages = [
+        {"role": "system", "content": "You are good at using tools."},
+        {"role": "user", "content": "Problem: 2+2?"},
+    ]
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "answer", "description": "d", "parameters": {"type": "object"}},
+        }
+    ]
     g = tiny_backend.generate(messages, tools=tools, max_tokens=8)
     assert g.prompt_token_ids == tuple(tiny_backend.prompt_ids(messages, tools))
-    assert g.prompt_tokens == len(g.prompt_token_ids) and 0 < g.completion_tokens == len(g.token_ids) <= 8
+    assert (
+        g.prompt_tokens == len(g.prompt_token_ids)
+        and 0 < g.completion_tokens == len(g.token_ids) <= 8
+    )
     assert g.text == tiny_backend.tokenizer.decode(list(g.token_ids), skip_special_tokens=True)
     assert g.finish_reason in ("stop", "length") and g.seconds > 0
     again = tiny_backend.generate(messages, tools=tools, max_tokens=8)
@@ -129,12 +154,22 @@ def test_llm_orchestrator_plays_episodes_on_a_tiny_qwen3(tiny_backend):
     assert "outcome" in info and info["outcome"] == 0 and isinstance(total, float)
     assert len(agent.trajectory) == len(actions) == info["turns"]
     for turn, action in zip(agent.trajectory, actions, strict=True):
-        assert turn.text == action and turn.completion_token_ids and turn.prompt_token_ids and not turn.retokenized
+        assert (
+            turn.text == action
+            and turn.completion_token_ids
+            and turn.prompt_token_ids
+            and not turn.retokenized
+        )
         assert turn.tools is not None and turn.messages[0]["role"] == "system"
 
 
 def test_orchestrator_8b_preset_on_a_tiny_qwen3(tiny_qwen3):
-    agent = make_llm_agent("orchestrator-8b", backend="transformers", model_path=tiny_qwen3, sampling={"max_tokens": 16, "seed": 1})
+    agent = make_llm_agent(
+        "orchestrator-8b",
+        backend="transformers",
+        model_path=tiny_qwen3,
+        sampling={"max_tokens": 16, "seed": 1},
+    )
     assert isinstance(agent, Orchestrator8B) and agent.env_kwargs["render"] == "toolorchestra"
     env = gym.make("ToolOrchestra-Multihop-v0", max_turns=3, **agent.env_kwargs)
     actions, info, _ = play(env, agent, seed=2)
@@ -148,13 +183,32 @@ def test_orchestra_eval_runs_orchestrator_8b_from_a_model_path(tiny_qwen3, tmp_p
     from orchestra_env.eval.records import read_run
 
     out = tmp_path / "o8b.jsonl"
-    argv = ["eval", "--agent", "orchestrator-8b", "--model-path", str(tiny_qwen3), "--backend", "transformers",
-            "--agent-kwarg", 'sampling={"max_tokens": 16}', "--env", "ToolOrchestra-v0",
-            "--env-kwarg", "max_turns=3", "--episodes", "3", "--out", str(out), "--no-progress"]
+    argv = [
+        "eval",
+        "--agent",
+        "orchestrator-8b",
+        "--model-path",
+        str(tiny_qwen3),
+        "--backend",
+        "transformers",
+        "--agent-kwarg",
+        'sampling={"max_tokens": 16}',
+        "--env",
+        "ToolOrchestra-v0",
+        "--env-kwarg",
+        "max_turns=3",
+        "--episodes",
+        "3",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     header, records = read_run(out)
     assert header.env_kwargs["render"] == "toolorchestra"  # the agent's own format, recorded
-    assert len(records) == 3 and all(r.outcome in (0, 1) and r.turns >= 1 for r in records)  # graded
+    assert len(records) == 3 and all(
+        r.outcome in (0, 1) and r.turns >= 1 for r in records
+    )  # graded
 
 
 def test_llm_orchestrator_in_a_conversation_on_a_tiny_qwen3(tiny_backend):
@@ -181,14 +235,20 @@ class Scripted:
 
 
 def test_agent_sends_the_observation_and_returns_the_models_text():
-    backend = Scripted(TOOL_CALL, '<tool_call>{"name": "answer", "arguments": {"model": "answer-4"}}</tool_call>')
+    backend = Scripted(
+        TOOL_CALL, '<tool_call>{"name": "answer", "arguments": {"model": "answer-4"}}</tool_call>'
+    )
     agent = LLMOrchestrator(backend, system_prompt="BASELINE", temperature=0.2)
     env = gym.make("ToolOrchestra-Multihop-v0")
     actions, info, _ = play(env, agent, seed=0)
     assert info["ledger"]["calls_by_alias"] == {"search-3": 1, "answer-4": 1}
     first = backend.calls[0]
     assert first["messages"][0]["content"].startswith("BASELINE\n\nYou orchestrate")
-    assert {t["function"]["name"] for t in first["tools"]} == {"search", "enhance_reasoning", "answer"}
+    assert {t["function"]["name"] for t in first["tools"]} == {
+        "search",
+        "enhance_reasoning",
+        "answer",
+    }
     assert first["sampling"] == {"temperature": 0.2}
     assert agent.trajectory[0].prompt_token_ids is None  # the backend gave none, no tokenizer
 
@@ -201,7 +261,10 @@ def test_tools_as_text_for_models_without_tool_support():
     agent.act(obs)
     sent = backend.calls[0]
     assert sent["tools"] is None and "<tools>\n" in sent["messages"][0]["content"]
-    assert json.dumps(json.loads(obs["tools"])[0], ensure_ascii=False) in sent["messages"][0]["content"]
+    assert (
+        json.dumps(json.loads(obs["tools"])[0], ensure_ascii=False)
+        in sent["messages"][0]["content"]
+    )
 
 
 def test_backend_errors_raise_by_default_or_become_an_empty_turn():
@@ -226,7 +289,9 @@ def test_tokenizer_fills_ids_an_endpoint_does_not_return(tiny_qwen3):
     agent.act(obs)
     turn = agent.trajectory[0]
     assert turn.retokenized and tokenizer.decode(list(turn.completion_token_ids)) == TOOL_CALL
-    expected = tokenizer.apply_chat_template(list(turn.messages), tools=list(turn.tools), add_generation_prompt=True, tokenize=False)
+    expected = tokenizer.apply_chat_template(
+        list(turn.messages), tools=list(turn.tools), add_generation_prompt=True, tokenize=False
+    )
     assert tokenizer.decode(list(turn.prompt_token_ids)) == expected
 
 
@@ -239,8 +304,13 @@ def test_baseline_presets_need_only_an_endpoint(monkeypatch):
     monkeypatch.delenv("ORCHESTRA_GPT_5_BASE_URL", raising=False)
     agent = make_llm_agent("gpt-5")
     assert isinstance(agent.backend, OpenAICompatBackend) and agent.backend.model == "gpt-5"
-    assert agent.backend.url == "https://api.openai.com/v1/chat/completions" and agent.backend.api_key_env == "OPENAI_API_KEY"
-    assert agent.system_prompt == GENERIC_SYSTEM_PROMPT and agent.env_kwargs == {"policy_model": "gpt-5"}
+    assert (
+        agent.backend.url == "https://api.openai.com/v1/chat/completions"
+        and agent.backend.api_key_env == "OPENAI_API_KEY"
+    )
+    assert agent.system_prompt == GENERIC_SYSTEM_PROMPT and agent.env_kwargs == {
+        "policy_model": "gpt-5"
+    }
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv("ORCHESTRA_LLAMA_3_3_70B_BASE_URL", raising=False)
     with pytest.raises(ValueError, match="ORCHESTRA_LLAMA_3_3_70B_BASE_URL"):
@@ -255,19 +325,25 @@ def test_baseline_presets_need_only_an_endpoint(monkeypatch):
 
 
 def test_agent_factory_names_and_errors():
-    assert {"llm", "orchestrator-8b", "gpt-5", "qwen3-8b", "llama-3.3-70b"} <= set(llm_agent_names())
+    assert {"llm", "orchestrator-8b", "gpt-5", "qwen3-8b", "llama-3.3-70b"} <= set(
+        llm_agent_names()
+    )
     with pytest.raises(ValueError, match="unknown LLM agent"):
         make_llm_agent("gpt-6")
     agent = make_llm_agent("orchestrator-8b", base_url="http://localhost:8000/v1")
     assert isinstance(agent.backend, OpenAICompatBackend) and agent.backend.model == MODEL_ID
-    generic = make_llm_agent("llm", backend={"backend": "openai", "base_url": "http://h/v1", "model": "m"}, name="mine")
+    generic = make_llm_agent(
+        "llm", backend={"backend": "openai", "base_url": "http://h/v1", "model": "m"}, name="mine"
+    )
     assert generic.name == "mine" and generic.backend.model == "m"
 
 
 def test_vllm_backend_runs_when_vllm_is_installed(tiny_qwen3):
     pytest.importorskip("vllm")
     pytest.importorskip("torch").cuda.is_available() or pytest.skip("vLLM needs a GPU")
-    agent = make_llm_agent("orchestrator-8b", backend="vllm", model_path=tiny_qwen3, sampling={"max_tokens": 16})
+    agent = make_llm_agent(
+        "orchestrator-8b", backend="vllm", model_path=tiny_qwen3, sampling={"max_tokens": 16}
+    )
     env = gym.make("ToolOrchestra-Multihop-v0", max_turns=2, **agent.env_kwargs)
     actions, info, _ = play(env, agent, seed=0)
     assert "outcome" in info and agent.trajectory[0].completion_token_ids

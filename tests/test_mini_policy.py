@@ -64,7 +64,9 @@ def test_agent_features_and_mask_equal_the_wrappers():
     for seed in range(12):
         obs, info = env.reset(seed=seed)
         wrapped, _ = features.reset(seed=seed)  # the same episode again, through the wrapper
-        np.testing.assert_array_equal(observation_mask(env.routes, obs["tools"]), info["action_mask"])
+        np.testing.assert_array_equal(
+            observation_mask(env.routes, obs["tools"]), info["action_mask"]
+        )
         np.testing.assert_array_equal(
             observation_features(obs, base.aliases, base.max_turns, info["prices"]), wrapped
         )
@@ -105,7 +107,9 @@ def test_train_command_parses_into_a_config():
 
     parser = argparse.ArgumentParser(prog="orchestra")
     add_train_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["train", "--policy", "mini", "--steps", "1000", "--seed", "7", "--out", "x"])
+    args = parser.parse_args(
+        ["train", "--policy", "mini", "--steps", "1000", "--seed", "7", "--out", "x"]
+    )
     config = config_from_args(args)
     assert (config.total_steps, config.seed, str(args.out)) == (1000, 7, "x")
     assert config.env_kwargs["split"] == "train" and config.env_kwargs["preference"] == "sample"
@@ -127,4 +131,6 @@ def test_shipped_policy_responds_to_the_preference():
     agent = OrchestraMini()
     env = gym.make("ToolOrchestra-v0", split="test")
     task_ids = env.unwrapped.task_ids("test", 12)
-    assert _spend(agent, env, task_ids, "avoid_paid_apis") < _spend(agent, env, task_ids, "accuracy")
+    assert _spend(agent, env, task_ids, "avoid_paid_apis") < _spend(
+        agent, env, task_ids, "accuracy"
+    )

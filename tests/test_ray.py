@@ -202,12 +202,18 @@ def test_rollouts_do_not_depend_on_the_number_of_actors(ray_cluster):
     results = {}
     for actors, batch_size in ((1, 1), (2, 1), (2, 5)):  # 12 units in calls of 5, 5 and 2
         with RolloutPool(
-            FAKE_ENV, "fake", policy_kwargs={"action": "cheap"}, actors=actors, batch_size=batch_size
+            FAKE_ENV,
+            "fake",
+            policy_kwargs={"action": "cheap"},
+            actors=actors,
+            batch_size=batch_size,
         ) as pool:
             assert pool.actors == actors
             results[actors, batch_size] = pool.run(UNITS)
             streamed = list(pool.stream(UNITS))
-        assert sorted(map(comparable, streamed)) == sorted(map(comparable, results[actors, batch_size]))
+        assert sorted(map(comparable, streamed)) == sorted(
+            map(comparable, results[actors, batch_size])
+        )
     for result in results.values():
         assert [comparable(e) for e in result] == [comparable(e) for e in local]
     assert (

@@ -92,7 +92,9 @@ def test_readme_installs_name_the_checkouts_extras():
     pyproject.toml defines."""
     tomllib = pytest.importorskip("tomllib")
     readme = (ROOT / "README.md").read_text()
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
     assert "orchestra-env[" not in readme
     named = re.findall(r'pip install -e "\.\[(\w+)\]"', readme)
     assert {"train", "sb3", "ray"} <= set(named) <= set(extras)

@@ -23,7 +23,9 @@ def test_reference_programs_print_the_answer():
     script = "\n".join(
         f"exec({p.program!r}, {{}})" for p in programs
     )  # one interpreter for all: each program prints one line
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
     assert out.split("\n")[:-1] == [p.answer for p in programs]
 
 
@@ -61,7 +63,9 @@ def test_code_then_answer_beats_answering_in_the_head():
         return sum(play(env, FixedPlan(plan), seed=s)[1]["outcome"] for s in range(n)) / n
 
     head = accuracy([("answer", {"model": "answer-1"})])
-    coded = accuracy([("enhance_reasoning", {"model": "reasoner-1"}), ("answer", {"model": "answer-1"})])
+    coded = accuracy(
+        [("enhance_reasoning", {"model": "reasoner-1"}), ("answer", {"model": "answer-1"})]
+    )
     assert coded > head + 0.06  # calibrated to HLE: GPT-5 gains ~12 points from running code
 
 

@@ -12,7 +12,11 @@ def ledger(cost, latency, **calls):
 
 def test_group_normalized_by_hand():
     # Three rollouts of one task. Columns: search-3 calls, outcome, -cost, -latency.
-    ledgers = [ledger(0.10, 30, **{"search-3": 2}), ledger(0.30, 10), ledger(0.20, 20, **{"search-3": 1})]
+    ledgers = [
+        ledger(0.10, 30, **{"search-3": 2}),
+        ledger(0.30, 10),
+        ledger(0.20, 20, **{"search-3": 1}),
+    ]
     outcomes = [1, 1, 0]
     p = Preference(outcome=1.0, cost=1.0, latency=0.5, tools={"search-3": 1.0})
     r = group_normalized(outcomes, ledgers, p)
@@ -70,6 +74,8 @@ def test_avoid_paid_apis_weighs_the_open_aliases_of_the_profiles():
     keys = [*profiles.aliases, "web_search"]
     presets = preset_preferences(profiles, keys)
     avoid = presets["avoid_paid_apis"]
-    assert avoid.avoid_paid_apis and not any(p.avoid_paid_apis for p in presets.values() if p is not avoid)
+    assert avoid.avoid_paid_apis and not any(
+        p.avoid_paid_apis for p in presets.values() if p is not avoid
+    )
     assert set(avoid.tools) == {a for a, spec in profiles.aliases.items() if spec.model not in paid}
     assert set(profiles.tiers["open"].values()) <= set(avoid.tools)  # the open tier is open

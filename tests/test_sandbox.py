@@ -84,11 +84,14 @@ print(siblings)
 
 
 def test_output_is_captured(box):
-    result = run(box, """
+    result = run(
+        box,
+        """
         import math
         for n in range(3):
             print(n, math.factorial(n + 3))
-    """)
+    """,
+    )
     assert result.status == "ok" and result.exit_code == 0
     assert result.stdout == "0 6\n1 24\n2 120\n"
     assert result.as_text() == result.stdout
@@ -107,36 +110,45 @@ def test_same_code_same_output(box):
 
 
 def test_cpu_seconds_are_measured(box):
-    result = run(box, """
+    result = run(
+        box,
+        """
         import time
         start = time.process_time()
         while time.process_time() - start < 0.3:
             pass
         print("done")
-    """)
+    """,
+    )
     assert result.status == "ok", result
     assert 0.25 <= result.cpu_seconds <= result.wall_seconds + 0.05
     assert box.run("print(1)").cpu_seconds < 0.25
 
 
 def test_programs_do_not_share_state(box):
-    first = run(box, """
+    first = run(
+        box,
+        """
         import os, math
         open("note.txt", "w").write("left behind")
         math.pi = 3
         print(sorted(os.listdir(".")))
-    """)
+    """,
+    )
     assert first.stdout == "['note.txt']\n", first
     second = box.run("import os, math\nprint(os.listdir('.'), math.pi)")
     assert second.stdout == "[] 3.141592653589793\n", second
 
 
 def test_main_module_and_imports_behave_like_a_script(box):
-    result = run(box, """
+    result = run(
+        box,
+        """
         import datetime, fractions, statistics, json, collections
         if __name__ == "__main__":
             print(datetime.date(2024, 2, 29).strftime("%A"), fractions.Fraction(1, 3) * 3)
-    """)
+    """,
+    )
     assert result.stdout == "Thursday 1\n", result
 
 
@@ -144,12 +156,15 @@ def test_main_module_and_imports_behave_like_a_script(box):
 
 
 def test_exception_gives_traceback(box):
-    result = run(box, """
+    result = run(
+        box,
+        """
         def divide(a, b):
             return a / b
         print("before")
         divide(1, 0)
-    """)
+    """,
+    )
     assert result.status == "error" and result.exit_code == 1
     assert result.stdout == "before\n"
     assert "Traceback (most recent call last)" in result.stderr
@@ -183,7 +198,9 @@ def test_infinite_loop_times_out(box):
 def test_cpu_limit_stops_busy_programs_and_lets_waiting_ones_run():
     with Sandbox(timeout_s=10.0, cpu_s=1, isolation="auto") as cpu_box:
         busy = cpu_box.run("while True:\n    pass")
-        assert busy.status == "timeout" and busy.message == "stopped: exceeded the 1 s CPU time limit"
+        assert (
+            busy.status == "timeout" and busy.message == "stopped: exceeded the 1 s CPU time limit"
+        )
         assert 0.9 <= busy.cpu_seconds and busy.wall_seconds < 5
         waiting = cpu_box.run("import time\ntime.sleep(1.5)\nprint('done')")  # 1.5 s wall, no CPU
         assert waiting.status == "ok" and waiting.stdout == "done\n"
@@ -205,11 +222,14 @@ def test_huge_allocation_is_a_memory_error(box):
 
 
 def test_growing_allocation_is_a_memory_error(box):
-    result = run(box, """
+    result = run(
+        box,
+        """
         chunks = []
         while True:
             chunks.append(bytearray(8 * 2**20))
-    """)
+    """,
+    )
     assert result.status == "memory", result
     assert_healthy(box)
 
@@ -227,14 +247,17 @@ def test_huge_output_is_cut(box):
 
 
 def test_fork_bomb_is_stopped(box):
-    result = run(box, """
+    result = run(
+        box,
+        """
         import os
         while True:
             try:
                 os.fork()
             except OSError:
                 pass
-    """)
+    """,
+    )
     assert result.status in ("timeout", "error", "killed"), result
     # Everything it started is gone: it would have been reparented to the worker's server.
     assert box.run(SIBLINGS).stdout == "[]\n"
@@ -242,7 +265,9 @@ def test_fork_bomb_is_stopped(box):
 
 
 def test_process_count_is_limited(box):
-    result = run(box, """
+    result = run(
+        box,
+        """
         import os, time
         started = 0
         for _ in range(40):
@@ -254,7 +279,8 @@ def test_process_count_is_limited(box):
             except OSError:
                 break
         print(started)
-    """)
+    """,
+    )
     assert result.status == "ok", result
     assert 1 <= int(result.stdout) < LIMITS["max_processes"]
     assert box.run(SIBLINGS).stdout == "[]\n"  # its sleeping children were killed
@@ -262,7 +288,9 @@ def test_process_count_is_limited(box):
 
 
 def test_left_behind_processes_are_killed(box):
-    first = run(box, """
+    first = run(
+        box,
+        """
         import os, time
         pid = os.fork()
         if pid == 0:
@@ -270,9 +298,12 @@ def test_left_behind_processes_are_killed(box):
             time.sleep(60)
             os._exit(0)
         print(pid)
-    """)
+    """,
+    )
     assert first.status == "ok", first
-    second = run(box, f"""
+    second = run(
+        box,
+        f"""
         import os
         try:
             os.kill({int(first.stdout)}, 0)
@@ -281,12 +312,15 @@ def test_left_behind_processes_are_killed(box):
             print("gone")
         except PermissionError:
             print("not ours")
-    """)
+    """,
+    )
     assert second.stdout == "gone\n", second
 
 
 def test_program_killing_its_worker(box):
-    result = box.run("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('still here')")
+    result = box.run(
+        "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('still here')"
+    )
     assert result.status in ("ok", "error", "killed"), result
     assert_healthy(box)
 
@@ -305,7 +339,9 @@ def test_cannot_read_secrets_the_repository_or_host_files(box, tmp_path):
     secret.write_text("hunter2")
     paths = ["/etc/shadow", str(REPO / "README.md"), str(REPO / "pyproject.toml"), str(secret)]
     paths += ["/etc/passwd", str(Path.home() / ".bashrc")]
-    result = run(box, f"""
+    result = run(
+        box,
+        f"""
         import os
         for path in {paths!r}:
             try:
@@ -317,7 +353,8 @@ def test_cannot_read_secrets_the_repository_or_host_files(box, tmp_path):
                 print(sorted(os.listdir(directory)))
             except OSError:
                 print([])
-    """)
+    """,
+    )
     assert result.status == "ok", result
     assert result.stdout.count("blocked") == len(paths), result
     in_root, top = (eval(line) for line in result.stdout.splitlines()[-2:])
@@ -329,14 +366,17 @@ def test_cannot_read_secrets_the_repository_or_host_files(box, tmp_path):
 def test_cannot_write_outside(box):
     targets = ["/usr/evil", "/opt/orchestra_sandbox/server.py", isolation_setup.interpreter()]
     targets += ["/escape.txt", str(REPO / "escape.txt")]
-    result = run(box, f"""
+    result = run(
+        box,
+        f"""
         for path in {targets!r}:
             try:
                 open(path, "a").write("x")
                 print("WROTE", path)
             except OSError as error:
                 print("blocked", type(error).__name__)
-    """)
+    """,
+    )
     assert result.status == "ok" and result.stdout.count("blocked") == len(targets), result
     assert not (REPO / "escape.txt").exists()
     # Its /tmp (where its work directory lives) is a tmpfs of its own, not the host's.
@@ -352,7 +392,9 @@ def test_no_network(box):
     listener.listen()
     port = listener.getsockname()[1]
     try:
-        result = run(box, f"""
+        result = run(
+            box,
+            f"""
             import socket
             print(socket.if_nameindex())
             try:
@@ -360,7 +402,8 @@ def test_no_network(box):
                 print("CONNECTED")
             except OSError as error:
                 print("blocked", type(error).__name__)
-        """)
+        """,
+        )
     finally:
         listener.close()
     assert result.status == "ok", result
@@ -447,7 +490,10 @@ def test_close_is_idempotent():
         sandbox.run("print(1)")
     time.sleep(0.05)
     for pid in pids:  # gone (or a zombie awaiting its parent)
-        assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+        )
 
 
 def test_rejects_bad_arguments():

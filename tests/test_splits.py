@@ -120,9 +120,7 @@ def small_library(tmp_path_factory):
 
 
 def test_a_template_with_one_task_trains_only_and_three_reach_every_split(small_library):
-    by_split = {
-        split: [small_library.task(i, split=split) for i in range(40)] for split in SPLITS
-    }
+    by_split = {split: [small_library.task(i, split=split) for i in range(40)] for split in SPLITS}
     templates = {s: {t.template for t in tasks} for s, tasks in by_split.items()}
     assert "one_loan" in templates["train"]
     assert "one_loan" not in templates["test"] | templates["validation"]

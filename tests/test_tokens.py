@@ -10,9 +10,33 @@ from orchestra_env import tokens
 # special tokens, and long words.
 _PIECES = st.sampled_from(
     [
-        "\n", "\n\n", "\n\n\n", " ", "  \n", "\t", "\r\n", ".", "!?\n", "[1]", "(", "'s", "’",
-        "12", "3.5", "e\u0301", "\u0301", "Ωμέγα", "北京", "<|im_start|>", "<|im_end|>", "<|",
-        "```python\nprint(1)\n```", "Founded in 1735", "word", "Title\ntext", "x" * 300,
+        "\n",
+        "\n\n",
+        "\n\n\n",
+        " ",
+        "  \n",
+        "\t",
+        "\r\n",
+        ".",
+        "!?\n",
+        "[1]",
+        "(",
+        "'s",
+        "’",
+        "12",
+        "3.5",
+        "e\u0301",
+        "\u0301",
+        "Ωμέγα",
+        "北京",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|",
+        "```python\nprint(1)\n```",
+        "Founded in 1735",
+        "word",
+        "Title\ntext",
+        "x" * 300,
     ]
 )
 _TEXTS = st.lists(_PIECES | st.text(max_size=20), max_size=40).map("".join)
@@ -25,7 +49,10 @@ def test_count_equals_the_tokenizers_length(text):
 
 
 def test_long_replies_made_of_known_paragraphs_count_exactly():
-    docs = [f"[{i}] Title {i}\n" + f"Some text about a lighthouse, founded in 19{i:02d}. " * 12 for i in range(5)]
+    docs = [
+        f"[{i}] Title {i}\n" + f"Some text about a lighthouse, founded in 19{i:02d}. " * 12
+        for i in range(5)
+    ]
     for sep in ("\n\n", "\n\n\n", "\n\n ", ".\n\n"):
         text = "Query (local): lighthouse founders" + sep + sep.join(docs)
         assert len(text) > 256

@@ -62,7 +62,11 @@ def test_corpus_size_and_web_only_share(world):
     web_only = sum(not d.local for d in docs) / len(docs)
     assert 0.2 <= web_only <= 0.3
     assert collections.Counter(e.kind for e in world.entities).keys() == {
-        "person", "organisation", "place", "work", "event"
+        "person",
+        "organisation",
+        "place",
+        "work",
+        "event",
     }
 
 
@@ -188,7 +192,11 @@ def test_comparisons_answer_one_of_the_compared_entities(questions):
 def test_questions_never_name_intermediate_entities_or_the_answer(world, questions):
     for q in questions:
         lowered = q.question.lower()
-        starts = [h.subject for i, h in enumerate(q.hops) if h.subject not in {x.value for x in q.hops[:i]}]
+        starts = [
+            h.subject
+            for i, h in enumerate(q.hops)
+            if h.subject not in {x.value for x in q.hops[:i]}
+        ]
         for name in starts:
             assert name.lower() in lowered
         for name in hidden_names(q.hops):
@@ -206,8 +214,12 @@ def test_difficulty_grows_with_hops_web_and_arithmetic(questions):
     assert mean("knowledge", lambda q: q.kind == "chain" and len(q.hops) == 4) > mean(
         "knowledge", lambda q: q.kind == "chain" and len(q.hops) == 2
     )
-    assert mean("query_writing", lambda q: q.needs_web) > mean("query_writing", lambda q: not q.needs_web)
-    assert mean("reasoning", lambda q: q.kind == "arithmetic") > mean("reasoning", lambda q: q.kind == "chain")
+    assert mean("query_writing", lambda q: q.needs_web) > mean(
+        "query_writing", lambda q: not q.needs_web
+    )
+    assert mean("reasoning", lambda q: q.kind == "arithmetic") > mean(
+        "reasoning", lambda q: q.kind == "chain"
+    )
     assert mean("knowledge", lambda q: statistics.mean(h.popularity for h in q.hops) < 0.2) > mean(
         "knowledge", lambda q: statistics.mean(h.popularity for h in q.hops) > 0.5
     )
@@ -239,12 +251,15 @@ def test_another_seed_gives_another_world():
 def test_world_is_identical_in_another_process():
     """Same seed, same documents and questions, whatever the process's hash seed."""
     code = (
-        "import json, sys; from tests.test_world import _digest; "
-        "print(json.dumps(_digest(0, 200)))"
+        "import json, sys; from tests.test_world import _digest; print(json.dumps(_digest(0, 200)))"
     )
     env = dict(os.environ, PYTHONHASHSEED="12345")
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     )
     assert json.loads(out.stdout) == _digest(0, 200)

@@ -37,8 +37,12 @@ def add_calibrate_command(subparsers: argparse._SubParsersAction) -> None:
         help="the paper's columns to fit and measure: HLE and FRAMES, τ², or all (default)",
     )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--write", action="store_true", help="write the fit into profiles.json, then measure")
-    mode.add_argument("--report-only", action="store_true", help="measure the shipped profiles; no fit")
+    mode.add_argument(
+        "--write", action="store_true", help="write the fit into profiles.json, then measure"
+    )
+    mode.add_argument(
+        "--report-only", action="store_true", help="measure the shipped profiles; no fit"
+    )
     parser.set_defaults(func=cmd_calibrate)
 
 
@@ -61,7 +65,9 @@ def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
     if fit_tau2:
         console.print(f"building the chance table of {args.n} function-calling tasks …")
         chances = cal.chance_table(args.n, args.seed, log=plain(console))
-        result = cal.with_tool_use(result, cal.fit_tool_use(chances, profiles.discrimination), profiles)
+        result = cal.with_tool_use(
+            result, cal.fit_tool_use(chances, profiles.discrimination), profiles
+        )
     _print_fit(result, console)
     if args.write:
         path = cal.write_profiles(result)
@@ -70,7 +76,11 @@ def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
     fitted = parse_profiles(cal.fitted_data(result, json.loads(cal.profiles_path().read_text())))
     cells = _replayed(tables, chances, fitted)
     note = "(replayed from the evidence and chance tables with the fitted values: nothing written)"
-    console.print(cal.report(cells, command=command, note=note, expected=result.expected), markup=False, highlight=False)
+    console.print(
+        cal.report(cells, command=command, note=note, expected=result.expected),
+        markup=False,
+        highlight=False,
+    )
     return _status(cells)
 
 
@@ -80,14 +90,20 @@ def _replayed(tables: dict, chances: cal.ChanceTable | None, fitted: Profiles) -
     return {**cells, **(cal.replayed_tau2(chances, fitted) if chances is not None else {})}
 
 
-def _measured_report(args: argparse.Namespace, console: Console, command: str, expected=None) -> int:
+def _measured_report(
+    args: argparse.Namespace, console: Console, command: str, expected=None
+) -> int:
     cells = cal.sweep(args.n, args.seed, log=plain(console), cells=cal.COLUMNS[args.columns])
-    console.print(cal.report(cells, command=command, expected=expected), markup=False, highlight=False)
+    console.print(
+        cal.report(cells, command=command, expected=expected), markup=False, highlight=False
+    )
     return _status(cells)
 
 
 def _print_fit(result: cal.Fit, console: Console) -> None:
-    console.print(f"objective {result.objective:.4f}; family offsets {result.offsets}", markup=False)
+    console.print(
+        f"objective {result.objective:.4f}; family offsets {result.offsets}", markup=False
+    )
     for model in cal.MODELS:
         console.print(f"  {model:20s} {result.abilities[model]}", markup=False, highlight=False)
 

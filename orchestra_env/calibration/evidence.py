@@ -117,7 +117,9 @@ def basic_searches() -> tuple[str, ...]:
     tools = [tool for tool, _ in BASIC_PLAN]
     k = tools.count("search")
     if tools != ["search"] * k + ["enhance_reasoning", "answer"]:
-        raise ValueError(f"the fast path expects searches, one program, then the answer; BASIC_PLAN is {tools}")
+        raise ValueError(
+            f"the fast path expects searches, one program, then the answer; BASIC_PLAN is {tools}"
+        )
     return tuple(args.get("source", "local") for _, args in BASIC_PLAN[:k])
 
 
@@ -150,11 +152,20 @@ def evidence_table(
     candidate offsets itself); `difficulty_offset=None` builds it as the env does, with the
     bundled profiles' offsets already in every check."""
     run = run or sandbox_runner()
-    source = {"reasoning": ReasoningFamily, "multihop": MultihopFamily}[family](world_seed, difficulty_offset)
+    source = {"reasoning": ReasoningFamily, "multihop": MultihopFamily}[family](
+        world_seed, difficulty_offset
+    )
     ids = tuple(task_ids(family, n))
     sources = basic_searches()
     trees = [
-        _task_tree(source, source.task(int(task_id.partition("/")[2])), episode_seed(seed, k), sources, world_seed, run)
+        _task_tree(
+            source,
+            source.task(int(task_id.partition("/")[2])),
+            episode_seed(seed, k),
+            sources,
+            world_seed,
+            run,
+        )
         for k, task_id in enumerate(ids)
     ]
     return _pack(family, ids, trees, len(sources))
@@ -190,15 +201,20 @@ def _task_tree(family, task, seed: int, sources: Sequence[str], world_seed: int,
         evidence = facts_evidence(hops, mask)
         tree.code[mask] = task.demands("reason", evidence)
         after_code = [
-            facts_evidence(hops, mask, _program_run(task, evidence, ok, call_seed(seed, call), run)) for ok in (False, True)
+            facts_evidence(hops, mask, _program_run(task, evidence, ok, call_seed(seed, call), run))
+            for ok in (False, True)
         ]
         tree.answer[mask] = tuple(task.demands("answer", e) for e in after_code)
-        tree.graded[mask] = tuple(_graded_answers(family, task, e, call_seed(seed, call + 1)) for e in after_code)
+        tree.graded[mask] = tuple(
+            _graded_answers(family, task, e, call_seed(seed, call + 1)) for e in after_code
+        )
     tree.u = tuple(call_draw(call_seed(seed, i))[0] for i in range(1, call + 2))
     return tree
 
 
-def _search_levels(tree: _Tree, task, hops, seed: int, sources: Sequence[str], world_seed: int) -> list[int]:
+def _search_levels(
+    tree: _Tree, task, hops, seed: int, sources: Sequence[str], world_seed: int
+) -> list[int]:
     """Record each search's check and both outcomes from every node it can start from; returns
     the nodes reachable after the last search."""
     level = [0]
@@ -208,7 +224,9 @@ def _search_levels(tree: _Tree, task, hops, seed: int, sources: Sequence[str], w
             evidence = facts_evidence(hops, mask)
             checks[mask] = task.demands("search", evidence)
             after[mask] = tuple(
-                _after_search(task, hops, mask, evidence, ok, call_seed(seed, k), source, world_seed)
+                _after_search(
+                    task, hops, mask, evidence, ok, call_seed(seed, k), source, world_seed
+                )
                 for ok in (False, True)
             )
         tree.search.append(checks)
@@ -241,7 +259,9 @@ def _artefact(task, role: str, evidence: Evidence, ok: bool, seed: str) -> str:
     return task.artefact(role, evidence, ok, rng)
 
 
-def _after_search(task, hops, mask: int, evidence: Evidence, ok: bool, seed: str, source: str, world_seed: int) -> int:
+def _after_search(
+    task, hops, mask: int, evidence: Evidence, ok: bool, seed: str, source: str, world_seed: int
+) -> int:
     """The facts in context after a search that succeeds or fails (as tools/qa.search runs it)."""
     if not hops:
         return mask
@@ -316,7 +336,9 @@ def skill_vector(values: Mapping[str, float]) -> np.ndarray:
     return np.array([float(values.get(s, 0.0)) for s in SKILLS])
 
 
-def expected_accuracy(table: EvidenceTable, setting: str, theta: np.ndarray, offset: np.ndarray, a: float) -> float:
+def expected_accuracy(
+    table: EvidenceTable, setting: str, theta: np.ndarray, offset: np.ndarray, a: float
+) -> float:
     """Mean over the tasks of P(solved), summed exactly over the tree's success draws."""
     return float(task_probabilities(table, setting, theta, offset, a).mean())
 
@@ -374,4 +396,3 @@ def crn_outcomes(table: EvidenceTable, setting: str, theta, offset, a: float) ->
 def crn_accuracy(table: EvidenceTable, setting: str, theta, offset, a: float) -> float:
     """What `measure` returns for the table's tasks and seeds, without playing the env."""
     return float(crn_outcomes(table, setting, theta, offset, a).mean())
-

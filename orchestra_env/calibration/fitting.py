@@ -38,7 +38,13 @@ from orchestra_env.calibration.evidence import (
 from orchestra_env.calibration.targets import MODELS, QA_FAMILIES, TARGETS
 from orchestra_env.models.profiles import Profiles, default_profiles, parse_profiles
 
-FIT_SKILLS = ("knowledge", "reasoning", "coding", "query_writing", "reading")  # tool_use: no target here
+FIT_SKILLS = (
+    "knowledge",
+    "reasoning",
+    "coding",
+    "query_writing",
+    "reading",
+)  # tool_use: no target here
 # Family difficulty offsets that are fitted: what each family makes harder than its generator
 # says (e.g. writing a program that solves an HLE question; reading a long document).
 OFFSET_SKILLS = {
@@ -48,12 +54,48 @@ OFFSET_SKILLS = {
 # The hand-set abilities the fit starts from and is pulled towards (the prior θ⁰): fixed here,
 # so that a fit does not depend on what an earlier fit wrote.
 PRIOR = {
-    "qwen3-8b": {"knowledge": -0.8, "reasoning": 0.3, "coding": 0.5, "query_writing": 0.3, "reading": 0.8},
-    "llama-nemotron-49b": {"knowledge": 0.0, "reasoning": 0.4, "coding": 0.6, "query_writing": 0.6, "reading": 1.0},
-    "llama-3.3-70b": {"knowledge": 0.4, "reasoning": 0.0, "coding": 0.5, "query_writing": 0.8, "reading": 1.2},
-    "qwen3-235b-a22b": {"knowledge": 0.6, "reasoning": 1.0, "coding": 1.4, "query_writing": 1.0, "reading": 1.6},
-    "claude-opus-4.1": {"knowledge": 1.6, "reasoning": 1.5, "coding": 2.2, "query_writing": 1.6, "reading": 2.3},
-    "gpt-5": {"knowledge": 2.0, "reasoning": 2.5, "coding": 2.5, "query_writing": 2.0, "reading": 2.5},
+    "qwen3-8b": {
+        "knowledge": -0.8,
+        "reasoning": 0.3,
+        "coding": 0.5,
+        "query_writing": 0.3,
+        "reading": 0.8,
+    },
+    "llama-nemotron-49b": {
+        "knowledge": 0.0,
+        "reasoning": 0.4,
+        "coding": 0.6,
+        "query_writing": 0.6,
+        "reading": 1.0,
+    },
+    "llama-3.3-70b": {
+        "knowledge": 0.4,
+        "reasoning": 0.0,
+        "coding": 0.5,
+        "query_writing": 0.8,
+        "reading": 1.2,
+    },
+    "qwen3-235b-a22b": {
+        "knowledge": 0.6,
+        "reasoning": 1.0,
+        "coding": 1.4,
+        "query_writing": 1.0,
+        "reading": 1.6,
+    },
+    "claude-opus-4.1": {
+        "knowledge": 1.6,
+        "reasoning": 1.5,
+        "coding": 2.2,
+        "query_writing": 1.6,
+        "reading": 2.3,
+    },
+    "gpt-5": {
+        "knowledge": 2.0,
+        "reasoning": 2.5,
+        "coding": 2.5,
+        "query_writing": 2.0,
+        "reading": 2.5,
+    },
 }
 # (stronger, weaker, skills): orders the paper's numbers imply, kept by hinge penalties. GPT-5
 # is the strongest at everything and Claude Opus next; Claude is not forced above Qwen3-235B at
@@ -100,7 +142,9 @@ class FitProblem:
         self.base = {m: skill_vector(profiles.models[m].abilities) for m in MODELS}
         self.slots = [("theta", m, s) for m in MODELS for s in FIT_SKILLS]
         self.slots += [("offset", f, s) for f in QA_FAMILIES for s in OFFSET_SKILLS[f]]
-        self.prior = np.array([PRIOR[m][s] if kind == "theta" else 0.0 for kind, m, s in self.slots])
+        self.prior = np.array(
+            [PRIOR[m][s] if kind == "theta" else 0.0 for kind, m, s in self.slots]
+        )
         self.is_theta = np.array([kind == "theta" for kind, _, _ in self.slots])
         self.cells = list(TARGETS)
         self.target = np.array([TARGETS[c] for c in self.cells])
@@ -136,7 +180,8 @@ class FitProblem:
         ]
         table = self.tables["multihop"]
         reading = [
-            max(0.0, READING_MARGIN - reading_gain(table, theta[m], offset["multihop"], self.a)) for m in MODELS
+            max(0.0, READING_MARGIN - reading_gain(table, theta[m], offset["multihop"], self.a))
+            for m in MODELS
         ]
         return np.array(order + reading)
 
@@ -156,7 +201,9 @@ class FitProblem:
         return jac
 
 
-def fit(tables: Mapping[str, EvidenceTable], profiles: Profiles, *, iterations: int = 100, log=None) -> Fit:
+def fit(
+    tables: Mapping[str, EvidenceTable], profiles: Profiles, *, iterations: int = 100, log=None
+) -> Fit:
     """Levenberg–Marquardt on the objective of the module docstring, from the prior."""
     problem = FitProblem(tables, profiles)
     x = problem.prior.copy()
@@ -176,7 +223,10 @@ def fit(tables: Mapping[str, EvidenceTable], profiles: Profiles, *, iterations: 
     theta, offset = problem.unpack(x)
     return Fit(
         abilities=remap(profiles, theta),
-        offsets={f: {s: round(float(offset[f][SKILLS.index(s)]), 3) for s in OFFSET_SKILLS[f]} for f in QA_FAMILIES},
+        offsets={
+            f: {s: round(float(offset[f][SKILLS.index(s)]), 3) for s in OFFSET_SKILLS[f]}
+            for f in QA_FAMILIES
+        },
         expected=acc,
         objective=float(r @ r),
     )
@@ -268,5 +318,3 @@ def _insert_before(data: dict, key: str, new_key: str, value) -> dict:
             out[new_key] = value
         out[k] = v
     return out
-
-

@@ -59,7 +59,12 @@ def family_kwargs(env_kwargs: Mapping, family: str) -> dict:
 
 
 def measure_cell(
-    model: str, setting: str, family: str, n: int = 1000, seed: int = 0, profiles: Profiles | None = None
+    model: str,
+    setting: str,
+    family: str,
+    n: int = 1000,
+    seed: int = 0,
+    profiles: Profiles | None = None,
 ) -> Cell:
     """Play the single-model policy on the first n test tasks of `family` through the env.
     `profiles` replaces the bundled abilities and prices; the families' difficulty offsets are
@@ -88,13 +93,18 @@ def play_episode(env, agent, options: dict) -> dict:
 
 
 def sweep(
-    n: int = 1000, seed: int = 0, profiles: Profiles | None = None, log=None, cells: Iterable = CELLS
+    n: int = 1000,
+    seed: int = 0,
+    profiles: Profiles | None = None,
+    log=None,
+    cells: Iterable = CELLS,
 ) -> dict:
     """The `cells` (default: every calibrated cell) measured: {(model, setting, family): Cell}."""
     wanted, cells = cells, {}
     for model, setting, family in wanted:
         cells[model, setting, family] = measure_cell(model, setting, family, n, seed, profiles)
         if log:
-            log(f"{model:20s} {setting:5s} {family:9s} {100 * cells[model, setting, family].accuracy:5.1f}%")
+            log(
+                f"{model:20s} {setting:5s} {family:9s} {100 * cells[model, setting, family].accuracy:5.1f}%"
+            )
     return cells
-

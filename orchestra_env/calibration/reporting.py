@@ -47,7 +47,11 @@ def report(
         target, sim = CELLS[model, setting, family], 100 * cell.accuracy
         row = f"| {model} | {setting} | {BENCHMARK[family]} ({family}) | {target:.1f} | {sim:.1f} | {sim - target:+.1f} |"
         if expected:
-            row += f" {expected[model, setting, family]:.1f} |" if (model, setting, family) in expected else " – |"
+            row += (
+                f" {expected[model, setting, family]:.1f} |"
+                if (model, setting, family) in expected
+                else " – |"
+            )
         lines.append(row)
     costs = policy_costs(cells)
     if costs:
@@ -61,7 +65,9 @@ def report(
         ]
     for (model, setting), (cost, latency) in costs.items():
         paper = PAPER[model, setting]
-        lines.append(f"| {model} | {setting} | {cost:.4f} | {latency:.1f} | {paper[2]:g} | {paper[3]:g} |")
+        lines.append(
+            f"| {model} | {setting} | {cost:.4f} | {latency:.1f} | {paper[2]:g} | {paper[3]:g} |"
+        )
     return "\n".join(lines + tau2_costs(cells))
 
 
@@ -74,16 +80,24 @@ def tau2_costs(cells: Mapping[tuple[str, str, str], Cell]) -> list[str]:
     ]
     if not rows:
         return []
-    head = ["", "Mean cost and simulated latency per τ² (function-calling) task, with the basic tools:", ""]
+    head = [
+        "",
+        "Mean cost and simulated latency per τ² (function-calling) task, with the basic tools:",
+        "",
+    ]
     return head + ["| model | $ per task | s per task |", "|---|---:|---:|", *rows]
 
 
-def policy_costs(cells: Mapping[tuple[str, str, str], Cell]) -> dict[tuple[str, str], tuple[float, float]]:
+def policy_costs(
+    cells: Mapping[tuple[str, str, str], Cell],
+) -> dict[tuple[str, str], tuple[float, float]]:
     """{(model, setting): (mean $, mean s) per task}, averaged over the HLE/FRAMES families
     measured."""
     out = {}
     for model, setting in PAPER:
-        mine = [c for (m, s, f), c in cells.items() if (m, s) == (model, setting) and f in QA_FAMILIES]
+        mine = [
+            c for (m, s, f), c in cells.items() if (m, s) == (model, setting) and f in QA_FAMILIES
+        ]
         if mine and not any(math.isnan(c.cost_usd) for c in mine):
             out[model, setting] = (
                 sum(c.cost_usd for c in mine) / len(mine),
@@ -100,5 +114,7 @@ def replayed_cells(tables: Mapping[str, EvidenceTable], profiles: Profiles) -> d
         theta = skill_vector(profiles.models[model].abilities)
         offset = skill_vector(profiles.difficulty_offsets.get(family, {}))
         accuracy = crn_accuracy(tables[family], setting, theta, offset, profiles.discrimination)
-        cells[model, setting, family] = Cell(accuracy, math.nan, math.nan, len(tables[family].task_ids))
+        cells[model, setting, family] = Cell(
+            accuracy, math.nan, math.nan, len(tables[family].task_ids)
+        )
     return cells

@@ -12,7 +12,14 @@ from orchestra_env.tasks.function_calling import FunctionCallingFamily
 from orchestra_env.tasks.multihop import MultihopFamily
 from orchestra_env.tasks.reasoning import ReasoningFamily
 
-MODELS = ("qwen3-8b", "llama-nemotron-49b", "llama-3.3-70b", "qwen3-235b-a22b", "claude-opus-4.1", "gpt-5")
+MODELS = (
+    "qwen3-8b",
+    "llama-nemotron-49b",
+    "llama-3.3-70b",
+    "qwen3-235b-a22b",
+    "claude-opus-4.1",
+    "gpt-5",
+)
 SETTINGS = ("none", "basic")
 QA_FAMILIES = ("reasoning", "multihop")  # HLE → reasoning, FRAMES → multihop
 BENCHMARK = {"reasoning": "HLE", "multihop": "FRAMES"}
@@ -70,4 +77,3 @@ COLUMNS = {"all": CELLS, "hle-frames": TARGETS, "tau2": TAU2_TARGETS}  # `--colu
 def tolerance(cell: tuple[str, str, str]) -> float:
     """How far (points) a cell may be from the paper: 5 for τ², 3 for HLE and FRAMES."""
     return TAU2_TOLERANCE if cell[2] == TAU2_FAMILY else TOLERANCE
-

@@ -100,7 +100,9 @@ class _ChanceExperts:
         theta = difficulty + math.log(p / (1.0 - p)) / self.profiles.discrimination
         profile = self.profiles.models[self.model]
         forced = replace(profile, abilities={**profile.abilities, "tool_use": theta})
-        self._inner = SimulatedExperts(replace(self.profiles, models={**self.profiles.models, self.model: forced}))
+        self._inner = SimulatedExperts(
+            replace(self.profiles, models={**self.profiles.models, self.model: forced})
+        )
 
     def complete(self, request: ExpertRequest) -> ExpertReply:
         return self._inner.complete(request)
@@ -147,7 +149,9 @@ def _task_chances(env, agent, experts: _ChanceExperts, task_id: str, seed: int):
         low = cut
 
 
-def _pack_chances(ids: tuple[str, ...], rows: Sequence[tuple[float, list[float], list[int]]]) -> ChanceTable:
+def _pack_chances(
+    ids: tuple[str, ...], rows: Sequence[tuple[float, list[float], list[int]]]
+) -> ChanceTable:
     width = max(len(cuts) for _, cuts, _ in rows)
     cuts = np.full((len(rows), width), 2.0)
     outcome = np.zeros((len(rows), width + 1), dtype=np.int64)
@@ -179,7 +183,9 @@ def fit_tool_use(table: ChanceTable, a: float, grid: np.ndarray = TOOL_USE_GRID)
     curve = 100 * table.accuracy_curve(grid, a)
     free = {m: _nearest(grid, curve, TAU2[m]) for m in MODELS}
     pull = sum(free[m] - TOOL_USE_PRIOR[m] for m in MODELS)
-    offset = round(-(PRIOR_WEIGHT**2) * pull / (len(MODELS) * PRIOR_WEIGHT**2 + OFFSET_WEIGHT**2), 3)
+    offset = round(
+        -(PRIOR_WEIGHT**2) * pull / (len(MODELS) * PRIOR_WEIGHT**2 + OFFSET_WEIGHT**2), 3
+    )
     abilities = {m: round(free[m] + offset, 3) for m in MODELS}
     replayed = {m: 100 * table.accuracy(abilities[m], offset, a) for m in MODELS}
     return ToolUseFit(abilities=abilities, offset=offset, replayed=replayed)
@@ -216,12 +222,12 @@ def replayed_tau2(table: ChanceTable, profiles: Profiles) -> dict:
     offset = profiles.difficulty_offsets.get(TAU2_FAMILY, {}).get("tool_use", 0.0)
     return {
         (m, "basic", TAU2_FAMILY): Cell(
-            table.accuracy(profiles.models[m].abilities["tool_use"], offset, profiles.discrimination),
+            table.accuracy(
+                profiles.models[m].abilities["tool_use"], offset, profiles.discrimination
+            ),
             math.nan,
             math.nan,
             len(table.task_ids),
         )
         for m in MODELS
     }
-
-

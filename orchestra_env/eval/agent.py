@@ -44,7 +44,10 @@ class AgentFactory:
         return dict(needs(**kwargs))
 
     def build(
-        self, kwargs: Mapping[str, Any], env_id: str | None = None, env_kwargs: Mapping | None = None
+        self,
+        kwargs: Mapping[str, Any],
+        env_id: str | None = None,
+        env_kwargs: Mapping | None = None,
     ) -> Agent:
         factory = _import(self.factory) if isinstance(self.factory, str) else self.factory
         if self.needs_env:
@@ -54,7 +57,9 @@ class AgentFactory:
         agent = factory(**kwargs)
         missing = [a for a in ("name", "reset", "act") if not hasattr(agent, a)]
         if missing:
-            raise TypeError(f"{self.factory!r} built {type(agent).__name__}, which lacks {missing} of the Agent protocol")
+            raise TypeError(
+                f"{self.factory!r} built {type(agent).__name__}, which lacks {missing} of the Agent protocol"
+            )
         return agent
 
 
@@ -77,7 +82,9 @@ def register_agent(
     """
     entry = AgentFactory(factory, needs_env, env_kwargs)
     if _REGISTRY.get(name, entry) != entry:
-        raise ValueError(f"agent name {name!r} is already registered to {_REGISTRY[name].factory!r}")
+        raise ValueError(
+            f"agent name {name!r} is already registered to {_REGISTRY[name].factory!r}"
+        )
     _REGISTRY[name] = entry
 
 
@@ -120,7 +127,9 @@ class AgentSpec:
     def __post_init__(self):
         if not self.name:
             settings = ",".join(f"{k}={v}" for k, v in sorted(self.kwargs.items()))
-            object.__setattr__(self, "name", f"{self.target}({settings})" if settings else self.target)
+            object.__setattr__(
+                self, "name", f"{self.target}({settings})" if settings else self.target
+            )
 
     def factory(self) -> AgentFactory:
         """This spec's registry entry (resolved in the calling process)."""
@@ -155,10 +164,17 @@ def _single_model(tier: str = "mid", alone: bool = False) -> Agent:
     """`SingleModel` with a tier by name: strong, mid, cheap or open."""
     from orchestra_env.baselines import routers
 
-    tiers = {"strong": routers.STRONG, "mid": routers.MID, "cheap": routers.CHEAP, "open": routers.OPEN}
+    tiers = {
+        "strong": routers.STRONG,
+        "mid": routers.MID,
+        "cheap": routers.CHEAP,
+        "open": routers.OPEN,
+    }
     if tier not in tiers:
         raise ValueError(f"unknown tier {tier!r}; expected one of {sorted(tiers)}")
-    return routers.SingleModel(tiers[tier], alone=alone, name=f"{tier}-only" + (" (alone)" if alone else ""))
+    return routers.SingleModel(
+        tiers[tier], alone=alone, name=f"{tier}-only" + (" (alone)" if alone else "")
+    )
 
 
 def _oracle(env_id: str, env_kwargs: Mapping) -> Agent:
@@ -223,4 +239,6 @@ for _name, _policy in (("alone", "alone"), ("basic-tools", "with_basic_tools")):
 register_agent("orchestrator-8b", _orchestrator8b, env_kwargs=_orchestrator8b_env)
 register_agent("llm", _llm)
 for _preset in LLM_PRESETS:  # the paper's prompt-only baselines, named after their models
-    register_agent(_preset, partial(_llm_baseline, _preset), env_kwargs=partial(_llm_baseline_env, _preset))
+    register_agent(
+        _preset, partial(_llm_baseline, _preset), env_kwargs=partial(_llm_baseline_env, _preset)
+    )

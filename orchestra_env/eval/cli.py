@@ -39,35 +39,94 @@ def add_eval_commands(subparsers: argparse._SubParsersAction) -> None:
         description="Play an agent on a split's tasks, TRIALS times each. Re-running the same "
         "command resumes the run where it stopped.",
     )
-    ev.add_argument("--agent", required=True, help=f"registered name ({', '.join(agent_names())}) or import path module:Factory")
-    ev.add_argument("--agent-kwarg", action="append", default=[], metavar="KEY=VALUE", help="agent factory argument (repeatable; VALUE is JSON, else a string)")
-    ev.add_argument("--name", default="", help="agent name in the records (default: the agent and its kwargs)")
+    ev.add_argument(
+        "--agent",
+        required=True,
+        help=f"registered name ({', '.join(agent_names())}) or import path module:Factory",
+    )
+    ev.add_argument(
+        "--agent-kwarg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="agent factory argument (repeatable; VALUE is JSON, else a string)",
+    )
+    ev.add_argument(
+        "--name", default="", help="agent name in the records (default: the agent and its kwargs)"
+    )
     ev.add_argument("--env", required=True, help="Gymnasium env id, e.g. ToolOrchestra-v0")
-    ev.add_argument("--env-kwarg", action="append", default=[], metavar="KEY=VALUE", help="gym.make argument (repeatable; VALUE is JSON, else a string)")
+    ev.add_argument(
+        "--env-kwarg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="gym.make argument (repeatable; VALUE is JSON, else a string)",
+    )
     ev.add_argument("--split", default="test", help="split the tasks come from (default: test)")
     ev.add_argument("--episodes", type=int, help=f"number of tasks (default: {DEFAULT_EPISODES})")
-    ev.add_argument("--trials", type=int, default=1, help="episodes per task, for pass^k (default: 1)")
+    ev.add_argument(
+        "--trials", type=int, default=1, help="episodes per task, for pass^k (default: 1)"
+    )
     ev.add_argument("--seed", type=int, default=0, help="run seed; episode seeds derive from it")
-    ev.add_argument("--workers", type=int, default=1, help="worker processes, or Ray actors with --executor ray (default: 1)")
-    ev.add_argument("--executor", choices=EVAL_EXECUTORS, default="process", help="where the workers run: local processes, or Ray actors on the cluster at RAY_ADDRESS (else a local Ray); needs the ray extra (default: process)")
+    ev.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes, or Ray actors with --executor ray (default: 1)",
+    )
+    ev.add_argument(
+        "--executor",
+        choices=EVAL_EXECUTORS,
+        default="process",
+        help="where the workers run: local processes, or Ray actors on the cluster at RAY_ADDRESS (else a local Ray); needs the ray extra (default: process)",
+    )
     ev.add_argument("--out", type=Path, required=True, help="run file (JSONL) to write or resume")
-    ev.add_argument("--trajectories", action="store_true", help="keep each episode's actions and replies")
-    ev.add_argument("--max-errors", type=int, default=DEFAULT_MAX_ERRORS, help=f"failed episodes tolerated before stopping (default: {DEFAULT_MAX_ERRORS}); failed ones are retried on resume")
+    ev.add_argument(
+        "--trajectories", action="store_true", help="keep each episode's actions and replies"
+    )
+    ev.add_argument(
+        "--max-errors",
+        type=int,
+        default=DEFAULT_MAX_ERRORS,
+        help=f"failed episodes tolerated before stopping (default: {DEFAULT_MAX_ERRORS}); failed ones are retried on resume",
+    )
     ev.add_argument("--no-progress", action="store_true", help="no live progress bar")
-    live = ev.add_argument_group("LLM agents and live experts (shorthands for --agent-kwarg / --env-kwarg)")
+    live = ev.add_argument_group(
+        "LLM agents and live experts (shorthands for --agent-kwarg / --env-kwarg)"
+    )
     live.add_argument("--backend", help="agent backend: transformers, vllm or openai")
-    live.add_argument("--model-path", help="agent model: hub id or local directory (orchestrator-8b)")
+    live.add_argument(
+        "--model-path", help="agent model: hub id or local directory (orchestrator-8b)"
+    )
     live.add_argument("--model", help="served model name (llm and baseline presets)")
     live.add_argument("--base-url", help="agent endpoint, e.g. http://localhost:8000/v1")
     live.add_argument("--experts", choices=("simulated", "live"), help="expert mode of the env")
-    live.add_argument("--expert-backends", help="with --experts live: JSON/YAML file {alias | model | '*': backend config}")
+    live.add_argument(
+        "--expert-backends",
+        help="with --experts live: JSON/YAML file {alias | model | '*': backend config}",
+    )
     ev.set_defaults(func=cmd_eval)
 
-    cmp = subparsers.add_parser("compare", help="compare run files: table, Markdown and Pareto plots")
-    cmp.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run files or folders of them")
-    cmp.add_argument("--out", type=Path, default=Path("reports"), help="folder for comparison.md and the plots (default: reports)")
-    cmp.add_argument("--weak", help="agent anchoring APGR/CPT at the cheap end (default: the cheapest agent less accurate than --strong)")
-    cmp.add_argument("--strong", help="agent anchoring APGR/CPT at the strong end (default: the most accurate real agent)")
+    cmp = subparsers.add_parser(
+        "compare", help="compare run files: table, Markdown and Pareto plots"
+    )
+    cmp.add_argument(
+        "runs", nargs="+", type=Path, metavar="RUN", help="run files or folders of them"
+    )
+    cmp.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports"),
+        help="folder for comparison.md and the plots (default: reports)",
+    )
+    cmp.add_argument(
+        "--weak",
+        help="agent anchoring APGR/CPT at the cheap end (default: the cheapest agent less accurate than --strong)",
+    )
+    cmp.add_argument(
+        "--strong",
+        help="agent anchoring APGR/CPT at the strong end (default: the most accurate real agent)",
+    )
     cmp.set_defaults(func=cmd_compare)
 
 
@@ -132,9 +191,18 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
         agent_kwargs, env_kwargs = shorthand_kwargs(args)
         spec = AgentSpec(args.agent, agent_kwargs, args.name)
         path = evaluate(
-            spec, args.env, env_kwargs=env_kwargs, split=args.split,
-            episodes=args.episodes, trials=args.trials, seed=args.seed, out=args.out,
-            workers=args.workers, executor=args.executor, keep_trajectory=args.trajectories, progress=not args.no_progress,
+            spec,
+            args.env,
+            env_kwargs=env_kwargs,
+            split=args.split,
+            episodes=args.episodes,
+            trials=args.trials,
+            seed=args.seed,
+            out=args.out,
+            workers=args.workers,
+            executor=args.executor,
+            keep_trajectory=args.trajectories,
+            progress=not args.no_progress,
             max_errors=args.max_errors,
         )
     except KeyboardInterrupt:

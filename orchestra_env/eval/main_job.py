@@ -71,7 +71,8 @@ def run_baselines(
     todo = sorted((s for s in agents if s.target in known), key=lambda s: s.target != "oracle")
     console.print(
         f"{len(todo)} agents × {episodes} test tasks of {env_id}, {workers} "
-        f"process{'es' if workers != 1 else ''}", markup=False,
+        f"process{'es' if workers != 1 else ''}",
+        markup=False,
     )
     play = partial(_play_agent, env_id=env_id, runs_dir=runs_dir, episodes=episodes, seed=seed)
     played, failed = [], []
@@ -113,7 +114,13 @@ def _play_agent(
     out = runs_dir / f"{_slug(spec.name)}.jsonl"
     try:
         evaluate(
-            spec, env_id, split="test", episodes=episodes, seed=seed, out=out, workers=1,
+            spec,
+            env_id,
+            split="test",
+            episodes=episodes,
+            seed=seed,
+            out=out,
+            workers=1,
             progress=False,
         )
     except EpisodeError as exc:  # the message's first line says which episode and why

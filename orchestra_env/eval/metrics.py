@@ -129,7 +129,9 @@ def routing_curve(points: Iterable[Point], weak: Point, strong: Point) -> list[P
     """
     (cw, qw), (cs, qs) = weak, strong
     if cs <= cw:
-        raise ValueError(f"the strong model must cost more than the weak one: weak {weak}, strong {strong}")
+        raise ValueError(
+            f"the strong model must cost more than the weak one: weak {weak}, strong {strong}"
+        )
     best: dict[float, float] = {}
     for cost, quality in points:
         x = (cost - cw) / (cs - cw)
@@ -202,14 +204,18 @@ def default_pair(points: dict[str, Point]) -> tuple[str, str]:
     cs, qs = points[strong]
     below = [a for a, (c, q) in points.items() if c < cs and q < qs]
     if not below:
-        raise ValueError(f"no agent is both cheaper and less accurate than {strong!r}: no weak/strong pair")
+        raise ValueError(
+            f"no agent is both cheaper and less accurate than {strong!r}: no weak/strong pair"
+        )
     return min(below, key=lambda a: (points[a][0], -points[a][1])), strong
 
 
 def _check_curve(curve: Sequence[Point]) -> None:
     xs = [x for x, _ in curve]
     if len(xs) < 2 or xs[0] != 0 or xs[-1] != 1 or any(b < a for a, b in pairwise(xs)):
-        raise ValueError(f"a routing curve runs over x from 0 to 1 in increasing order, got x = {xs}")
+        raise ValueError(
+            f"a routing curve runs over x from 0 to 1 in increasing order, got x = {xs}"
+        )
 
 
 def _cross(o: Point, a: Point, b: Point) -> float:

@@ -71,7 +71,10 @@ def play_unit(env: gym.Env, agent: Agent, unit: Unit, context: PlayContext) -> R
         return _play_episode(env, agent, unit, context)
     except Exception as exc:
         return EpisodeFailure(
-            agent=context.agent_name, task_id=unit.task_id, trial=unit.trial, seed=unit.seed,
+            agent=context.agent_name,
+            task_id=unit.task_id,
+            trial=unit.trial,
+            seed=unit.seed,
             error=f"{type(exc).__name__}: {exc}",
             traceback="".join(traceback.format_exception(exc)).strip(),
             unreachable=isinstance(exc, BackendUnreachable),
@@ -93,9 +96,7 @@ def _play_episode(env: gym.Env, agent: Agent, unit: Unit, context: PlayContext) 
             message = _last_message(step.next_observation)
             trajectory.append({"action": step.action, "message": message})
 
-    played = rollout(
-        env, agent, seed=unit.seed, options={"task_id": unit.task_id}, on_step=on_step
-    )
+    played = rollout(env, agent, seed=unit.seed, options={"task_id": unit.task_id}, on_step=on_step)
     record = _record(played.info, unit, played.total_reward, trajectory, context)
     if live is None:
         return record
@@ -109,7 +110,9 @@ def _record(
     try:
         ledger = info["ledger"]
         if info["task_id"] != unit.task_id:
-            raise EpisodeError(f"reset(options={{'task_id': {unit.task_id!r}}}) played {info['task_id']!r}: the env ignored the task id")
+            raise EpisodeError(
+                f"reset(options={{'task_id': {unit.task_id!r}}}) played {info['task_id']!r}: the env ignored the task id"
+            )
         return EpisodeRecord(
             agent=context.agent_name,
             env_id=context.env_id,

@@ -93,10 +93,16 @@ class ProcessPool:
     shared queue (so fast workers take more) and send records back to this process."""
 
     def __init__(self, context: PlayContext, workers: int):
-        mp = multiprocessing.get_context("spawn")  # fork is unsafe with threads and absent on macOS/Windows
+        mp = multiprocessing.get_context(
+            "spawn"
+        )  # fork is unsafe with threads and absent on macOS/Windows
         self._tasks, self._results = mp.Queue(), mp.Queue()
         self._procs = [
-            mp.Process(target=_worker_main, args=(context, self._tasks, self._results), name=f"orchestra-eval-{i}")
+            mp.Process(
+                target=_worker_main,
+                args=(context, self._tasks, self._results),
+                name=f"orchestra-eval-{i}",
+            )
             for i in range(workers)
         ]
 
@@ -142,7 +148,9 @@ class ProcessPool:
 
 
 def _worker_main(context: PlayContext, tasks: Any, results: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    signal.signal(
+        signal.SIGINT, signal.SIG_IGN
+    )  # Ctrl-C reaches the whole group: the parent decides
     parent = multiprocessing.parent_process()
     try:
         env = context.build_env()

@@ -122,7 +122,9 @@ class RunHeader:
     seed: int
     split: str
     format: int = FORMAT
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
 
     def identity(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k != "created"}
@@ -161,7 +163,9 @@ def _parse_lines(raw: bytes, path: Path) -> tuple[list[dict], int]:
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise RunFileError(f"{path}:{number}: not a JSON line ({exc}); the run file is corrupt") from exc
+            raise RunFileError(
+                f"{path}:{number}: not a JSON line ({exc}); the run file is corrupt"
+            ) from exc
     return rows, end
 
 
@@ -173,7 +177,9 @@ def _split_rows(rows: list[dict], path: Path) -> tuple[RunHeader | None, list[Ep
     try:
         header = RunHeader.from_json(rows[0])
     except TypeError as exc:
-        raise RunFileError(f"{path}:1: bad run header ({exc}); written by another version?") from exc
+        raise RunFileError(
+            f"{path}:1: bad run header ({exc}); written by another version?"
+        ) from exc
     records: dict[tuple[str, int], EpisodeRecord] = {}
     for number, row in enumerate(rows[1:], 2):
         kind = row.get("record")
@@ -186,7 +192,10 @@ def _split_rows(rows: list[dict], path: Path) -> tuple[RunHeader | None, list[Ep
         except (KeyError, TypeError) as exc:
             raise RunFileError(f"{path}:{number}: bad episode record: {exc}") from exc
         if record.unit in records:  # only an unlocked concurrent writer could do this
-            warnings.warn(f"{path}:{number}: task {record.task_id!r} trial {record.trial} again; keeping the first", stacklevel=3)
+            warnings.warn(
+                f"{path}:{number}: task {record.task_id!r} trial {record.trial} again; keeping the first",
+                stacklevel=3,
+            )
             continue
         records[record.unit] = record
     return header, list(records.values())
@@ -199,7 +208,9 @@ def read_run(path: str | Path) -> tuple[RunHeader | None, list[EpisodeRecord]]:
     raw = path.read_bytes()
     rows, end = _parse_lines(raw, path)
     if end < len(raw):
-        warnings.warn(f"{path}: ignoring an incomplete last line ({len(raw) - end} bytes)", stacklevel=2)
+        warnings.warn(
+            f"{path}: ignoring an incomplete last line ({len(raw) - end} bytes)", stacklevel=2
+        )
     return _split_rows(rows, path)
 
 
@@ -249,7 +260,9 @@ class RunFile:
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise RunFileError(f"{self.path} is being written by another run; wait for it or choose another --out") from exc
+            raise RunFileError(
+                f"{self.path} is being written by another run; wait for it or choose another --out"
+            ) from exc
 
     def _recover(self, header: RunHeader) -> tuple[RunHeader, list[EpisodeRecord]]:
         raw = _read_all(self._fd)
@@ -258,7 +271,10 @@ class RunFile:
         if found is not None:  # before any change: a foreign file is left as it is
             _check_identity(found, header, self.path)
         if end < len(raw):  # a torn last line: the episode it began was never finished
-            warnings.warn(f"{self.path}: dropping an incomplete last line ({len(raw) - end} bytes)", stacklevel=3)
+            warnings.warn(
+                f"{self.path}: dropping an incomplete last line ({len(raw) - end} bytes)",
+                stacklevel=3,
+            )
             os.ftruncate(self._fd, end)
             os.fsync(self._fd)
         if found is None:
@@ -276,10 +292,15 @@ class RunFile:
 
 def _check_identity(found: RunHeader, wanted: RunHeader, path: Path) -> None:
     old, new = found.identity(), wanted.identity()
-    diffs = [f"{k}: file has {old.get(k)!r}, this run has {new[k]!r}" for k in new if old.get(k) != new[k]]
+    diffs = [
+        f"{k}: file has {old.get(k)!r}, this run has {new[k]!r}"
+        for k in new
+        if old.get(k) != new[k]
+    ]
     if diffs:
         raise RunMismatchError(
-            f"{path} holds a different run, so it cannot be resumed:\n  " + "\n  ".join(diffs)
+            f"{path} holds a different run, so it cannot be resumed:\n  "
+            + "\n  ".join(diffs)
             + "\nchoose another output file, or delete this one to start over"
         )
 

@@ -50,13 +50,17 @@ class Routing:
     scores: dict[str, RoutingScores]
 
 
-def routing_metrics(summary: dict, weak: str | None = None, strong: str | None = None) -> Routing | None:
+def routing_metrics(
+    summary: dict, weak: str | None = None, strong: str | None = None
+) -> Routing | None:
     """`Routing` of the real (not upper-bound) agents; the pair defaults to `default_pair`.
     None when fewer than two agents, or no pair, exist."""
     points = {a: _point(s[ALL]) for a, s in summary.items() if not is_upper_bound(a)}
     for name in (weak, strong):
         if name is not None and name not in points:
-            raise ValueError(f"no agent {name!r} to anchor the routing metrics; agents: {sorted(points)}")
+            raise ValueError(
+                f"no agent {name!r} to anchor the routing metrics; agents: {sorted(points)}"
+            )
     if len(points) < 2:
         return None
     try:
@@ -66,7 +70,11 @@ def routing_metrics(summary: dict, weak: str | None = None, strong: str | None =
     weak, strong = weak or pair[0], strong or pair[1]
     if points[strong][0] <= points[weak][0]:
         raise ValueError(f"the strong agent {strong!r} must cost more than the weak one {weak!r}")
-    scores = {a: routing_scores(p, points[weak], points[strong]) for a, p in points.items() if a not in (weak, strong)}
+    scores = {
+        a: routing_scores(p, points[weak], points[strong])
+        for a, p in points.items()
+        if a not in (weak, strong)
+    }
     return Routing(weak, strong, aiq(points.values()), scores)
 
 
@@ -130,7 +138,9 @@ def compare(
     markdown.write_text(_markdown(summary, routing, note))
     families = sorted({f for by_family in summary.values() for f in by_family} - {ALL})
     pareto = plot_pareto(summary, ALL, out_dir / "pareto.png")
-    family_plots = {f: plot_pareto(summary, f, out_dir / f"pareto_{_slug(f)}.png") for f in families}
+    family_plots = {
+        f: plot_pareto(summary, f, out_dir / f"pareto_{_slug(f)}.png") for f in families
+    }
     return Report(summary, routing, markdown, pareto, family_plots)
 
 
@@ -153,7 +163,9 @@ def coverage_note(records: Sequence[EpisodeRecord]) -> str | None:
 def _frontier_agents(summary: dict, family: str) -> set[str]:
     """The real agents on the Pareto frontier: an upper bound is no achievable choice, so it
     pushes no agent off."""
-    points = {a: _point(s[family]) for a, s in summary.items() if family in s and not is_upper_bound(a)}
+    points = {
+        a: _point(s[family]) for a, s in summary.items() if family in s and not is_upper_bound(a)
+    }
     front = set(pareto_frontier(points.values()))
     return {agent for agent, p in points.items() if p in front}
 
@@ -199,7 +211,9 @@ COLUMNS: list[tuple[str, str | None, Callable[[dict], str]]] = [
 def _columns(summary: dict, markdown: bool) -> list[tuple[str, Callable[[dict], str]]]:
     """(header, cell) of the overall table, with pass^k at the k every agent's tasks reach (the
     same k for all, so the column compares like with like; none when k = 1: it is accuracy)."""
-    columns = [(md if markdown else short, cell) for md, short, cell in COLUMNS if markdown or short]
+    columns = [
+        (md if markdown else short, cell) for md, short, cell in COLUMNS if markdown or short
+    ]
     k = min(by_family[ALL]["trials"] for by_family in summary.values())
     if k > 1:
         after_accuracy = 1 + next(i for i, (h, _) in enumerate(columns) if h.startswith("accuracy"))
@@ -212,8 +226,11 @@ def _rich_tables(summary: dict, routing: Routing | None) -> list[Table]:
     front = _frontier_agents(summary, ALL)
     columns = _columns(summary, markdown=False)
     table = Table(
-        title="Agents over all task families", caption="$ and simulated seconds per episode; n in the Markdown",
-        box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0),
+        title="Agents over all task families",
+        caption="$ and simulated seconds per episode; n in the Markdown",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
     )
     table.add_column("agent", overflow="fold", min_width=14)  # the one column that may wrap
     for header, _ in columns:
@@ -226,7 +243,9 @@ def _rich_tables(summary: dict, routing: Routing | None) -> list[Table]:
         s = by_family[ALL]
         name = escape(agent)  # cells are markup; a name such as "x [backend=…]" is text
         table.add_row(name, *(cell(s) for _, cell in columns), _pareto_mark(agent, front))
-        calls.add_row(name, _shares(s["tool_share"], TOP_CALLS), _shares(s["alias_share"], TOP_CALLS))
+        calls.add_row(
+            name, _shares(s["tool_share"], TOP_CALLS), _shares(s["alias_share"], TOP_CALLS)
+        )
     return [table, calls] + ([_rich_routing(routing)] if routing else [])
 
 
@@ -269,7 +288,10 @@ def _markdown(summary: dict, routing: Routing | None, note: str | None) -> str:
     columns = _columns(summary, markdown=True)
     overall = _md_table(
         ["agent", *(h for h, _ in columns), "Pareto"],
-        ([a, *(cell(s[ALL]) for _, cell in columns), _pareto_mark(a, front)] for a, s in summary.items()),
+        (
+            [a, *(cell(s[ALL]) for _, cell in columns), _pareto_mark(a, front)]
+            for a, s in summary.items()
+        ),
     )
     families = sorted({f for s in summary.values() for f in s} - {ALL})
     per_family = _md_table(
@@ -278,22 +300,38 @@ def _markdown(summary: dict, routing: Routing | None, note: str | None) -> str:
     )
     calls = _md_table(
         ["agent", "tool share of calls", "model alias share of calls"],
-        ([a, _shares(s[ALL]["tool_share"]), _shares(s[ALL]["alias_share"])] for a, s in summary.items()),
+        (
+            [a, _shares(s[ALL]["tool_share"]), _shares(s[ALL]["alias_share"])]
+            for a, s in summary.items()
+        ),
     )
-    return "\n\n".join([
-        "# Agent comparison",
-        "Accuracy with its 95% Wilson interval; $ and simulated latency per episode; "
-        "pass^k (the chance that k trials of a task all succeed) at the trials every task has; Pareto ✓: no other agent is both cheaper "
-        "(or as cheap) and at least as accurate; bound: an upper bound (oracle), not an "
-        "achievable agent, left out of the frontier.",
-        *([f"**Note:** {note}."] if note else []),
-        overall,
-        "## Per task family (accuracy, mean $ per episode)",
-        per_family,
-        "## Calls",
-        calls,
-        *(["## Routing metrics", _routing_caption(routing) + ".", _md_table(["agent", *ROUTING_HEADERS], _routing_rows(routing))] if routing else []),
-    ]) + "\n"
+    return (
+        "\n\n".join(
+            [
+                "# Agent comparison",
+                "Accuracy with its 95% Wilson interval; $ and simulated latency per episode; "
+                "pass^k (the chance that k trials of a task all succeed) at the trials every task has; Pareto ✓: no other agent is both cheaper "
+                "(or as cheap) and at least as accurate; bound: an upper bound (oracle), not an "
+                "achievable agent, left out of the frontier.",
+                *([f"**Note:** {note}."] if note else []),
+                overall,
+                "## Per task family (accuracy, mean $ per episode)",
+                per_family,
+                "## Calls",
+                calls,
+                *(
+                    [
+                        "## Routing metrics",
+                        _routing_caption(routing) + ".",
+                        _md_table(["agent", *ROUTING_HEADERS], _routing_rows(routing)),
+                    ]
+                    if routing
+                    else []
+                ),
+            ]
+        )
+        + "\n"
+    )
 
 
 def _pareto_mark(agent: str, front: set[str]) -> str:
@@ -341,8 +379,12 @@ def pareto_figure(summary: dict, family: str):
     ax.grid(True, which="major", alpha=0.35)
     ax.grid(True, which="minor", axis="x", alpha=0.12)
     ax.legend(
-        handles=[*frontier, *points], loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
-        fontsize=9, frameon=False,
+        handles=[*frontier, *points],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0,
+        fontsize=9,
+        frameon=False,
     )
     fig.tight_layout()
     return fig
@@ -354,7 +396,14 @@ FRONTIER_STYLE = {"color": "0.45", "linestyle": "--", "linewidth": 1.2}
 # the first 63 agents each get a different (marker, colour) pair.
 AGENT_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 AGENT_COLORS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
     "#17becf",
 )
 
@@ -403,9 +452,17 @@ def _draw_agent(ax, agent: str, s: dict, floor: float, style: dict):
     label += " (\\$0)" if s["cost_mean"] <= 0 else ""
     point, _, _ = ax.errorbar(
         # max(0, …): at accuracy 0 or 1 the interval's end can miss it by a rounding error.
-        x, y, yerr=[[max(0.0, y - s["ci_low"])], [max(0.0, s["ci_high"] - y)]], fmt=style["marker"],
-        markersize=style["markersize"], color=style["color"], ecolor=to_rgba(style["color"], 0.45),
-        elinewidth=1.2, capsize=3, markeredgecolor="black", markeredgewidth=0.6,
+        x,
+        y,
+        yerr=[[max(0.0, y - s["ci_low"])], [max(0.0, s["ci_high"] - y)]],
+        fmt=style["marker"],
+        markersize=style["markersize"],
+        color=style["color"],
+        ecolor=to_rgba(style["color"], 0.45),
+        elinewidth=1.2,
+        capsize=3,
+        markeredgecolor="black",
+        markeredgewidth=0.6,
         zorder=7 if bound else 6,
     )
     point.set_label(label)

@@ -30,6 +30,8 @@ from orchestra_env.eval.records import EpisodeFailure, EpisodeRecord, RunFile, R
 
 DEFAULT_EPISODES = 100  # tasks per run when `episodes` is not given (the splits are far larger)
 DEFAULT_MAX_ERRORS = 10  # failed episodes tolerated per call before the run stops
+
+
 class EndpointUnreachable(EpisodeError):
     """The agent's model server could not be reached: the run stopped at its first such
     episode (everything finished is saved; re-running resumes)."""
@@ -110,9 +112,10 @@ def evaluate(
             finished = [r for r in run.records if r.unit in wanted]
             # closing(): on Ctrl-C or an error, stop the workers now, not when the generator is
             # garbage-collected (the traceback keeps it alive).
-            with _ProgressBar(len(units), finished, enabled=progress) as bar, closing(
-                _play(todo, context, env, workers, executor)
-            ) as results:
+            with (
+                _ProgressBar(len(units), finished, enabled=progress) as bar,
+                closing(_play(todo, context, env, workers, executor)) as results,
+            ):
                 failures = _record_all(results, run, bar, max_errors)
             tally = ExpertTally.of(r for r in run.records if r.unit in wanted)
     finally:
@@ -128,7 +131,10 @@ def evaluate(
             f"warning: {tally.failed} of {tally.calls} expert calls failed "
             f"({tally.usual_error()}); each episode's failed calls are under expert_errors "
             f"in {out}",
-            style="yellow", markup=False, highlight=False, soft_wrap=True,
+            style="yellow",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
     if failures:
         raise EpisodeError(
@@ -170,7 +176,9 @@ class ExpertTally:
         return f"{self.common_count}×: {self.common}"
 
 
-def _record_all(results: Iterator[Result], run: RunFile, bar: _ProgressBar, max_errors: int) -> list[EpisodeFailure]:
+def _record_all(
+    results: Iterator[Result], run: RunFile, bar: _ProgressBar, max_errors: int
+) -> list[EpisodeFailure]:
     """Write every result as it comes; the failures, or EpisodeError past `max_errors`."""
     failures = []
     for result in results:
@@ -206,7 +214,9 @@ def _units(env: gym.Env, split: str, n: int, trials: int, seed: int) -> list[Uni
     covers its tasks evenly."""
     lister = getattr(env.unwrapped, "task_ids", None)
     if lister is None:
-        raise TypeError(f"{type(env.unwrapped).__name__} has no task_ids(split, n): the evaluator needs it to list tasks")
+        raise TypeError(
+            f"{type(env.unwrapped).__name__} has no task_ids(split, n): the evaluator needs it to list tasks"
+        )
     task_ids = list(dict.fromkeys(lister(split, n)))  # a repeated id would collide on resume
     return [Unit(t, trial, unit_seed(seed, t, trial)) for trial in range(trials) for t in task_ids]
 
@@ -243,7 +253,9 @@ class _ProgressBar:
             console=console,
             disable=not (enabled and console.is_terminal),
         )
-        self._task = self._progress.add_task("eval", total=total, completed=self._done, **self._fields())
+        self._task = self._progress.add_task(
+            "eval", total=total, completed=self._done, **self._fields()
+        )
 
     def __enter__(self) -> _ProgressBar:
         self._progress.start()

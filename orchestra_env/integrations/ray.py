@@ -172,7 +172,9 @@ def play_episode(env: gym.Env, agent: Agent, task_id: str | None, seed: int) -> 
     options = {"task_id": task_id} if task_id is not None else {}
     played = rollout(env, agent, seed=seed, options=options, keep_observations=True)
     return replace(
-        played, task_id=str(played.task_id), info=jsonable(played.info),
+        played,
+        task_id=str(played.task_id),
+        info=jsonable(played.info),
         reset_info=jsonable(played.reset_info),
     )
 

@@ -14,6 +14,7 @@ from orchestra_env.core import Evidence, Task
 
 ROLES = ("search", "reason", "answer", "act")
 
+
 @dataclass(frozen=True)
 class ExpertRequest:
     role: str  # one of ROLES: write a query, write code, give the answer, take the next action

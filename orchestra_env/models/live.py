@@ -29,12 +29,17 @@ from orchestra_env.models.base import ExpertReply, ExpertRequest
 from orchestra_env.models.profiles import Profiles
 
 # The tool whose alias a request of each role comes through.
-ROLE_TOOL = {"search": "search", "reason": "enhance_reasoning", "answer": "answer", "act": "call_expert"}
+ROLE_TOOL = {
+    "search": "search",
+    "reason": "enhance_reasoning",
+    "answer": "answer",
+    "act": "call_expert",
+}
 DEFAULT_KEY = "*"
 
 ACT_SYSTEM_SUFFIX = (
     "\n\nYou are the expert the agent consulted: take the single next step of this conversation "
-    "for the agent. Reply with exactly one tool call as <tool_call>{\"name\": ..., \"arguments\": "
+    'for the agent. Reply with exactly one tool call as <tool_call>{"name": ..., "arguments": '
     "{...}}</tool_call>, or with words for the user inside <message></message>."
 )
 
@@ -74,7 +79,10 @@ def expert_messages(request: ExpertRequest) -> list[dict]:
         transcript = "\n\n---\n\n".join(rest)
         return [
             {"role": "system", "content": system + ACT_SYSTEM_SUFFIX},
-            {"role": "user", "content": f"The conversation so far:\n\n{transcript}\n\nTake the next step."},
+            {
+                "role": "user",
+                "content": f"The conversation so far:\n\n{transcript}\n\nTake the next step.",
+            },
         ]
     problem, *context = rest or ("",)
     user = f"Problem:\n{problem}"
@@ -117,8 +125,14 @@ class LiveExperts:
         sampling: Mapping[str, Mapping[str, Any]] | None = None,
     ):
         if not backends:
-            raise ValueError("LiveExperts needs at least one backend ({alias | model | '*': backend})")
-        unknown = sorted(k for k in backends if k != DEFAULT_KEY and k not in profiles.aliases and k not in profiles.models)
+            raise ValueError(
+                "LiveExperts needs at least one backend ({alias | model | '*': backend})"
+            )
+        unknown = sorted(
+            k
+            for k in backends
+            if k != DEFAULT_KEY and k not in profiles.aliases and k not in profiles.models
+        )
         if unknown:
             raise ValueError(
                 f"expert_backends keys {unknown} are neither aliases ({', '.join(profiles.aliases)}) "
@@ -137,7 +151,9 @@ class LiveExperts:
         return self
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | str | os.PathLike, profiles: Profiles, **kwargs) -> LiveExperts:
+    def from_config(
+        cls, config: Mapping[str, Any] | str | os.PathLike, profiles: Profiles, **kwargs
+    ) -> LiveExperts:
         """From {key: backend config or Backend}, or a JSON/YAML file of configs."""
         return cls(backends_from_mapping(config), profiles, **kwargs)
 
@@ -183,7 +199,9 @@ class LiveExperts:
             if backend is None:
                 raise BackendError(f"no backend configured for {key!r}", model=request.model)
             generation = backend.generate(
-                expert_messages(request), tools=self.tools_for(request), **self.sampling.get(request.role, {})
+                expert_messages(request),
+                tools=self.tools_for(request),
+                **self.sampling.get(request.role, {}),
             )
         except BackendError as e:
             alias = next(iter(self._aliases(request.role, request.model)), request.model)

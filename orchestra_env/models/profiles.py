@@ -31,7 +31,9 @@ class Price:
     output_per_mtok: float
 
     def usd(self, prompt_tokens: int, completion_tokens: int) -> float:
-        return (prompt_tokens * self.input_per_mtok + completion_tokens * self.output_per_mtok) / 1e6
+        return (
+            prompt_tokens * self.input_per_mtok + completion_tokens * self.output_per_mtok
+        ) / 1e6
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ class ModelProfile:
     price: Price
     ttft_s: float
     tokens_per_s: float
-    completion_tokens: Mapping[str, int]  # mean completion tokens per role: search/reason/answer/act
+    completion_tokens: Mapping[
+        str, int
+    ]  # mean completion tokens per role: search/reason/answer/act
     completion_sigma: float  # log-normal spread of completion tokens
     abilities: Mapping[str, float]  # logit-scale skill levels
     paid_api: bool = False  # reached only through a paid third-party API (vs open weights)
@@ -92,9 +96,13 @@ class Profiles:
         added = {}
         for name, (tool, model) in aliases.items():
             if model not in self.models:
-                raise ProfileError(f"alias {name!r}: unknown model {model!r}; known: {sorted(self.models)}")
+                raise ProfileError(
+                    f"alias {name!r}: unknown model {model!r}; known: {sorted(self.models)}"
+                )
             if tool not in TOOLS:
-                raise ProfileError(f"alias {name!r}: unknown tool {tool!r}; expected one of {TOOLS}")
+                raise ProfileError(
+                    f"alias {name!r}: unknown tool {tool!r}; expected one of {TOOLS}"
+                )
             added[name] = Alias(name=name, tool=tool, model=model)
         return replace(self, aliases={**self.aliases, **added})
 

@@ -57,7 +57,9 @@ class TaskFamily(Protocol):
 
     def system_prompt(self, task: Task) -> str: ...
 
-    def tool_specs(self, task: Task, profiles: Profiles, aliases: Sequence[str]) -> tuple[ToolSpec, ...]: ...
+    def tool_specs(
+        self, task: Task, profiles: Profiles, aliases: Sequence[str]
+    ) -> tuple[ToolSpec, ...]: ...
 
     def begin(self, task: Task) -> dict:
         """Per-episode resources the executors and `grade` need (e.g. a freshly restored

@@ -49,7 +49,7 @@ TOOL_USE_STEP = 0.35
 
 AGENT_INSTRUCTIONS = (
     "\n\nYou are the agent serving this user. Each turn do exactly one thing: call one tool as "
-    "<tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>, or talk to the user inside "
+    '<tool_call>{"name": ..., "arguments": {...}}</tool_call>, or talk to the user inside '
     "<message></message>. You may think first inside <think></think>. call_expert asks a "
     "stronger model to take the next step for you, at its price."
 )
@@ -140,9 +140,18 @@ def _canonical(arguments: dict) -> str:
     return json.dumps(arguments, sort_keys=True, default=str)
 
 
-_PRONOUNS = [(r"\bYou are\b", "I am"), (r"\byou are\b", "I am"), (r"\bYou were\b", "I was"),
-             (r"\byou were\b", "I was"), (r"\bYourself\b", "Myself"), (r"\byourself\b", "myself"),
-             (r"\bYour\b", "My"), (r"\byour\b", "my"), (r"\bYou\b", "I"), (r"\byou\b", "I")]
+_PRONOUNS = [
+    (r"\bYou are\b", "I am"),
+    (r"\byou are\b", "I am"),
+    (r"\bYou were\b", "I was"),
+    (r"\byou were\b", "I was"),
+    (r"\bYourself\b", "Myself"),
+    (r"\byourself\b", "myself"),
+    (r"\bYour\b", "My"),
+    (r"\byour\b", "my"),
+    (r"\bYou\b", "I"),
+    (r"\byou\b", "I"),
+]
 
 
 def first_person(text: str) -> str:
@@ -154,9 +163,16 @@ def first_person(text: str) -> str:
 
 # -- the scripted user -----------------------------------------------------------------------
 
-_SYNONYMS = {"id": ("id", "number", "identifier", "reference"), "email": ("email", "e-mail", "mail"),
-             "phone": ("phone", "telephone", "mobile"), "name": ("name",), "date": ("date", "day", "when")}
-_CONFIRM = re.compile(r"\b(confirm|proceed|go ahead|shall i|should i|do you want|would you like|ok to)\b")
+_SYNONYMS = {
+    "id": ("id", "number", "identifier", "reference"),
+    "email": ("email", "e-mail", "mail"),
+    "phone": ("phone", "telephone", "mobile"),
+    "name": ("name",),
+    "date": ("date", "day", "when"),
+}
+_CONFIRM = re.compile(
+    r"\b(confirm|proceed|go ahead|shall i|should i|do you want|would you like|ok to)\b"
+)
 _GOODBYE = re.compile(r"\b(goodbye|bye|transfer(ring)? you|cannot help|can't help)\b")
 
 
@@ -188,7 +204,9 @@ class ScriptedUser:
 
 
 def _asks_for(name: str, text: str) -> bool:
-    words = [w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in ("in", "of", "the", "on")]
+    words = [
+        w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in ("in", "of", "the", "on")
+    ]
     return bool(words) and all(any(s in text for s in _SYNONYMS.get(w, (w,))) for w in words)
 
 
@@ -231,7 +249,9 @@ class FunctionCallingFamily:
     def system_prompt(self, task: FunctionCallingTask) -> str:
         return self._domain(task).policy + AGENT_INSTRUCTIONS
 
-    def tool_specs(self, task: FunctionCallingTask, profiles: Profiles, aliases: Sequence[str]) -> tuple[ToolSpec, ...]:
+    def tool_specs(
+        self, task: FunctionCallingTask, profiles: Profiles, aliases: Sequence[str]
+    ) -> tuple[ToolSpec, ...]:
         domain_specs = tuple(t.spec for t in self._domain(task).tools.values())
         return domain_specs + (expert_tool_spec(profiles, aliases),)
 
@@ -265,13 +285,18 @@ class FunctionCallingFamily:
         )
         answer, over = resources["user"].reply(message.text, goals)
         return ToolResult(
-            replies=({"role": "user", "content": answer},), said=(message.text,), user_said=(answer,), final=over
+            replies=({"role": "user", "content": answer},),
+            said=(message.text,),
+            user_said=(answer,),
+            final=over,
         )
 
     def grade(self, task: FunctionCallingTask, episode: Episode) -> Grade:
         world = episode.resources.family["world"]
         result = self._domain(task).grade(task.case, world, episode.evidence.said_to_user)
-        return Grade(outcome=int(result["reward"] == 1.0), details={"domain": task.case.domain, **result})
+        return Grade(
+            outcome=int(result["reward"] == 1.0), details={"domain": task.case.domain, **result}
+        )
 
     # -- executors -------------------------------------------------------------------------
 

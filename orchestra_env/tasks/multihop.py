@@ -150,5 +150,10 @@ class MultihopFamily(QuestionFamily):
         correct = episode.answer is not None and answers_match(episode.answer, q.answer, q.aliases)
         return Grade(
             outcome=int(correct),
-            details={"answer": episode.answer, "expected": q.answer, "kind": q.kind, "hops": len(q.hops)},
+            details={
+                "answer": episode.answer,
+                "expected": q.answer,
+                "kind": q.kind,
+                "hops": len(q.hops),
+            },
         )

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 CHAT_SYSTEM = (
     "You orchestrate tools and models to solve the user's problem. Each turn, call exactly one "
-    "tool as <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>; you may think first "
+    'tool as <tool_call>{"name": ..., "arguments": {...}}</tool_call>; you may think first '
     "inside <think></think>. Every call costs money and time, as each tool's description "
     "states: spend where it pays off."
 )
@@ -42,7 +42,9 @@ class QuestionFamily:
     def system_prompt(self, task: Task) -> str:
         return CHAT_SYSTEM
 
-    def tool_specs(self, task: Task, profiles: Profiles, aliases: Sequence[str]) -> tuple[ToolSpec, ...]:
+    def tool_specs(
+        self, task: Task, profiles: Profiles, aliases: Sequence[str]
+    ) -> tuple[ToolSpec, ...]:
         return qa_tool_specs(profiles, aliases)
 
     def begin(self, task: Task) -> dict:
@@ -71,8 +73,16 @@ def break_program(program: str, rng: random.Random) -> str:
         # A wrong constant stays within its own size: 5 -> 14 as a loop bound or exponent would
         # make a brute-force program run for minutes, and burn the sandbox's CPU limit each time.
         size = max(2, min(20, abs(value) // 3))
-        delta = rng.choice([-1, 1]) if kind == "off_by_one" else rng.choice([-1, 1]) * rng.randint(2, size)
+        delta = (
+            rng.choice([-1, 1])
+            if kind == "off_by_one"
+            else rng.choice([-1, 1]) * rng.randint(2, size)
+        )
         return program[: m.start()] + str(value + delta) + program[m.end() :]
     if kind == "operator":
         return program.translate(str.maketrans({"-": "+", "+": "-"}))
-    return program.replace("print(", "print(undefined_fact + ", 1) if "print(" in program else "raise ValueError('missing fact')"
+    return (
+        program.replace("print(", "print(undefined_fact + ", 1)
+        if "print(" in program
+        else "raise ValueError('missing fact')"
+    )

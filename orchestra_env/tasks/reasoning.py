@@ -53,13 +53,21 @@ def _scale(x: float) -> float:
     return math.log10(max(10.0, abs(x)))
 
 
-def _problem(kind: str, question: str, answer, program: str, head: float, coding: float) -> ReasoningItem:
+def _problem(
+    kind: str, question: str, answer, program: str, head: float, coding: float
+) -> ReasoningItem:
     return ReasoningItem(
         kind=kind,
         question=question,
         answer=str(answer),
         program=program.strip(),
-        difficulty={"knowledge": 3.0, "reasoning": head, "coding": coding, "query_writing": 0.0, "reading": -1.0},
+        difficulty={
+            "knowledge": 3.0,
+            "reasoning": head,
+            "coding": coding,
+            "query_writing": 0.0,
+            "reading": -1.0,
+        },
     )
 
 
@@ -106,8 +114,12 @@ for i in range(2, int(n ** 0.5) + 1):
         sieve[i * i :: i] = [False] * len(sieve[i * i :: i])
 print(sum(i for i in range(n) if sieve[i]))"""
     return _problem(
-        "prime_sum", f"What is the sum of all prime numbers less than {n}?", total, program,
-        head=-0.5 + 0.8 * _scale(n), coding=0.0,
+        "prime_sum",
+        f"What is the sum of all prime numbers less than {n}?",
+        total,
+        program,
+        head=-0.5 + 0.8 * _scale(n),
+        coding=0.0,
     )
 
 
@@ -222,10 +234,27 @@ def _terms(a: int, b: int) -> str:
 
 
 KINDS: tuple[Callable[[random.Random], ReasoningItem], ...] = (
-    binomial, divisors, prime_sum, modpow, dice, recurrence, weekday, days_between, linear_system,
+    binomial,
+    divisors,
+    prime_sum,
+    modpow,
+    dice,
+    recurrence,
+    weekday,
+    days_between,
+    linear_system,
 )
 
-_SUBJECTS = ("isotope", "enzyme", "alloy", "protein fold", "lemma", "manuscript", "dialect", "comet")
+_SUBJECTS = (
+    "isotope",
+    "enzyme",
+    "alloy",
+    "protein fold",
+    "lemma",
+    "manuscript",
+    "dialect",
+    "comet",
+)
 _PROPERTIES = ("catalogue number", "year of first description", "reference index", "registry code")
 
 
@@ -239,7 +268,13 @@ def knowledge(rng: random.Random) -> ReasoningItem:
         question=f"Specialist question: what is the {prop} of the {subject} as given in the standard reference works?",
         answer=str(answer),
         program=None,
-        difficulty={"knowledge": rng.uniform(1.5, 4.5), "reasoning": 0.0, "coding": 3.0, "query_writing": 0.0, "reading": -1.0},
+        difficulty={
+            "knowledge": rng.uniform(1.5, 4.5),
+            "reasoning": 0.0,
+            "coding": 3.0,
+            "query_writing": 0.0,
+            "reading": -1.0,
+        },
     )
 
 
@@ -335,4 +370,7 @@ class ReasoningFamily(QuestionFamily):
     def grade(self, task: ReasoningTask, episode: Episode) -> Grade:
         p = task.problem
         correct = episode.answer is not None and answers_match(episode.answer, p.answer)
-        return Grade(outcome=int(correct), details={"answer": episode.answer, "expected": p.answer, "kind": p.kind})
+        return Grade(
+            outcome=int(correct),
+            details={"answer": episode.answer, "expected": p.answer, "kind": p.kind},
+        )

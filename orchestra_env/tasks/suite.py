@@ -22,7 +22,10 @@ FAMILIES: dict[str, Callable[..., TaskFamily]] = {
     "multihop": MultihopFamily,
     "reasoning": ReasoningFamily,
     FC: FunctionCallingFamily,
-    **{f"{FC}.{d}": partial(FunctionCallingFamily, domains=(d,), name=f"{FC}.{d}") for d in bundled_domains()},
+    **{
+        f"{FC}.{d}": partial(FunctionCallingFamily, domains=(d,), name=f"{FC}.{d}")
+        for d in bundled_domains()
+    },
 }
 
 # Tasks per family per split that `sample` draws from: large enough never to repeat in a run,
@@ -48,12 +51,18 @@ class TaskSuite:
         if unknown:
             raise ValueError(f"unknown task families {unknown}; known: {sorted(FAMILIES)}")
         if not families or any(w < 0 for w in families.values()) or sum(families.values()) <= 0:
-            raise ValueError(f"family weights must be non-negative with a positive sum: {dict(families)}")
+            raise ValueError(
+                f"family weights must be non-negative with a positive sum: {dict(families)}"
+            )
         if domains is not None and FC not in families:
-            raise ValueError(f"domains= sets the domains of the {FC!r} family, which this suite lacks: {sorted(families)}")
+            raise ValueError(
+                f"domains= sets the domains of the {FC!r} family, which this suite lacks: {sorted(families)}"
+            )
         offsets = difficulty_offsets or {}
         self.families = {
-            name: FunctionCallingFamily(world_seed, domains=domains, difficulty_offset=offsets.get(FC))
+            name: FunctionCallingFamily(
+                world_seed, domains=domains, difficulty_offset=offsets.get(FC)
+            )
             if name == FC and domains
             else FAMILIES[name](world_seed, difficulty_offset=offsets.get(name.partition(".")[0]))
             for name in families
@@ -78,7 +87,9 @@ class TaskSuite:
         """The task named `task_id` ("<family>/<index>")."""
         name, _, index = task_id.partition("/")
         if name not in self.families or not index.isdigit():
-            raise ValueError(f"unknown task id {task_id!r}; expected '<family>/<index>' with family in {self.names}")
+            raise ValueError(
+                f"unknown task id {task_id!r}; expected '<family>/<index>' with family in {self.names}"
+            )
         return self.families[name].task(int(index))
 
     def family(self, name: str) -> TaskFamily:

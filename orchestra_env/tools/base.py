@@ -74,7 +74,9 @@ class ToolContext:
         )
         return self.experts.complete(request)
 
-    def model_charge(self, tool: str, alias: str, reply: ExpertReply, *, fee_usd: float = 0.0) -> Charge:
+    def model_charge(
+        self, tool: str, alias: str, reply: ExpertReply, *, fee_usd: float = 0.0
+    ) -> Charge:
         """The charge for `reply` at the alias's prices, plus a fee billed with it."""
         price = self.profiles.model_of(alias).price
         return Charge(

@@ -47,7 +47,10 @@ def quoted_latency_s(profiles: Profiles, alias: str) -> float:
 
 def alias_table(profiles: Profiles, aliases: Sequence[str]) -> str:
     """A Markdown table of aliases: model, strengths, price in/out, mean latency."""
-    lines = ["| model | backed by | strengths | $/M tokens in / out | mean latency |", "|---|---|---|---|---|"]
+    lines = [
+        "| model | backed by | strengths | $/M tokens in / out | mean latency |",
+        "|---|---|---|---|---|",
+    ]
     for alias in aliases:
         m = profiles.model_of(alias)
         price = m.price

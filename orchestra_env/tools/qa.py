@@ -56,7 +56,11 @@ def answer_in(text: str) -> str:
 def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
     source = call.arguments.get("source", "local")
-    reply = ctx.ask("search", alias, (SEARCH_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces(with_code=False)))
+    reply = ctx.ask(
+        "search",
+        alias,
+        (SEARCH_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces(with_code=False)),
+    )
     query = query_in(reply.text)
     doc_ids = ctx.resources.search(query, ctx.resources.search_k, source)
     fees = ctx.profiles.fees
@@ -68,7 +72,8 @@ def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
         fee = local.usd(tokens.count(query), 0)
         charges = (ctx.model_charge("search", alias, reply, fee_usd=fee),)
     shown = "\n\n".join(
-        f"[{i}] {title}\n{text}" for i, (title, text) in enumerate(map(ctx.resources.document, doc_ids), 1)
+        f"[{i}] {title}\n{text}"
+        for i, (title, text) in enumerate(map(ctx.resources.document, doc_ids), 1)
     )
     content = f"Query ({source}): {query}\n\n{shown or 'No documents found.'}"
     return tool_reply(content, charges=charges, documents=doc_ids)
@@ -76,7 +81,9 @@ def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
 
 def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
-    reply = ctx.ask("reason", alias, (REASON_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces()))
+    reply = ctx.ask(
+        "reason", alias, (REASON_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces())
+    )
     code = code_in(reply.text)
     result = ctx.resources.run_code(code)
     output = result.as_text()
@@ -95,7 +102,9 @@ def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
 
 def answer(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
-    reply = ctx.ask("answer", alias, (ANSWER_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces()))
+    reply = ctx.ask(
+        "answer", alias, (ANSWER_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces())
+    )
     final = answer_in(reply.text)
     return tool_reply(
         f"Final answer ({alias}): {final}",

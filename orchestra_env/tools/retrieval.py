@@ -54,7 +54,9 @@ class _Corpus:
 
     def top(self, token_ids: Sequence[int], k: int) -> tuple[int, ...]:
         scores = self.scores(token_ids)
-        hits = np.flatnonzero(scores > 0)  # ascending row order = ascending doc id (a bool mask: 5x faster)
+        hits = np.flatnonzero(
+            scores > 0
+        )  # ascending row order = ascending doc id (a bool mask: 5x faster)
         if len(hits) > k:
             hit_scores = scores[hits]
             kth = np.partition(hit_scores, len(hits) - k)[len(hits) - k]
@@ -76,7 +78,9 @@ class SearchIndex:
         local = [i for i, d in enumerate(documents) if d.local]
         self._corpora = {
             "web": _Corpus(token_ids, vocab, [d.doc_id for d in documents]),
-            "local": _Corpus([token_ids[i] for i in local], vocab, [documents[i].doc_id for i in local]),
+            "local": _Corpus(
+                [token_ids[i] for i in local], vocab, [documents[i].doc_id for i in local]
+            ),
         }
         self._cached = functools.lru_cache(maxsize=cache_size)(self._top)
 

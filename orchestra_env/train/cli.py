@@ -32,23 +32,31 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument("--policy", choices=POLICIES, default="mini", help="what to train (default mini)")
+    train.add_argument(
+        "--policy", choices=POLICIES, default="mini", help="what to train (default mini)"
+    )
     train.add_argument("--steps", type=int, default=defaults.total_steps, help="env steps in all")
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--out", type=Path, default=Path("runs/mini"), help="output folder")
     train.add_argument("--env", default=defaults.env_id, help="env id to train on")
     train.add_argument("--num-envs", type=int, default=defaults.num_envs)
-    train.add_argument("--num-steps", type=int, default=defaults.num_steps, help="turns per env per update")
+    train.add_argument(
+        "--num-steps", type=int, default=defaults.num_steps, help="turns per env per update"
+    )
     train.add_argument("--lr", type=float, default=defaults.learning_rate)
     train.add_argument("--ent-coef", type=float, default=defaults.ent_coef)
     train.add_argument("--hidden", type=int, default=defaults.hidden)
     train.add_argument(
-        "--price-jitter", type=float, default=defaults.env_kwargs["price_jitter"],
+        "--price-jitter",
+        type=float,
+        default=defaults.env_kwargs["price_jitter"],
         help="per-episode log-uniform price scale per model (randomised providers)",
     )
     train.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib needed)")
     train.add_argument(
-        "--export", type=Path, default=None,
+        "--export",
+        type=Path,
+        default=None,
         help="also copy the checkpoint (.npz + .json) into this folder, e.g. agents/checkpoints",
     )
     train.set_defaults(func=cmd_train)
@@ -59,8 +67,14 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
     """The `MiniConfig` the command line asks for."""
     env_kwargs = {**MiniConfig().env_kwargs, "price_jitter": args.price_jitter}
     return MiniConfig(
-        seed=args.seed, total_steps=args.steps, num_envs=args.num_envs, num_steps=args.num_steps,
-        learning_rate=args.lr, ent_coef=args.ent_coef, hidden=args.hidden, env_id=args.env,
+        seed=args.seed,
+        total_steps=args.steps,
+        num_envs=args.num_envs,
+        num_steps=args.num_steps,
+        learning_rate=args.lr,
+        ent_coef=args.ent_coef,
+        hidden=args.hidden,
+        env_id=args.env,
         env_kwargs=env_kwargs,
     )
 
@@ -73,7 +87,8 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     config = config_from_args(args)
     console.print(
         f"training {args.policy}: {config.num_updates} updates of {config.batch_size} steps, "
-        f"seed {config.seed}", markup=False,
+        f"seed {config.seed}",
+        markup=False,
     )
     started = time.time()
     try:
@@ -88,7 +103,8 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     curve = f"{result.curve_csv}" + (f" and {result.curve_png}" if result.curve_png else "")
     console.print(
         f"done in {result.wall_s:.0f}s, {result.episodes} episodes: checkpoint "
-        f"{result.checkpoint}, curve {curve}", markup=False,
+        f"{result.checkpoint}, curve {curve}",
+        markup=False,
     )
     if args.export:
         console.print(f"exported the checkpoint to {args.export}", markup=False)

@@ -48,9 +48,21 @@ from orchestra_env.wrappers import DiscreteRouting, FeatureObservation
 MASKED_LOGIT = -1e8
 LOGGED_FAMILIES = ("multihop", "reasoning", "function_calling")
 CSV_FIELDS = (
-    "update", "global_step", "episodes", "reward", "accuracy", "cost_usd", "latency_s", "turns",
-    *(f"accuracy_{f}" for f in LOGGED_FAMILIES), "policy_loss", "value_loss", "entropy", "approx_kl",
-    "clip_fraction", "learning_rate",
+    "update",
+    "global_step",
+    "episodes",
+    "reward",
+    "accuracy",
+    "cost_usd",
+    "latency_s",
+    "turns",
+    *(f"accuracy_{f}" for f in LOGGED_FAMILIES),
+    "policy_loss",
+    "value_loss",
+    "entropy",
+    "approx_kl",
+    "clip_fraction",
+    "learning_rate",
 )
 
 
@@ -83,11 +95,17 @@ class Policy(nn.Module):
     def __init__(self, n_features: int, n_actions: int, hidden: int = 128):
         super().__init__()
         self.actor = nn.Sequential(
-            _layer(n_features, hidden), nn.Tanh(), _layer(hidden, hidden), nn.Tanh(),
+            _layer(n_features, hidden),
+            nn.Tanh(),
+            _layer(hidden, hidden),
+            nn.Tanh(),
             _layer(hidden, n_actions, std=0.01),
         )
         self.critic = nn.Sequential(
-            _layer(n_features, hidden), nn.Tanh(), _layer(hidden, hidden), nn.Tanh(),
+            _layer(n_features, hidden),
+            nn.Tanh(),
+            _layer(hidden, hidden),
+            nn.Tanh(),
             _layer(hidden, 1, std=1.0),
         )
 
@@ -120,19 +138,28 @@ class EpisodeStats:
     rows: list[dict] = field(default_factory=list)
 
     def add(self, info: dict, reward: float) -> None:
-        self.rows.append({
-            "reward": reward, "outcome": float(info["outcome"]), "family": info["family"],
-            "cost": float(info["ledger"]["cost_usd"]), "latency": float(info["ledger"]["latency_s"]),
-            "turns": float(info["turns"]),
-        })
+        self.rows.append(
+            {
+                "reward": reward,
+                "outcome": float(info["outcome"]),
+                "family": info["family"],
+                "cost": float(info["ledger"]["cost_usd"]),
+                "latency": float(info["ledger"]["latency_s"]),
+                "turns": float(info["turns"]),
+            }
+        )
 
     def summary(self) -> dict[str, float]:
         if not self.rows:
             return {"episodes": 0}
         mean = lambda key, rows=self.rows: float(np.mean([r[key] for r in rows]))  # noqa: E731
         out = {
-            "episodes": len(self.rows), "reward": mean("reward"), "accuracy": mean("outcome"),
-            "cost_usd": mean("cost"), "latency_s": mean("latency"), "turns": mean("turns"),
+            "episodes": len(self.rows),
+            "reward": mean("reward"),
+            "accuracy": mean("outcome"),
+            "cost_usd": mean("cost"),
+            "latency_s": mean("latency"),
+            "turns": mean("turns"),
         }
         by_family = defaultdict(list)
         for r in self.rows:
@@ -188,7 +215,9 @@ def train(
     global_step, total_episodes, rows = 0, 0, []
 
     for update in range(1, config.num_updates + 1):
-        lr = config.learning_rate * (1.0 - (update - 1) / config.num_updates if config.anneal_lr else 1.0)
+        lr = config.learning_rate * (
+            1.0 - (update - 1) / config.num_updates if config.anneal_lr else 1.0
+        )
         optimizer.param_groups[0]["lr"] = lr
         stats = EpisodeStats()
         for t in range(T):  # -- rollout
@@ -215,13 +244,22 @@ def train(
 
         advantages, returns = _gae(policy, next_obs, next_done, rew_buf, val_buf, done_buf, config)
         losses = _ppo_update(
-            policy, optimizer, config,
-            obs_buf.reshape(-1, n_features), mask_buf.reshape(-1, n_actions), act_buf.reshape(-1),
-            logp_buf.reshape(-1), advantages.reshape(-1), returns.reshape(-1), val_buf.reshape(-1),
+            policy,
+            optimizer,
+            config,
+            obs_buf.reshape(-1, n_features),
+            mask_buf.reshape(-1, n_actions),
+            act_buf.reshape(-1),
+            logp_buf.reshape(-1),
+            advantages.reshape(-1),
+            returns.reshape(-1),
+            val_buf.reshape(-1),
         )
         summary = stats.summary()
         total_episodes += summary["episodes"]
-        rows.append({"update": update, "global_step": global_step, **summary, **losses, "learning_rate": lr})
+        rows.append(
+            {"update": update, "global_step": global_step, **summary, **losses, "learning_rate": lr}
+        )
         if log and (update % 10 == 0 or update == config.num_updates):
             log(_progress_line(rows[-1], time.perf_counter() - start))
 
@@ -233,7 +271,9 @@ def train(
     curve_png = plot_curve(curve_csv, out / "learning_curve.png") if plot else None
     wall_s = time.perf_counter() - start
     (out / "train_summary.json").write_text(
-        json.dumps({"wall_s": round(wall_s, 1), "episodes": total_episodes, "steps": global_step}, indent=2)
+        json.dumps(
+            {"wall_s": round(wall_s, 1), "episodes": total_episodes, "steps": global_step}, indent=2
+        )
     )
     return TrainResult(checkpoint, config_path, curve_csv, curve_png, wall_s, total_episodes)
 
@@ -258,7 +298,16 @@ def _gae(
 
 
 def _ppo_update(
-    policy, optimizer, config: MiniConfig, obs, masks, actions, old_logp, advantages, returns, old_values
+    policy,
+    optimizer,
+    config: MiniConfig,
+    obs,
+    masks,
+    actions,
+    old_logp,
+    advantages,
+    returns,
+    old_values,
 ) -> dict[str, float]:
     """`update_epochs` passes of clipped-surrogate minibatch SGD; the last epoch's losses."""
     batch = obs.shape[0]
@@ -274,15 +323,21 @@ def _ppo_update(
             ratio = log_ratio.exp()
             with torch.no_grad():
                 approx_kl = ((ratio - 1) - log_ratio).mean()
-                clip_fractions.append(((ratio - 1.0).abs() > config.clip_coef).float().mean().item())
+                clip_fractions.append(
+                    ((ratio - 1.0).abs() > config.clip_coef).float().mean().item()
+                )
             adv = advantages[idx]
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
             pg_loss = torch.max(
                 -adv * ratio, -adv * torch.clamp(ratio, 1 - config.clip_coef, 1 + config.clip_coef)
             ).mean()
             # Clipped value loss, as in CleanRL's PPO.
-            v_clipped = old_values[idx] + torch.clamp(value - old_values[idx], -config.clip_coef, config.clip_coef)
-            v_loss = 0.5 * torch.max((value - returns[idx]) ** 2, (v_clipped - returns[idx]) ** 2).mean()
+            v_clipped = old_values[idx] + torch.clamp(
+                value - old_values[idx], -config.clip_coef, config.clip_coef
+            )
+            v_loss = (
+                0.5 * torch.max((value - returns[idx]) ** 2, (v_clipped - returns[idx]) ** 2).mean()
+            )
             entropy_loss = entropy.mean()
             loss = pg_loss - config.ent_coef * entropy_loss + config.vf_coef * v_loss
             optimizer.zero_grad()
@@ -290,8 +345,10 @@ def _ppo_update(
             nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
             optimizer.step()
             info = {
-                "policy_loss": pg_loss.item(), "value_loss": v_loss.item(),
-                "entropy": entropy_loss.item(), "approx_kl": approx_kl.item(),
+                "policy_loss": pg_loss.item(),
+                "value_loss": v_loss.item(),
+                "entropy": entropy_loss.item(),
+                "approx_kl": approx_kl.item(),
             }
     return {**info, "clip_fraction": float(np.mean(clip_fractions))}
 
@@ -330,10 +387,12 @@ def save_checkpoint(
         "train": asdict(config),
     }
     checkpoint, config_path = out / f"{CHECKPOINT_NAME}.npz", out / f"{CHECKPOINT_NAME}.json"
-    write_together({
-        checkpoint: lambda tmp: np.savez(tmp, **weights),
-        config_path: lambda tmp: tmp.write_text(json.dumps(meta, indent=1) + "\n"),
-    })
+    write_together(
+        {
+            checkpoint: lambda tmp: np.savez(tmp, **weights),
+            config_path: lambda tmp: tmp.write_text(json.dumps(meta, indent=1) + "\n"),
+        }
+    )
     return checkpoint, config_path
 
 
@@ -377,7 +436,9 @@ def plot_curve(csv_path: str | Path, png_path: str | Path, smooth: int = 10) -> 
         ax.set_xlabel("env steps")
         ax.set_title(label)
         ax.grid(alpha=0.3)
-    fig.suptitle("orchestra-mini PPO on ToolOrchestra-v0 (train split, sampled preferences)", fontsize=10)
+    fig.suptitle(
+        "orchestra-mini PPO on ToolOrchestra-v0 (train split, sampled preferences)", fontsize=10
+    )
     fig.tight_layout()
     png_path = Path(png_path)
     fig.savefig(png_path, dpi=80)

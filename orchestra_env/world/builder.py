@@ -44,7 +44,9 @@ def _motto(fake) -> str:
 
 
 def _title_case(phrase: str) -> str:
-    return " ".join(w[:1].upper() + w[1:] for w in phrase.replace("-", "- ").split()).replace("- ", "-")
+    return " ".join(w[:1].upper() + w[1:] for w in phrase.replace("-", "- ").split()).replace(
+        "- ", "-"
+    )
 
 
 class Builder:
@@ -101,7 +103,15 @@ class Builder:
 
     def places(self) -> None:
         fake, rng = self.fake, self.rng
-        prefixes = ("North", "East", "West", "South", "New", "Lake", "Port")  # Faker's city prefixes
+        prefixes = (
+            "North",
+            "East",
+            "West",
+            "South",
+            "New",
+            "Lake",
+            "Port",
+        )  # Faker's city prefixes
         while len(self.by_kind["place"]) < N_PLACES:
             city = fake.city()
             first, _, rest = city.partition(" ")
@@ -172,7 +182,9 @@ class Builder:
             born = self.drafts[creator].attr["birth_year"]
             year = min(LAST_YEAR, born + rng.randint(20, 60))
             d.rel["creator"] = creator
-            d.rel["publisher"] = self.pick("organisation", lambda o, y=year: o.attr["founded_year"] < y)
+            d.rel["publisher"] = self.pick(
+                "organisation", lambda o, y=year: o.attr["founded_year"] < y
+            )
             d.attr["release_year"] = year
             d.extra = f"{_job(fake.job())} who sets out to {fake.bs()}"
             d.motto = _motto(fake).lower()
@@ -193,7 +205,9 @@ class Builder:
                 d = Draft("event", name, stem, _popularity(rng), subtype=desc)
                 d.label = f"the {name}"
                 d.rel["location"] = self.pick("place")
-                d.rel["organiser"] = self.pick("organisation", lambda o, y=year: o.attr["founded_year"] < y)
+                d.rel["organiser"] = self.pick(
+                    "organisation", lambda o, y=year: o.attr["founded_year"] < y
+                )
                 d.attr["year"] = year
                 d.attr["attendance"] = int(10 ** rng.uniform(2.3, 5.6))
                 d.extra, d.motto = fake.bs(), _motto(fake)
@@ -214,11 +228,15 @@ class Builder:
             self.drafts[a].rel["spouse"] = b
             self.drafts[b].rel["spouse"] = a
         for i in self.by_kind["place"]:
-            self.drafts[i].rel["mayor"] = self.pick("person", lambda p: 1935 <= p.attr["birth_year"] <= 1985)
+            self.drafts[i].rel["mayor"] = self.pick(
+                "person", lambda p: 1935 <= p.attr["birth_year"] <= 1985
+            )
 
     # -- freezing ----------------------------------------------------------------------
 
-    def build(self) -> tuple[tuple[Entity, ...], tuple[Document, ...], tuple[tuple[tuple[str, int], ...], ...]]:
+    def build(
+        self,
+    ) -> tuple[tuple[Entity, ...], tuple[Document, ...], tuple[tuple[tuple[str, int], ...], ...]]:
         """Entities, their documents, and per entity the (relation, entity id) pointing at it."""
         self.people()
         self.places()

@@ -14,8 +14,22 @@ from orchestra_env.world.vocabulary import WORK_KINDS, with_article
 class Draft:
     """A mutable entity while the world is built."""
 
-    __slots__ = ("kind", "name", "label", "aliases", "subtype", "stem", "popularity", "rel", "attr",
-                 "full", "female", "extra", "motto", "early")
+    __slots__ = (
+        "kind",
+        "name",
+        "label",
+        "aliases",
+        "subtype",
+        "stem",
+        "popularity",
+        "rel",
+        "attr",
+        "full",
+        "female",
+        "extra",
+        "motto",
+        "early",
+    )
 
     def __init__(self, kind: str, name: str, stem: str, popularity: float, subtype: str = ""):
         self.kind, self.name, self.stem, self.subtype = kind, name, stem, subtype

@@ -66,7 +66,11 @@ class KnowledgeWorld:
         rng = random.Random(f"orchestra-question/{self.seed}/{index}")
         r = rng.random()
         kind = "chain" if r < 0.6 else "arithmetic" if r < 0.8 else "comparison"
-        maker = {"chain": self._chain, "arithmetic": self._arithmetic, "comparison": self._comparison}[kind]
+        maker = {
+            "chain": self._chain,
+            "arithmetic": self._arithmetic,
+            "comparison": self._comparison,
+        }[kind]
         for _ in range(200):
             try:
                 return self._finish(index, kind, *maker(rng), rng)
@@ -118,7 +122,8 @@ class KnowledgeWorld:
         path, e = [], end
         for _ in range(steps):
             options = [
-                (rel, j) for rel, j in self._inbound[e.id]
+                (rel, j)
+                for rel, j in self._inbound[e.id]
                 if j not in seen and j != end.id and all(j != p for _, p in path)
             ]
             if not options:
@@ -142,7 +147,9 @@ class KnowledgeWorld:
         seen = {start.id}
         end, phrase, hops = self._walk(start, n - 1, rng, seen)
         finals = list(FINAL_ATTRIBUTES[end.kind])
-        finals += [r for r in WALKS[end.kind] if r in end.relations and end.relations[r] not in seen]
+        finals += [
+            r for r in WALKS[end.kind] if r in end.relations and end.relations[r] not in seen
+        ]
         rel = finals[rng.randrange(len(finals))]
         hop = self._hop(end, rel)
         hops.append(hop)
@@ -151,14 +158,20 @@ class KnowledgeWorld:
         return question_for(rel, end, phrase), hop.value, aliases, hops, None
 
     def _arithmetic(self, rng: random.Random):
-        form = rng.choice(("org_age", "org_age", "work_age", "event_age", "born_apart", "population_sum"))
+        form = rng.choice(
+            ("org_age", "org_age", "work_age", "event_age", "born_apart", "population_sum")
+        )
         seen: set[int] = set()
         if form == "org_age":
             org, phrase, hops = self._towards("organisation", rng.choice((0, 1, 1)), rng, seen)
             founder = self.entities[org.relations["founder"]]
             if founder.id in seen:
                 raise _NoQuestion
-            hops += [self._hop(org, "founded_year"), self._hop(org, "founder"), self._hop(founder, "birth_year")]
+            hops += [
+                self._hop(org, "founded_year"),
+                self._hop(org, "founder"),
+                self._hop(founder, "birth_year"),
+            ]
             a, b = int(org.attributes["founded_year"]), int(founder.attributes["birth_year"])
             question = f"How many years after its founder's birth was {phrase} founded?"
             program = f"founded = {a}\nfounder_born = {b}\nprint(founded - founder_born)"
@@ -167,7 +180,11 @@ class KnowledgeWorld:
             work = self._random(rng, "work")
             creator = self.entities[work.relations["creator"]]
             noun, release = WORK_KINDS[work.subtype].creator, WORK_KINDS[work.subtype].released
-            hops = [self._hop(work, "creator"), self._hop(creator, "birth_year"), self._hop(work, "release_year")]
+            hops = [
+                self._hop(work, "creator"),
+                self._hop(creator, "birth_year"),
+                self._hop(work, "release_year"),
+            ]
             a, b = int(work.attributes["release_year"]), int(creator.attributes["birth_year"])
             question = f"How many years after the birth of its {noun} was {work.label} {release}?"
             program = f"{release} = {a}\n{noun}_born = {b}\nprint({release} - {noun}_born)"
@@ -175,12 +192,20 @@ class KnowledgeWorld:
         if form == "event_age":
             event = self._random(rng, "event")
             org = self.entities[event.relations["organiser"]]
-            hops = [self._hop(event, "organiser"), self._hop(org, "founded_year"), self._hop(event, "year")]
+            hops = [
+                self._hop(event, "organiser"),
+                self._hop(org, "founded_year"),
+                self._hop(event, "year"),
+            ]
             a, b = int(event.attributes["year"]), int(org.attributes["founded_year"])
             if a <= b:
                 raise _NoQuestion
-            question = f"How many years after its organiser was founded did {event.label} take place?"
-            program = f"event_year = {a}\norganiser_founded = {b}\nprint(event_year - organiser_founded)"
+            question = (
+                f"How many years after its organiser was founded did {event.label} take place?"
+            )
+            program = (
+                f"event_year = {a}\norganiser_founded = {b}\nprint(event_year - organiser_founded)"
+            )
             return question, str(a - b), (), hops, program
         kind, attr = ("person", "birth_year") if form == "born_apart" else ("place", "population")
         x, px, hx = self._towards(kind, rng.choice((1, 1, 2)), rng, seen)
@@ -220,7 +245,9 @@ class KnowledgeWorld:
         )
         return question.format(a=px, b=py), winner.name, winner.aliases, hops, program
 
-    def _finish(self, index, kind, question, answer, aliases, hops, program, rng) -> MultihopQuestion:
+    def _finish(
+        self, index, kind, question, answer, aliases, hops, program, rng
+    ) -> MultihopQuestion:
         question = capitalise(question)
         # The question names its starting entities only; a draw where an intermediate entity or
         # the answer happens to be spelled inside it (an event named after its host city...) is

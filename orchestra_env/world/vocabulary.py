@@ -15,6 +15,7 @@ FIRST_YEAR, LAST_YEAR = 1900, 2024
 # Company suffixes beyond Faker's six (Inc, and Sons, LLC, Group, PLC, Ltd).
 ORG_SUFFIXES = ("Holdings", "Industries", "Dynamics", "Media", "Systems", "Partners", "Labs")
 
+
 class WorkKind(NamedTuple):
     creator: str  # "author": "the author of the novel 'X'"
     made_by: str  # "written by": in the document
@@ -28,8 +29,12 @@ WORK_KINDS = MappingProxyType(
     {
         "novel": WorkKind("author", "written by", "wrote", "company", "published", "published"),
         "film": WorkKind("director", "directed by", "directed", "studio", "produced", "released"),
-        "album": WorkKind("artist", "recorded by", "recorded", "record label", "released", "released"),
-        "video game": WorkKind("designer", "designed by", "designed", "company", "published", "released"),
+        "album": WorkKind(
+            "artist", "recorded by", "recorded", "record label", "released", "released"
+        ),
+        "video game": WorkKind(
+            "designer", "designed by", "designed", "company", "published", "released"
+        ),
     }
 )
 WORK_KIND_NAMES = tuple(WORK_KINDS)

@@ -25,7 +25,10 @@ def routes(profiles, aliases) -> list[tuple[str, dict]]:
     for alias in aliases:
         tool = profiles.aliases[alias].tool
         if tool == "search":
-            out += [(tool, {"model": alias, "source": "local"}), (tool, {"model": alias, "source": "web"})]
+            out += [
+                (tool, {"model": alias, "source": "local"}),
+                (tool, {"model": alias, "source": "web"}),
+            ]
         elif tool == "call_expert":
             out.append((tool, {"expert": alias}))
         else:
@@ -91,7 +94,9 @@ class FeatureObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs
         self._prices: Mapping[str, Mapping] = {}  # the episode's info["prices"]
         n_pref = base.observation_space["preference"].shape[0]
         self._size = feature_size(len(self._aliases), n_pref)
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(self._size,), dtype=np.float32)
+        self.observation_space = gym.spaces.Box(
+            -np.inf, np.inf, shape=(self._size,), dtype=np.float32
+        )
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)

@@ -16,7 +16,15 @@ KINDS = ("openai", "transformers", "vllm")
 class BackendError(RuntimeError):
     """A model call (or a backend's construction) failed; the message says what and where."""
 
-    def __init__(self, message: str, *, backend: str = "", model: str = "", url: str = "", status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str = "",
+        model: str = "",
+        url: str = "",
+        status: int | None = None,
+    ):
         where = ", ".join(
             part
             for part in (
@@ -54,14 +62,22 @@ class Generation:
     token_ids: tuple[int, ...] | None = None  # the completion's token ids
     prompt_token_ids: tuple[int, ...] | None = None  # the rendered prompt's token ids
     finish_reason: str | None = None
-    usage_estimated: bool = False  # the server sent no `usage`: counts are Qwen-vocabulary estimates
+    usage_estimated: bool = (
+        False  # the server sent no `usage`: counts are Qwen-vocabulary estimates
+    )
 
 
 @runtime_checkable
 class Backend(Protocol):
     """Anything that turns a chat (and optional OpenAI-format tool schemas) into a completion."""
 
-    def generate(self, messages: Sequence[Mapping[str, Any]], *, tools: Sequence[Mapping] | None = None, **sampling) -> Generation: ...
+    def generate(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        tools: Sequence[Mapping] | None = None,
+        **sampling,
+    ) -> Generation: ...
 
 
 def require(module: str, extra: str, *, backend: str, model: str) -> Any:

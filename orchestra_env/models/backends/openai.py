@@ -72,7 +72,9 @@ class OpenAICompatBackend:
         **sampling: Any,
     ):
         if not base_url or not model:
-            raise BackendConfigError(f"OpenAICompatBackend needs base_url and model, got {base_url!r}, {model!r}")
+            raise BackendConfigError(
+                f"OpenAICompatBackend needs base_url and model, got {base_url!r}, {model!r}"
+            )
         if wire not in ("openai", "raw"):
             raise BackendConfigError(f"wire must be 'openai' or 'raw', got {wire!r}")
         if max_concurrency < 1 or max_retries < 0 or connect_tries < 1:
@@ -127,7 +129,9 @@ class OpenAICompatBackend:
     def generate(self, messages, *, tools=None, **sampling) -> Generation:
         body = {
             "model": self.model,
-            "messages": to_openai_messages(messages) if self.wire == "openai" else [dict(m) for m in messages],
+            "messages": to_openai_messages(messages)
+            if self.wire == "openai"
+            else [dict(m) for m in messages],
             **self.sampling,
             **{k: v for k, v in sampling.items() if v is not None},
         }
@@ -141,7 +145,9 @@ class OpenAICompatBackend:
         return self._generation(payload, seconds, messages, tools)
 
     def _error(self, message: str, status: int | None = None) -> BackendError:
-        return BackendError(message, backend=self.kind, model=self.model, url=self.url, status=status)
+        return BackendError(
+            message, backend=self.kind, model=self.model, url=self.url, status=status
+        )
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -156,7 +162,9 @@ class OpenAICompatBackend:
         last, status, unreachable = "", None, 0
         for attempt in range(self.max_retries + 1):
             delay = min(self.max_backoff, self.backoff * 2**attempt)
-            request = urllib.request.Request(self.url, data=data, headers=self._headers(), method="POST")
+            request = urllib.request.Request(
+                self.url, data=data, headers=self._headers(), method="POST"
+            )
             try:
                 with self._opener.open(request, timeout=self.timeout_s) as response:
                     raw = response.read()
@@ -167,7 +175,10 @@ class OpenAICompatBackend:
                 last = f"HTTP {e.code}: {detail}"
                 delay = _retry_after(e.headers, delay, self.max_backoff)
                 status = e.code
-            except (OSError, http.client.HTTPException) as e:  # timeouts, refused or dropped connections
+            except (
+                OSError,
+                http.client.HTTPException,
+            ) as e:  # timeouts, refused or dropped connections
                 reason = getattr(e, "reason", e)
                 status = None
                 if isinstance(reason, Unreachable):
@@ -191,7 +202,9 @@ class OpenAICompatBackend:
             raise BackendUnreachable(
                 f"could not reach {self.base_url} after {counted} over "
                 f"{time.perf_counter() - start:.1f} s: {last}",
-                backend=self.kind, model=self.model, url=self.url,
+                backend=self.kind,
+                model=self.model,
+                url=self.url,
             )
         raise self._error(f"gave up after {tries} attempts; last: {last}", status)
 
@@ -247,7 +260,11 @@ def _error_detail(error: urllib.error.HTTPError) -> str:
         raw = b""
     try:
         body = json.loads(raw)
-        message = body["error"]["message"] if isinstance(body.get("error"), dict) else body.get("error", body)
+        message = (
+            body["error"]["message"]
+            if isinstance(body.get("error"), dict)
+            else body.get("error", body)
+        )
         return _short(message)
     except (ValueError, AttributeError, KeyError, TypeError):
         return _short(raw.decode("utf-8", "replace")) or error.reason

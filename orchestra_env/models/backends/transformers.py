@@ -56,13 +56,27 @@ class TransformersBackend:
                 kwargs = {"trust_remote_code": trust_remote_code}
                 if dtype is not None:
                     # transformers < 4.56 calls it torch_dtype
-                    key = "dtype" if _version(transformers.__version__) >= (4, 56) else "torch_dtype"
-                    kwargs[key] = dtype if not isinstance(dtype, str) or dtype == "auto" else getattr(self.torch, dtype)
-                model = transformers.AutoModelForCausalLM.from_pretrained(model_path_or_id, **kwargs).to(device)
+                    key = (
+                        "dtype" if _version(transformers.__version__) >= (4, 56) else "torch_dtype"
+                    )
+                    kwargs[key] = (
+                        dtype
+                        if not isinstance(dtype, str) or dtype == "auto"
+                        else getattr(self.torch, dtype)
+                    )
+                model = transformers.AutoModelForCausalLM.from_pretrained(
+                    model_path_or_id, **kwargs
+                ).to(device)
         except Exception as e:  # a missing path, no network, a bad checkpoint: say which model
-            raise BackendError(f"could not load {self.model_name!r}: {type(e).__name__}: {e}", backend=self.kind, model=self.model_name) from e
+            raise BackendError(
+                f"could not load {self.model_name!r}: {type(e).__name__}: {e}",
+                backend=self.kind,
+                model=self.model_name,
+            ) from e
         if getattr(tokenizer, "chat_template", None) is None:
-            raise BackendError("the tokenizer has no chat template", backend=self.kind, model=self.model_name)
+            raise BackendError(
+                "the tokenizer has no chat template", backend=self.kind, model=self.model_name
+            )
         self.model, self.tokenizer = model.eval(), tokenizer
         self.device = next(model.parameters()).device
         self.max_new_tokens = max_new_tokens
@@ -113,10 +127,16 @@ class TransformersBackend:
         except BackendError:
             raise
         except Exception as e:  # e.g. a prompt longer than the model's context, out of memory
-            raise BackendError(f"generation failed: {type(e).__name__}: {e}", backend=self.kind, model=self.model_name) from e
-        completion = output[0, len(prompt):].tolist()
+            raise BackendError(
+                f"generation failed: {type(e).__name__}: {e}",
+                backend=self.kind,
+                model=self.model_name,
+            ) from e
+        completion = output[0, len(prompt) :].tolist()
         text = self.tokenizer.decode(completion, skip_special_tokens=True)
-        eos = _as_set(self.model.generation_config.eos_token_id) | _as_set(self.tokenizer.eos_token_id)
+        eos = _as_set(self.model.generation_config.eos_token_id) | _as_set(
+            self.tokenizer.eos_token_id
+        )
         finish = "stop" if completion and completion[-1] in eos else "length"
         return Generation(
             text=text,
@@ -130,7 +150,9 @@ class TransformersBackend:
 
     def _generate_kwargs(self, options: Mapping[str, Any]) -> dict:
         kwargs: dict[str, Any] = {
-            "max_new_tokens": int(options.get("max_tokens", options.get("max_new_tokens", self.max_new_tokens))),
+            "max_new_tokens": int(
+                options.get("max_tokens", options.get("max_new_tokens", self.max_new_tokens))
+            ),
         }
         pad = self.tokenizer.pad_token_id
         kwargs["pad_token_id"] = pad if pad is not None else self.tokenizer.eos_token_id

@@ -38,7 +38,11 @@ class VLLMBackend:
         try:
             self.llm = self._vllm.LLM(model=model, **dict(engine_kwargs or {}))
         except Exception as e:
-            raise BackendError(f"could not start vLLM: {type(e).__name__}: {e}", backend=self.kind, model=self.model_name) from e
+            raise BackendError(
+                f"could not start vLLM: {type(e).__name__}: {e}",
+                backend=self.kind,
+                model=self.model_name,
+            ) from e
         self.max_tokens = max_tokens
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self.sampling = {k: v for k, v in sampling.items() if v is not None}
@@ -52,7 +56,11 @@ class VLLMBackend:
         return self
 
     def generate(self, messages, *, tools=None, **sampling) -> Generation:
-        options = {"max_tokens": self.max_tokens, **self.sampling, **{k: v for k, v in sampling.items() if v is not None}}
+        options = {
+            "max_tokens": self.max_tokens,
+            **self.sampling,
+            **{k: v for k, v in sampling.items() if v is not None},
+        }
         options["max_tokens"] = options.pop("max_new_tokens", options["max_tokens"])
         start = time.perf_counter()
         try:
@@ -68,7 +76,11 @@ class VLLMBackend:
             result = outputs[0]
             completion = result.outputs[0]
         except Exception as e:
-            raise BackendError(f"generation failed: {type(e).__name__}: {e}", backend=self.kind, model=self.model_name) from e
+            raise BackendError(
+                f"generation failed: {type(e).__name__}: {e}",
+                backend=self.kind,
+                model=self.model_name,
+            ) from e
         prompt_ids = tuple(result.prompt_token_ids or ())
         return Generation(
             text=completion.text,

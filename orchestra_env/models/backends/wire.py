@@ -28,12 +28,24 @@ def to_openai_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict]:
             if call is not None:
                 pending = f"call_{i}"
                 text = remove_calls(content, unclosed=False).strip()
-                wire.append({
-                    "role": "assistant",
-                    "content": text or None,
-                    "tool_calls": [{"id": pending, "type": "function", "function": {
-                        "name": call["name"], "arguments": json.dumps(call.get("arguments", {}), ensure_ascii=False)}}],
-                })
+                wire.append(
+                    {
+                        "role": "assistant",
+                        "content": text or None,
+                        "tool_calls": [
+                            {
+                                "id": pending,
+                                "type": "function",
+                                "function": {
+                                    "name": call["name"],
+                                    "arguments": json.dumps(
+                                        call.get("arguments", {}), ensure_ascii=False
+                                    ),
+                                },
+                            }
+                        ],
+                    }
+                )
                 continue
             pending = None
         elif role == "tool" and "tool_call_id" not in message:
@@ -53,12 +65,18 @@ def _first_call(text: str) -> dict | None:
             call = json.loads(block)
         except json.JSONDecodeError:
             continue
-        if isinstance(call, dict) and isinstance(call.get("name"), str) and isinstance(call.get("arguments", {}), dict):
+        if (
+            isinstance(call, dict)
+            and isinstance(call.get("name"), str)
+            and isinstance(call.get("arguments", {}), dict)
+        ):
             return call
     return None
 
 
-def estimate_prompt_tokens(messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping] | None) -> int:
+def estimate_prompt_tokens(
+    messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping] | None
+) -> int:
     """Qwen-vocabulary count of what was sent, for servers that report no `usage`."""
     texts = [m["content"] for m in messages if isinstance(m.get("content"), str)]
     if tools:

@@ -81,7 +81,9 @@ def _bwrap_path() -> str | None:
 @functools.lru_cache(maxsize=1)
 def interpreter() -> str:
     """The base interpreter: a venv's python is a link to (or copy of) it."""
-    candidate = os.path.join(sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}")
+    candidate = os.path.join(
+        sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    )
     return candidate if os.access(candidate, os.X_OK) else os.path.realpath(sys.executable)
 
 
@@ -96,7 +98,13 @@ def bwrap_argv() -> list[str]:
         # server keeps the few capabilities it needs to hand programs their own uid, chown
         # their directory, kill them and wipe their files (and CAP_SETPCAP to empty the bounding
         # set, then drop it); programs get none.
-        argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+        argv += [
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+        ]
         argv += ["--cap-drop", "ALL"]
         for cap in [*SERVER_CAPS, "CAP_SETPCAP"]:
             argv += ["--cap-add", cap]
@@ -138,7 +146,9 @@ def visible_tree() -> tuple[tuple[str, ...], ...]:
 def python_prefixes() -> list[str]:
     """Directories outside /usr that the interpreter needs (stdlib, libpython)."""
     interpreter_prefix = os.path.dirname(os.path.dirname(interpreter()))
-    prefixes = {os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix, interpreter_prefix)}
+    prefixes = {
+        os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix, interpreter_prefix)
+    }
     outside = sorted(p for p in prefixes if p != "/usr" and not p.startswith("/usr/"))
     return [p for p in outside if not any(p.startswith(q + "/") for q in outside)]
 

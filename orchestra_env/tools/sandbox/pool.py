@@ -52,8 +52,16 @@ class Sandbox:
             raise ValueError(f"isolation must be one of {ISOLATIONS}, not {isolation!r}")
         if cpu_s is not None and cpu_s <= 0:
             raise ValueError(f"cpu_s must be positive, got {cpu_s}")
-        if workers < 1 or timeout_s <= 0 or memory_mb < 32 or max_output_bytes < 1 or max_processes < 1:
-            raise ValueError("workers, timeout_s, max_output_bytes, max_processes must be positive; memory_mb >= 32")
+        if (
+            workers < 1
+            or timeout_s <= 0
+            or memory_mb < 32
+            or max_output_bytes < 1
+            or max_processes < 1
+        ):
+            raise ValueError(
+                "workers, timeout_s, max_output_bytes, max_processes must be positive; memory_mb >= 32"
+            )
         self.workers = workers
         self.timeout_s = float(timeout_s)
         self.cpu_s = cpu_s
@@ -93,7 +101,9 @@ class Sandbox:
             "code": code,
             "timeout_s": timeout,
             # Without cpu_s, a backstop a second past the wall clock, which then stops it first.
-            "cpu_s": math.ceil(timeout) + 1 if self.cpu_s is None else max(1, math.ceil(self.cpu_s)),
+            "cpu_s": math.ceil(timeout) + 1
+            if self.cpu_s is None
+            else max(1, math.ceil(self.cpu_s)),
             "memory_mb": self.memory_mb,
             "max_output_bytes": self.max_output_bytes,
             "max_processes": self.max_processes,

@@ -227,7 +227,9 @@ def _execute(request: dict[str, Any], config: dict[str, Any], devnull: int) -> d
     }
 
 
-def _collect(pid: int, buffers: dict[int, bytearray], request: dict[str, Any], started: float) -> str | None:
+def _collect(
+    pid: int, buffers: dict[int, bytearray], request: dict[str, Any], started: float
+) -> str | None:
     """Read the child's output until it exits; "timeout"/"output_limit" if we must stop it."""
     deadline = started + request["timeout_s"]
     cap = request["max_output_bytes"]
@@ -261,7 +263,9 @@ def _collect(pid: int, buffers: dict[int, bytearray], request: dict[str, Any], s
             os.close(exit_fd)
 
 
-def _read_ready(ready: list[int], buffers: dict[int, bytearray], open_fds: set[int], cap: int) -> bool:
+def _read_ready(
+    ready: list[int], buffers: dict[int, bytearray], open_fds: set[int], cap: int
+) -> bool:
     """Read the ready pipes; True as soon as one holds more than `cap` bytes."""
     for fd in ready:
         if fd in open_fds:
@@ -315,7 +319,9 @@ def _wipe(directory: str) -> None:
             os.unlink(entry.path)
 
 
-def _child(request: dict[str, Any], config: dict[str, Any], work: str, devnull: int, out_w: int, err_w: int) -> NoReturn:
+def _child(
+    request: dict[str, Any], config: dict[str, Any], work: str, devnull: int, out_w: int, err_w: int
+) -> NoReturn:
     """The forked child: confine itself, then run the program. Never returns."""
     status = SETUP_EXIT
     try:
