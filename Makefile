@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,16 @@ test: $(VENV)/.test-installed
 	  >/dev/null 2>&1; } || true
 	$(BIN)/python -m pytest -n auto -q
 
+# Lint and formatting are checked, never rewritten, here (CI runs it); `make format` rewrites.
+LINTED := orchestra_env agents baselines tests benchmarks examples
+
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check orchestra_env agents baselines tests benchmarks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+format: $(VENV)/.test-installed
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
 
 bench: $(VENV)/.run-installed
 	$(BIN)/python benchmarks/throughput.py
