@@ -80,7 +80,8 @@ class LLMOrchestrator:
         self.backend = backend_from_config(backend) if isinstance(backend, Mapping) else backend
         if not callable(getattr(self.backend, "generate", None)):
             raise TypeError(
-                f"backend must have generate(messages, *, tools, **sampling), got {type(backend).__name__}"
+                "backend must have generate(messages, *, tools, **sampling), "
+                f"got {type(backend).__name__}"
             )
         self.tokenizer = tokenizer
         self.render_tools = render_tools

@@ -20,8 +20,8 @@ def make_llm_agent(name: str, /, **kwargs: Any) -> LLMOrchestrator:
 
     * "orchestrator-8b": `Orchestrator8B` (kwargs: backend="transformers" | "vllm" | "openai",
       model_path=..., base_url=..., plus sampling);
-    * "llm": a generic `LLMOrchestrator` (kwargs: backend=Backend | config | kind, model=..., name=...,
-      base_url=..., system_prompt=...);
+    * "llm": a generic `LLMOrchestrator` (kwargs: backend=Backend | config | kind, model=...,
+      name=..., base_url=..., system_prompt=...);
     * a prompt-only baseline preset ("gpt-5", "qwen3-8b", "llama-3.3-70b", …; see
       `orchestra_env.agents.prompted.PRESETS`): needs only an endpoint.
     """

@@ -119,8 +119,8 @@ def make_baseline(
         )
         if not url:
             raise ValueError(
-                f"baseline {name!r} needs an endpoint serving {preset.model}: pass base_url=... or set "
-                f"{preset.env_prefix}_BASE_URL (or OPENAI_BASE_URL)"
+                f"baseline {name!r} needs an endpoint serving {preset.model}: "
+                f"pass base_url=... or set {preset.env_prefix}_BASE_URL (or OPENAI_BASE_URL)"
             )
         key_env = api_key_env or preset.api_key_env or f"{preset.env_prefix}_API_KEY"
         backend = resolve_backend(

@@ -81,14 +81,16 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     print(
-        "| domain | rows | load ms | world build ms | restore µs | read call µs | write call µs | hash µs | new task ms | calls timed (read/write) |"
+        "| domain | rows | load ms | world build ms | restore µs | read call µs | write call µs "
+        "| hash µs | new task ms | calls timed (read/write) |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in args.domains or bundled_domains():
         r = bench(name, args.tasks)
         print(
-            f"| {r['domain']} | {r['rows']} | {r['load_ms']:.0f} | {r['build_ms']:.0f} | {r['restore_us']:.0f} | "
-            f"{r['read_us']:.0f} | {r['write_us']:.0f} | {r['hash_us']:.0f} | {r['task_ms']:.2f} | {r['calls']} |"
+            f"| {r['domain']} | {r['rows']} | {r['load_ms']:.0f} | {r['build_ms']:.0f} "
+            f"| {r['restore_us']:.0f} | {r['read_us']:.0f} | {r['write_us']:.0f} "
+            f"| {r['hash_us']:.0f} | {r['task_ms']:.2f} | {r['calls']} |"
         )
 
 

@@ -48,7 +48,8 @@ def main() -> None:
                     progress=False,
                 )
                 print(
-                    f"| evaluate {agent} | {workers} | {args.episodes} | {wall:.1f} | {args.episodes / wall:.1f} |"
+                    f"| evaluate {agent} | {workers} | {args.episodes} | {wall:.1f} "
+                    f"| {args.episodes / wall:.1f} |"
                 )
         wall = timed(
             run_baselines,
@@ -58,7 +59,8 @@ def main() -> None:
             console=Console(quiet=True),
         )
         print(
-            f"| `orchestra run` (every baseline, then compare) | 2 | {args.main_job_episodes} per agent | {wall:.1f} | - |"
+            "| `orchestra run` (every baseline, then compare) | 2 "
+            f"| {args.main_job_episodes} per agent | {wall:.1f} | - |"
         )
 
 

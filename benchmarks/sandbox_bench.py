@@ -75,13 +75,15 @@ def main() -> None:
         f"(one-time probe {probe_ms:.0f} ms)\n"
     )
     print(
-        "| isolation | pool start, 1 worker (ms) | warm call median (ms) | p90 (ms) | p99 (ms) | calls/s |"
+        "| isolation | pool start, 1 worker (ms) | warm call median (ms) "
+        "| p90 (ms) | p99 (ms) | calls/s |"
     )
     print("|---|---:|---:|---:|---:|---:|")
     for mode in modes:
         r = bench(mode, args.calls, args.starts)
         print(
-            f"| {mode} | {r['start']:.0f} | {r['median']:.2f} | {r['p90']:.2f} | {r['p99']:.2f} | {r['per_s']:.0f} |"
+            f"| {mode} | {r['start']:.0f} | {r['median']:.2f} | {r['p90']:.2f} "
+            f"| {r['p99']:.2f} | {r['per_s']:.0f} |"
         )
 
 

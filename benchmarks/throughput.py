@@ -113,7 +113,10 @@ def bench_env(env_id: str, agent, episodes: int, first_seed: int = 0, **kwargs) 
 
 
 def row(env_id: str, label: str, r: dict) -> str:
-    return f"| {env_id} | {label} | {r['steps_per_s']:,.0f} | {r['resets_per_s']:,.0f} | {r['reset_median_ms']:.3f} ms |"
+    return (
+        f"| {env_id} | {label} | {r['steps_per_s']:,.0f} | {r['resets_per_s']:,.0f} "
+        f"| {r['reset_median_ms']:.3f} ms |"
+    )
 
 
 def main() -> None:
@@ -139,8 +142,9 @@ def main() -> None:
     bench_env("ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.warmup, first_seed=10**6)
     rss_warm = rss_mb()
     print(
-        f"first env + world + index build: {warm:.2f} s; RSS {rss_before:.0f} MB after the cold row; "
-        f"{args.warmup} warm-up episodes: {time.perf_counter() - t:.1f} s, RSS {rss_warm:.0f} MB"
+        f"first env + world + index build: {warm:.2f} s; "
+        f"RSS {rss_before:.0f} MB after the cold row; {args.warmup} warm-up episodes: "
+        f"{time.perf_counter() - t:.1f} s, RSS {rss_warm:.0f} MB"
     )
     print("| env | policy | steps/s | resets/s | median reset |")
     print("|---|---|---|---|---|")
@@ -176,8 +180,9 @@ def main() -> None:
         "ToolOrchestra-Multihop-v0", FixedPlan(search_plan), args.warmup, first_seed=4 * 10**6
     )
     print(
-        f"\npeak RSS {rss_mb():.0f} MB ({rss_mb() - rss_warm:+.0f} MB since the warm-up, over every row above "
-        f"and {args.episodes + args.warmup} more episodes); ≈{per_env * 1024:.0f} KB per extra env"
+        f"\npeak RSS {rss_mb():.0f} MB ({rss_mb() - rss_warm:+.0f} MB since the warm-up, "
+        f"over every row above and {args.episodes + args.warmup} more episodes); "
+        f"≈{per_env * 1024:.0f} KB per extra env"
     )
 
 

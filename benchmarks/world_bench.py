@@ -96,10 +96,12 @@ def main() -> None:
     print(f"| world build, another seed | {world_warm:.2f} s |")
     print(f"| index build (local + web) | {index_s:.2f} s |")
     print(
-        f"| question() median / mean | {_median_us(q_times):.0f} µs / {1e6 * statistics.mean(q_times):.0f} µs |"
+        f"| question() median / mean | {_median_us(q_times):.0f} µs "
+        f"/ {1e6 * statistics.mean(q_times):.0f} µs |"
     )
     print(
-        f"| search uncached, median ({len(distinct):,} distinct queries) | {_median_us(uncached):.0f} µs |"
+        f"| search uncached, median ({len(distinct):,} distinct queries) "
+        f"| {_median_us(uncached):.0f} µs |"
     )
     print(f"| search cached, median | {_median_us(cached):.2f} µs |")
     print(f"| targeted hop query hit@3, right source | {hit_targeted:.2%} |")

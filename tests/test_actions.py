@@ -18,11 +18,20 @@ TOOLS = {s.name: s for s in qa_tool_specs(default_profiles(), list(default_profi
     "text",
     [
         '<tool_call>{"name": "search", "arguments": {"model": "search-2"}}</tool_call>',
-        '<think>cheap first</think>\n<tool_call>\n{"name": "search", "arguments": {"model": "search-2"}}\n</tool_call>',
-        'thinking without an opening tag</think><tool_call>{"name": "search", "arguments": {"model": "search-2"}}</tool_call>',
+        (
+            "<think>cheap first</think>\n"
+            '<tool_call>\n{"name": "search", "arguments": {"model": "search-2"}}\n</tool_call>'
+        ),
+        (
+            "thinking without an opening tag</think>"
+            '<tool_call>{"name": "search", "arguments": {"model": "search-2"}}</tool_call>'
+        ),
         '{"name": "search", "arguments": {"model": "search-2"}}',
         '{"name": "search", "arguments": "{\\"model\\": \\"search-2\\"}"}',
-        '{"type": "function", "function": {"name": "search", "arguments": "{\\"model\\": \\"search-2\\"}"}}',
+        (
+            '{"type": "function", "function": '
+            '{"name": "search", "arguments": "{\\"model\\": \\"search-2\\"}"}}'
+        ),
         '<tool_call>{"name": "search", "arguments": {"model": "search-2"}}',  # unclosed at the end
     ],
 )
@@ -59,7 +68,10 @@ def test_first_valid_call_of_a_turn_is_executed():
             "tool 'answer': arguments: 'model' is a required property",
         ),
         (
-            '<tool_call>{"name": "search", "arguments": {"model": "search-1", "source": "intranet"}}</tool_call>',
+            (
+                '<tool_call>{"name": "search", '
+                '"arguments": {"model": "search-1", "source": "intranet"}}</tool_call>'
+            ),
             "argument 'source': 'intranet' is not one of ['local', 'web']",
         ),
         (

@@ -184,9 +184,9 @@ def test_structured_tool_calls_and_reasoning_come_back_as_hermes_text(server):
     )
     tools = [{"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}]
     g = backend(server).generate(CHAT, tools=tools)
-    assert (
-        g.text
-        == '<think>\nlook it up\n</think>\n\n<tool_call>\n{"name": "search", "arguments": {"model": "search-2"}}\n</tool_call>'
+    assert g.text == (
+        "<think>\nlook it up\n</think>\n\n"
+        '<tool_call>\n{"name": "search", "arguments": {"model": "search-2"}}\n</tool_call>'
     )
     assert server.script.requests[0]["body"]["tools"] == tools
     parsed = orchestra_env.parse_action(g.text, {"search": _spec("search")})
@@ -386,7 +386,8 @@ def test_env_chat_becomes_strict_openai_wire_format():
         {"role": "user", "content": "q"},
         {
             "role": "assistant",
-            "content": '<think>hm</think><tool_call>{"name": "search", "arguments": {"model": "search-3"}}</tool_call>',
+            "content": "<think>hm</think>"
+            '<tool_call>{"name": "search", "arguments": {"model": "search-3"}}</tool_call>',
         },
         {"role": "tool", "content": "docs"},
         {"role": "assistant", "content": "garbage"},
@@ -483,7 +484,8 @@ PROFILES = load_profiles()
 
 
 def expert_server_reply(body: dict) -> Reply:
-    """A plausible expert: the reply each tool's system prompt asks for, usage from the model name."""
+    """A plausible expert: the reply each tool's system prompt asks for,
+    usage from the model name."""
     system = body["messages"][0]["content"]
     n = int(body["model"].rsplit("-", 1)[-1]) if body["model"][-1].isdigit() else 1
     if "<query>" in system:

@@ -63,7 +63,8 @@ def test_shipped_profiles_reproduce_the_paper(family):
         expected, measured = 100 * cal.expected_accuracy(*args), 100 * cal.crn_accuracy(*args)
         if max(abs(expected - target), abs(measured - target)) > cal.TOLERANCE:
             misses.append(
-                f"{model} {setting}: paper {target}, expected {expected:.1f}, measured {measured:.1f}"
+                f"{model} {setting}: paper {target}, "
+                f"expected {expected:.1f}, measured {measured:.1f}"
             )
     assert not misses, "\n".join(misses)
 

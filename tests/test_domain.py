@@ -275,7 +275,8 @@ RUNTIME_MISTAKES = [
     (
         "sample query that finds nothing",
         lambda d: d["tasks"][RETURN]["sample"][0].update(
-            query="SELECT loan_id, member_id, book_id, 'x' AS title FROM loans WHERE status = 'lost'"
+            query="SELECT loan_id, member_id, book_id, 'x' AS title "
+            "FROM loans WHERE status = 'lost'"
         ),
         "/tasks/2/sample/0",
         "found no rows",
@@ -381,7 +382,10 @@ def test_failure_midway_rolls_back_earlier_statements(tmp_path):
                 },
                 "statements": [
                     "UPDATE members SET status = 'suspended'",
-                    "UPDATE books SET copies_available = copies_available - 100 WHERE book_id = :book_id",
+                    (
+                        "UPDATE books SET copies_available = copies_available - 100 "
+                        "WHERE book_id = :book_id"
+                    ),
                 ],
                 "returns": {"message": "done"},
             }
@@ -564,7 +568,8 @@ def test_communicated(info, said, found):
 def test_same_seed_same_world_in_another_process(library):
     code = (
         "import sys; from orchestra_env.domain import load_domain;"
-        "d = load_domain(sys.argv[1]); print(d.build_world(3).hash()); print(d.task(5, 3).expected_hash)"
+        "d = load_domain(sys.argv[1]); print(d.build_world(3).hash()); "
+        "print(d.task(5, 3).expected_hash)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, library.source], capture_output=True, text=True, check=True
@@ -623,7 +628,9 @@ def test_scaffold_edited_as_a_user_would_validates(tmp_path):
                 }
             ],
             "statements": [
-                "INSERT INTO reviews VALUES ('RV-' || printf('%04d', (SELECT COUNT(*) + 1 FROM reviews)), :member_id, :book_id, :stars)"
+                "INSERT INTO reviews VALUES "
+                "('RV-' || printf('%04d', (SELECT COUNT(*) + 1 FROM reviews)), "
+                ":member_id, :book_id, :stars)"
             ],
             "returns": {"message": "Thanks for rating {book_id} {stars} stars."},
         }

@@ -60,7 +60,10 @@ def test_charges_follow_prices_and_tokens():
 def test_web_search_fees_and_policy_tokens():
     env = OrchestraEnv()
     env.reset(seed=2)
-    web = '<tool_call>{"name": "search", "arguments": {"model": "search-3", "source": "web"}}</tool_call>'
+    web = (
+        '<tool_call>{"name": "search", '
+        '"arguments": {"model": "search-3", "source": "web"}}</tool_call>'
+    )
     _, _, _, _, info = env.step(web)
     assert info["ledger"]["calls"]["web_search"] == 1
     fees = env.profiles.fees
@@ -90,7 +93,10 @@ def _trajectory(seed):
 
 
 def test_same_seed_same_trajectory_across_processes():
-    code = "import json, sys; from tests.test_episodes import _trajectory; print(json.dumps([_trajectory(s) for s in (7, 8)]))"
+    code = (
+        "import json, sys; from tests.test_episodes import _trajectory; "
+        "print(json.dumps([_trajectory(s) for s in (7, 8)]))"
+    )
     runs = [
         subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -48,7 +48,8 @@ def test_wheel_contents_and_import(tmp_path):
         check=True,
     )
     code = (
-        "import gymnasium as gym, orchestra_env, orchestra_env.agents, orchestra_env.baselines.routers as r;"
+        "import gymnasium as gym, orchestra_env, orchestra_env.agents, "
+        "orchestra_env.baselines.routers as r;"
         "env = gym.make('orchestra_env:ToolOrchestra-v0'); env.reset(seed=0);"
         "print(orchestra_env.__file__); print(r.__file__)"
     )

@@ -105,6 +105,7 @@ def sweep(
         cells[model, setting, family] = measure_cell(model, setting, family, n, seed, profiles)
         if log:
             log(
-                f"{model:20s} {setting:5s} {family:9s} {100 * cells[model, setting, family].accuracy:5.1f}%"
+                f"{model:20s} {setting:5s} {family:9s} "
+                f"{100 * cells[model, setting, family].accuracy:5.1f}%"
             )
     return cells

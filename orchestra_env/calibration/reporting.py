@@ -45,7 +45,10 @@ def report(
     ]
     for (model, setting, family), cell in cells.items():
         target, sim = CELLS[model, setting, family], 100 * cell.accuracy
-        row = f"| {model} | {setting} | {BENCHMARK[family]} ({family}) | {target:.1f} | {sim:.1f} | {sim - target:+.1f} |"
+        row = (
+            f"| {model} | {setting} | {BENCHMARK[family]} ({family}) "
+            f"| {target:.1f} | {sim:.1f} | {sim - target:+.1f} |"
+        )
         if expected:
             row += (
                 f" {expected[model, setting, family]:.1f} |"

@@ -58,7 +58,8 @@ class AgentFactory:
         missing = [a for a in ("name", "reset", "act") if not hasattr(agent, a)]
         if missing:
             raise TypeError(
-                f"{self.factory!r} built {type(agent).__name__}, which lacks {missing} of the Agent protocol"
+                f"{self.factory!r} built {type(agent).__name__}, "
+                f"which lacks {missing} of the Agent protocol"
             )
         return agent
 

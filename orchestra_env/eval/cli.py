@@ -78,7 +78,8 @@ def add_eval_commands(subparsers: argparse._SubParsersAction) -> None:
         "--executor",
         choices=EVAL_EXECUTORS,
         default="process",
-        help="where the workers run: local processes, or Ray actors on the cluster at RAY_ADDRESS (else a local Ray); needs the ray extra (default: process)",
+        help="where the workers run: local processes, or Ray actors on the cluster at "
+        "RAY_ADDRESS (else a local Ray); needs the ray extra (default: process)",
     )
     ev.add_argument("--out", type=Path, required=True, help="run file (JSONL) to write or resume")
     ev.add_argument(
@@ -88,7 +89,8 @@ def add_eval_commands(subparsers: argparse._SubParsersAction) -> None:
         "--max-errors",
         type=int,
         default=DEFAULT_MAX_ERRORS,
-        help=f"failed episodes tolerated before stopping (default: {DEFAULT_MAX_ERRORS}); failed ones are retried on resume",
+        help=f"failed episodes tolerated before stopping (default: {DEFAULT_MAX_ERRORS}); "
+        "failed ones are retried on resume",
     )
     ev.add_argument("--no-progress", action="store_true", help="no live progress bar")
     live = ev.add_argument_group(
@@ -121,7 +123,8 @@ def add_eval_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     cmp.add_argument(
         "--weak",
-        help="agent anchoring APGR/CPT at the cheap end (default: the cheapest agent less accurate than --strong)",
+        help="agent anchoring APGR/CPT at the cheap end "
+        "(default: the cheapest agent less accurate than --strong)",
     )
     cmp.add_argument(
         "--strong",

@@ -111,7 +111,8 @@ def _record(
         ledger = info["ledger"]
         if info["task_id"] != unit.task_id:
             raise EpisodeError(
-                f"reset(options={{'task_id': {unit.task_id!r}}}) played {info['task_id']!r}: the env ignored the task id"
+                f"reset(options={{'task_id': {unit.task_id!r}}}) played {info['task_id']!r}: "
+                "the env ignored the task id"
             )
         return EpisodeRecord(
             agent=context.agent_name,
@@ -137,8 +138,9 @@ def _record(
         )
     except KeyError as exc:
         raise EpisodeError(
-            f"{context.env_id} ended task {unit.task_id!r} without info[{exc.args[0]!r}]; the evaluator needs "
-            "task_id, family, outcome, reward_terms, turns, format_errors and ledger at an episode's end"
+            f"{context.env_id} ended task {unit.task_id!r} without info[{exc.args[0]!r}]; "
+            "the evaluator needs task_id, family, outcome, reward_terms, turns, format_errors "
+            "and ledger at an episode's end"
         ) from exc
 
 

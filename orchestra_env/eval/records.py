@@ -193,7 +193,8 @@ def _split_rows(rows: list[dict], path: Path) -> tuple[RunHeader | None, list[Ep
             raise RunFileError(f"{path}:{number}: bad episode record: {exc}") from exc
         if record.unit in records:  # only an unlocked concurrent writer could do this
             warnings.warn(
-                f"{path}:{number}: task {record.task_id!r} trial {record.trial} again; keeping the first",
+                f"{path}:{number}: task {record.task_id!r} trial {record.trial} again; "
+                "keeping the first",
                 stacklevel=3,
             )
             continue

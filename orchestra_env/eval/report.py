@@ -154,7 +154,10 @@ def coverage_note(records: Sequence[EpisodeRecord]) -> str | None:
         return None
     common = set.intersection(*units.values())
     counts = ", ".join(f"{agent} {len(u)}" for agent, u in sorted(units.items()))
-    return f"the agents played different episodes ({counts}; {len(common)} in common), so their numbers cover different tasks"
+    return (
+        f"the agents played different episodes ({counts}; {len(common)} in common), "
+        "so their numbers cover different tasks"
+    )
 
 
 # -- tables -------------------------------------------------------------------------------------
@@ -258,7 +261,8 @@ def _routing_rows(routing: Routing) -> list[list[str]]:
 
 def _routing_caption(routing: Routing) -> str:
     return (
-        f"weak = {routing.weak}, strong = {routing.strong}; AIQ (all real agents) = {routing.aiq:.3f}; "
+        f"weak = {routing.weak}, strong = {routing.strong}; "
+        f"AIQ (all real agents) = {routing.aiq:.3f}; "
         "– : the agent's cost lies outside the pair's"
     )
 
@@ -310,7 +314,8 @@ def _markdown(summary: dict, routing: Routing | None, note: str | None) -> str:
             [
                 "# Agent comparison",
                 "Accuracy with its 95% Wilson interval; $ and simulated latency per episode; "
-                "pass^k (the chance that k trials of a task all succeed) at the trials every task has; Pareto ✓: no other agent is both cheaper "
+                "pass^k (the chance that k trials of a task all succeed) at the trials every "
+                "task has; Pareto ✓: no other agent is both cheaper "
                 "(or as cheap) and at least as accurate; bound: an upper bound (oracle), not an "
                 "achievable agent, left out of the frontier.",
                 *([f"**Note:** {note}."] if note else []),

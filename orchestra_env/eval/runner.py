@@ -215,7 +215,8 @@ def _units(env: gym.Env, split: str, n: int, trials: int, seed: int) -> list[Uni
     lister = getattr(env.unwrapped, "task_ids", None)
     if lister is None:
         raise TypeError(
-            f"{type(env.unwrapped).__name__} has no task_ids(split, n): the evaluator needs it to list tasks"
+            f"{type(env.unwrapped).__name__} has no task_ids(split, n): "
+            "the evaluator needs it to list tasks"
         )
     task_ids = list(dict.fromkeys(lister(split, n)))  # a repeated id would collide on resume
     return [Unit(t, trial, unit_seed(seed, t, trial)) for trial in range(trials) for t in task_ids]

@@ -135,7 +135,8 @@ class LiveExperts:
         )
         if unknown:
             raise ValueError(
-                f"expert_backends keys {unknown} are neither aliases ({', '.join(profiles.aliases)}) "
+                f"expert_backends keys {unknown} are neither "
+                f"aliases ({', '.join(profiles.aliases)}) "
                 f"nor models ({', '.join(profiles.models)}) nor '*'"
             )
         self.backends = dict(backends)

@@ -80,7 +80,8 @@ class Profiles:
     discrimination: float
     policy_model: str
     price_tables: Mapping[str, Mapping[str, Price]]
-    # family -> skill -> offset added to that family's step difficulties (fitted by orchestra_env.calibration)
+    # family -> skill -> offset added to that family's step difficulties
+    # (fitted by orchestra_env.calibration)
     difficulty_offsets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # tier name (strong, mid, cheap, open) -> tool -> the alias of that tier
     tiers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -194,7 +195,8 @@ def load_profiles(path: str | Path | None = None) -> Profiles:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ProfileError(
-            f"profiles file {str(path)!r} is not valid JSON: line {e.lineno} column {e.colno}: {e.msg}"
+            f"profiles file {str(path)!r} is not valid JSON: "
+            f"line {e.lineno} column {e.colno}: {e.msg}"
         ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ProfileError(f"profiles file {str(path)!r} cannot be read: {e}") from None

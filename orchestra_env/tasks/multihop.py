@@ -87,7 +87,8 @@ class MultihopTask:
             return f"<query>{self._query(evidence, success, rng)}</query>"
         if role == "reason":
             return f"```python\n{self._program(evidence, success, rng)}\n```"
-        return f"<answer>{self.question.answer if success else self._wrong_answer(evidence, rng)}</answer>"
+        answer = self.question.answer if success else self._wrong_answer(evidence, rng)
+        return f"<answer>{answer}</answer>"
 
     def _hop_check(self, hop, evidence: Evidence) -> Check:
         d = self.question.difficulty

@@ -91,7 +91,8 @@ def divisors(rng: random.Random) -> ReasoningItem:
         "divisors",
         f"How many positive divisors does {n} have?",
         count,
-        f"n = {n}\nprint(sum(2 if i * i != n else 1 for i in range(1, int(n ** 0.5) + 1) if n % i == 0))",
+        f"n = {n}\nprint(sum(2 if i * i != n else 1 "
+        "for i in range(1, int(n ** 0.5) + 1) if n % i == 0))",
         head=-1.0 + 0.5 * _scale(n),
         coding=-0.5,
     )
@@ -183,7 +184,8 @@ def weekday(rng: random.Random) -> ReasoningItem:
     name = calendar.day_name[day.weekday()]
     return _problem(
         "weekday",
-        f"On which day of the week did {day.strftime('%B')} {day.day}, {day.year} fall (Gregorian calendar)?",
+        f"On which day of the week did {day.strftime('%B')} {day.day}, {day.year} fall "
+        "(Gregorian calendar)?",
         name,
         f"import datetime\nprint(datetime.date({day.year}, {day.month}, {day.day}).strftime('%A'))",
         head=1.5 + 0.3 * abs(day.year - 2000) / 100,
@@ -199,7 +201,8 @@ def days_between(rng: random.Random) -> ReasoningItem:
         "days_between",
         f"How many days are there from {a.isoformat()} to {b.isoformat()}?",
         span,
-        f"import datetime\nprint((datetime.date({b.year}, {b.month}, {b.day}) - datetime.date({a.year}, {a.month}, {a.day})).days)",
+        f"import datetime\nprint((datetime.date({b.year}, {b.month}, {b.day}) "
+        f"- datetime.date({a.year}, {a.month}, {a.day})).days)",
         head=-0.5 + 0.7 * _scale(span),
         coding=-1.0,
     )
@@ -265,7 +268,8 @@ def knowledge(rng: random.Random) -> ReasoningItem:
     answer = rng.randint(1700, 2020) if prop.startswith("year") else rng.randint(100, 99_999)
     return ReasoningItem(
         kind="knowledge",
-        question=f"Specialist question: what is the {prop} of the {subject} as given in the standard reference works?",
+        question=f"Specialist question: what is the {prop} of the {subject} "
+        "as given in the standard reference works?",
         answer=str(answer),
         program=None,
         difficulty={

@@ -56,7 +56,8 @@ class TaskSuite:
             )
         if domains is not None and FC not in families:
             raise ValueError(
-                f"domains= sets the domains of the {FC!r} family, which this suite lacks: {sorted(families)}"
+                f"domains= sets the domains of the {FC!r} family, "
+                f"which this suite lacks: {sorted(families)}"
             )
         offsets = difficulty_offsets or {}
         self.families = {
@@ -88,7 +89,8 @@ class TaskSuite:
         name, _, index = task_id.partition("/")
         if name not in self.families or not index.isdigit():
             raise ValueError(
-                f"unknown task id {task_id!r}; expected '<family>/<index>' with family in {self.names}"
+                f"unknown task id {task_id!r}; "
+                f"expected '<family>/<index>' with family in {self.names}"
             )
         return self.families[name].task(int(index))
 

@@ -79,7 +79,10 @@ def _person_text(d: Draft, drafts, inbound, rng: random.Random) -> str:
     out.append(
         rng.choice(
             (
-                f"Throughout {his} working life {d.name} argued that organisations should {d.motto}.",
+                (
+                    f"Throughout {his} working life {d.name} argued that organisations "
+                    f"should {d.motto}."
+                ),
                 f"{d.name} is best remembered for a long campaign to {d.motto}.",
                 f"Colleagues recall that {d.name} wanted every team to {d.motto}.",
             )
@@ -110,7 +113,10 @@ def _org_text(d: Draft, drafts, inbound, rng: random.Random) -> str:
         ),
         rng.choice(
             (
-                f"{d.name} was founded in {fy} by {founder}, its founder and first chief executive.",
+                (
+                    f"{d.name} was founded in {fy} by {founder}, "
+                    "its founder and first chief executive."
+                ),
                 f"Its founder, {founder}, founded {d.name} in {fy}.",
             )
         ),
@@ -167,15 +173,23 @@ def _work_text(d: Draft, drafts, inbound, rng: random.Random) -> str:
         (
             rng.choice(
                 (
-                    f"{d.name} is {with_article(d.subtype)} {work.made_by} {creator}, {work.released} in {year}.",
+                    (
+                        f"{d.name} is {with_article(d.subtype)} {work.made_by} {creator}, "
+                        f"{work.released} in {year}."
+                    ),
                     f"{d.name} is a {year} {d.subtype} {work.made_by} {creator}.",
                 )
             ),
             f"Its {work.creator}, {creator}, is the {d.subtype}'s sole credited {work.creator}.",
-            f"The {d.subtype} was {work.published} by {publisher} and first {work.released} in {year}.",
+            (
+                f"The {d.subtype} was {work.published} by {publisher} "
+                f"and first {work.released} in {year}."
+            ),
             f"It follows {with_article(d.extra)}.",
-            f"Reviewers praised its {d.motto} and its unusual structure, and it is still widely discussed "
-            "among enthusiasts.",
+            (
+                f"Reviewers praised its {d.motto} and its unusual structure, "
+                "and it is still widely discussed among enthusiasts."
+            ),
         )
     )
 

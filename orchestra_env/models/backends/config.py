@@ -96,7 +96,8 @@ def backends_from_mapping(
         mapping = load_backend_configs(mapping)
     if not isinstance(mapping, Mapping):
         raise BackendConfigError(
-            f"{source}: expected a mapping {{alias: config}} or a file path, got {type(mapping).__name__}"
+            f"{source}: expected a mapping {{alias: config}} or a file path, "
+            f"got {type(mapping).__name__}"
         )
     built: dict[str, Backend] = {}
     shared: dict[str, Backend] = {}
@@ -110,6 +111,7 @@ def backends_from_mapping(
             built[str(key)] = value
         else:
             raise BackendConfigError(
-                f"{source}[{key!r}]: expected a backend config mapping or a Backend, got {type(value).__name__}"
+                f"{source}[{key!r}]: expected a backend config mapping or a Backend, "
+                f"got {type(value).__name__}"
             )
     return built

@@ -23,7 +23,8 @@ class TransformersBackend:
         model_path_or_id: a local directory or a hub id (the hub needs network the first time).
         device: torch device ("cpu", "cuda", "cuda:1").
         dtype: "auto", "bfloat16", "float16", "float32" or a torch dtype (None: the checkpoint's).
-        max_new_tokens: default cap on generated tokens (per call: `max_tokens` or `max_new_tokens`).
+        max_new_tokens: default cap on generated tokens (per call: `max_tokens` or
+            `max_new_tokens`).
         chat_template_kwargs: extra template variables, e.g. {"enable_thinking": False} for Qwen3.
         **sampling: generation defaults: temperature (0 = greedy), top_p, top_k, seed.
     """

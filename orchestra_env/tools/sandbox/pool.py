@@ -60,7 +60,8 @@ class Sandbox:
             or max_processes < 1
         ):
             raise ValueError(
-                "workers, timeout_s, max_output_bytes, max_processes must be positive; memory_mb >= 32"
+                "workers, timeout_s, max_output_bytes, max_processes must be positive; "
+                "memory_mb >= 32"
             )
         self.workers = workers
         self.timeout_s = float(timeout_s)
