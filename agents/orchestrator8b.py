@@ -3,9 +3,12 @@
 The model is a Qwen3-8B fine-tune: it reads the Qwen3 chat template with the tool schemas in
 `<tools>…</tools>`, thinks in `<think>…</think>` and calls one tool as Hermes
 `<tool_call>{"name": …, "arguments": {…}}</tool_call>` — exactly the action format the env
-parses. For question answering it was trained on a prompt rebuilt every turn, which the env
-produces with `render="toolorchestra"` (in `Orchestrator8B.env_kwargs`); conversations use the
-plain chat. No system prompt is added: the env's is the one the model was trained with.
+parses. It only behaves as reported on the prompts it was trained on, so the agent asks for
+`render="orchestrator-8b"` (in `Orchestrator8B.env_kwargs`): the released question-answering
+prompt rebuilt every turn, the released tool schemas and function-calling system prompt, and
+transparent expert turns (see `orchestra_env.render_o8b`). No system prompt is added: the
+env's is the one the model was trained with. The sampling defaults are the paper's evaluation
+(temperature 1.0, no nucleus cut; top-k is left to the backend).
 
 Load it in process (transformers or vLLM, from a hub id or a local path) or point it at a
 server (`vllm serve nvidia/Nemotron-Orchestrator-8B --enable-auto-tool-choice
@@ -20,14 +23,15 @@ from orchestra_env.agents.llm import LLMOrchestrator, resolve_backend
 from orchestra_env.models.backends import Backend
 
 MODEL_ID = "nvidia/Nemotron-Orchestrator-8B"
-# Qwen3's recommended sampling in thinking mode (the released model keeps Qwen3's template).
-SAMPLING = {"temperature": 0.6, "top_p": 0.95, "top_k": 20, "max_tokens": 4096}
+# The paper's evaluation sampling. top_p is explicit because the checkpoint's generation config
+# (Qwen3's) would otherwise apply 0.95 under transformers.
+SAMPLING = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 4096}
 
 
 class Orchestrator8B(LLMOrchestrator):
     """`LLMOrchestrator` preset for Nemotron-Orchestrator-8B (tools rendered by the template)."""
 
-    env_kwargs = {"render": "toolorchestra", "policy_model": "qwen3-8b"}
+    env_kwargs = {"render": "orchestrator-8b", "policy_model": "qwen3-8b"}
 
     def __init__(self, backend: Backend, *, name: str = "orchestrator-8b", **kwargs: Any):
         kwargs.setdefault("render_tools", True)

@@ -21,7 +21,7 @@ import numpy as np
 from gymnasium.envs.registration import EnvSpec
 
 from orchestra_env import render as rendering
-from orchestra_env import tokens
+from orchestra_env import render_o8b, tokens
 from orchestra_env.actions import Message, ToolCall, parse_action
 from orchestra_env.core import Task
 from orchestra_env.domain import DomainError, bundled_domains, validate_domain
@@ -32,7 +32,7 @@ from orchestra_env.models.profiles import Price, Profiles, load_profiles
 from orchestra_env.models.simulated import SimulatedExperts
 from orchestra_env.rewards import Preference, episode_reward, preset_preferences, reference_scales
 from orchestra_env.spaces import ToolCallText, observation_space
-from orchestra_env.tasks.base import SPLITS
+from orchestra_env.tasks.base import SPLITS, TaskFamily
 from orchestra_env.tasks.suite import TaskSuite
 from orchestra_env.tools.base import ToolContext, ToolResult
 from orchestra_env.tools.catalogue import price_sheet
@@ -63,7 +63,8 @@ class OrchestraEnv(gym.Env[dict, str]):
             are not reproducible, so the env's spec then says `nondeterministic=True`.
         preference: "sample" (a preset per episode), a preset name, or a `Preference`.
         max_turns, max_cost_usd, max_latency_s: truncate when a budget is exhausted.
-        render: observation format, "chat" or "toolorchestra".
+        render: observation format, "chat", "toolorchestra" or "orchestrator-8b" (the released
+            checkpoint's own prompts and tool schemas; see `orchestra_env.render_o8b`).
         format_penalty: reward subtracted for each malformed action.
         max_format_errors: truncate after more malformed actions than this.
         split: "train", "validation" or "test": the tasks episodes draw from.
@@ -120,6 +121,7 @@ class OrchestraEnv(gym.Env[dict, str]):
     ):
         self.render_mode = _choice("render_mode", render_mode, (None, "ansi"))
         self.render_format = _choice("render", render, rendering.FORMATS)
+        self._o8b = self.render_format == render_o8b.NAME
         self.split = _choice("split", split, SPLITS)
         self.world_seed = _integer("world_seed", world_seed)
         self.max_turns = _integer("max_turns", max_turns, minimum=1)
@@ -214,9 +216,13 @@ class OrchestraEnv(gym.Env[dict, str]):
         self._episode = Episode(
             task=task, preference=preference, seed=episode_seed, tools=offered, resources=resources
         )
-        self._episode.messages = rendering.opening_messages(
-            self._episode, family.system_prompt(task)
-        )
+        if self._o8b:
+            policy = family.policy(task) if family.conversational else None
+            self._episode.messages = render_o8b.opening_messages(self._episode, policy)
+        else:
+            self._episode.messages = rendering.opening_messages(
+                self._episode, family.system_prompt(task)
+            )
         self._reference = reference_scales(
             task.reference_plan, self._profiles_now, tokens.count(task.prompt)
         )
@@ -248,7 +254,8 @@ class OrchestraEnv(gym.Env[dict, str]):
         self._charge_policy(written)
         reward, info_extra = 0.0, {}
         if isinstance(parsed, ToolCall):
-            self._apply(written, self._family.execute(parsed, self._context))
+            call = render_o8b.env_call(parsed) if self._o8b else parsed
+            self._apply(written, self._family.execute(call, self._context))
             info_extra["tool"] = parsed.name
         elif isinstance(parsed, Message):
             self._apply(written, self._family.respond(parsed, self._context))
@@ -309,7 +316,9 @@ class OrchestraEnv(gym.Env[dict, str]):
         ep, evidence = self._episode, self._episode.evidence
         for charge in result.charges:
             ep.ledger.charge(charge)
-        evidence.add_documents(result.documents)
+        evidence.add_documents(
+            render_o8b.gathered(result.documents) if self._o8b else result.documents
+        )
         if result.code_run is not None:
             evidence.code_runs.append(result.code_run)
         if result.call is not None:
@@ -319,8 +328,11 @@ class OrchestraEnv(gym.Env[dict, str]):
         if result.answer is not None:
             ep.answer = result.answer
         self._ended = result.final
-        ep.messages.append({"role": "assistant", "content": action})
-        ep.messages.extend(result.replies)
+        if self._o8b and result.stand_in:  # the expert's step stands where the policy's call was
+            ep.messages.extend(result.stand_in)
+        else:
+            ep.messages.append({"role": "assistant", "content": action})
+            ep.messages.extend(result.replies)
 
     def _charge_policy(self, written: str | None) -> None:
         """Bill the policy's own turn: the prompt it read and the text it wrote."""
@@ -354,6 +366,8 @@ class OrchestraEnv(gym.Env[dict, str]):
         ep = self._episode
         if self.render_format == "toolorchestra" and not self._family.conversational:
             messages = rendering.toolorchestra_messages(ep)
+        elif self._o8b and not self._family.conversational:
+            messages = render_o8b.qa_messages(ep)
         else:  # fresh dicts: a caller that edits an observation must not edit the episode
             messages = tuple({"role": m["role"], "content": m["content"]} for m in ep.messages)
         return {
@@ -387,7 +401,7 @@ class OrchestraEnv(gym.Env[dict, str]):
         """Tool specs (by name) and their JSON; cached unless prices change per episode."""
         key = (task.family, task.toolset, tuple(aliases))
         if profiles is not self.profiles or key not in self._specs_cache:
-            specs = self.suite.family(task.family).tool_specs(task, profiles, aliases)
+            specs = self._family_specs(self.suite.family(task.family), task, profiles, aliases)
             built = ({s.name: s for s in specs}, tools_json(specs))
             if profiles is not self.profiles:
                 return built
@@ -417,9 +431,15 @@ class OrchestraEnv(gym.Env[dict, str]):
                 family_aliases = [
                     a for a in self.aliases if self.profiles.aliases[a].tool in family.tools
                 ]
-                for spec in family.tool_specs(task, self.profiles, family_aliases):
+                for spec in self._family_specs(family, task, self.profiles, family_aliases):
                     specs.setdefault(spec.name, spec)
         return tuple(specs.values())
+
+    def _family_specs(
+        self, family: TaskFamily, task: Task, profiles: Profiles, aliases: Sequence[str]
+    ) -> tuple[ToolSpec, ...]:
+        specs = family.tool_specs(task, profiles, aliases)
+        return render_o8b.tool_specs(specs, profiles, aliases) if self._o8b else specs
 
     def _subsample(self, draw: random.Random, aliases: list[str]) -> tuple[str, ...]:
         if not self.tool_subsample:

@@ -1,4 +1,4 @@
-"""Episode state → the observation's `messages`, in two formats.
+"""Episode state → the observation's `messages`, in three formats.
 
 * "chat": a growing chat — system, the user's problem, then each assistant action followed by
   the tool's reply as a `tool` message — ready for `tokenizer.apply_chat_template`.
@@ -6,13 +6,15 @@
   answering, rebuilt every turn: a short system message, and one user message holding the
   problem, the documents gathered so far (each capped at 1,200 characters), the code written so
   far with its outputs, and an instruction to choose a tool.
+* "orchestrator-8b": the released Orchestrator-8B's own interface byte for byte, for question
+  answering and conversations (see `orchestra_env.render_o8b`).
 """
 
 from __future__ import annotations
 
 from orchestra_env.episode import Episode
 
-FORMATS = ("chat", "toolorchestra")
+FORMATS = ("chat", "toolorchestra", "orchestrator-8b")
 
 TOOLORCHESTRA_SYSTEM = "You are good at using tools."
 TOOLORCHESTRA_INSTRUCTION = (

@@ -86,7 +86,7 @@ def test_registry_names_the_papers_baselines():
         "oracle",
     } <= names
     # Agents that need something of the env say so; the evaluator passes it on.
-    assert AgentSpec("orchestrator-8b").env_kwargs()["render"] == "toolorchestra"
+    assert AgentSpec("orchestrator-8b").env_kwargs()["render"] == "orchestrator-8b"
     assert AgentSpec("llama-3.3-70b").env_kwargs() == {"policy_model": "llama-3.3-70b"}
 
 

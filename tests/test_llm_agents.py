@@ -62,7 +62,7 @@ def test_rendered_prompt_has_the_tokens_orchestrator_8b_expects(tiny_qwen3):
 
     qwen = get_tokenizer("qwen2.5-72b-instruct")
     tokenizer = AutoTokenizer.from_pretrained(tiny_qwen3)
-    env = gym.make("ToolOrchestra-Multihop-v0", render="toolorchestra")
+    env = gym.make("ToolOrchestra-Multihop-v0", render="orchestrator-8b")
     obs, _ = env.reset(seed=0)
     tools = json.loads(obs["tools"])
     text = _render(tokenizer, list(obs["messages"]), tools)
@@ -163,19 +163,47 @@ def test_llm_orchestrator_plays_episodes_on_a_tiny_qwen3(tiny_backend):
         assert turn.tools is not None and turn.messages[0]["role"] == "system"
 
 
-def test_orchestrator_8b_preset_on_a_tiny_qwen3(tiny_qwen3):
+@pytest.mark.parametrize(
+    "env_id", ["ToolOrchestra-Multihop-v0", "ToolOrchestra-FunctionCalling-v0"]
+)
+def test_orchestrator_8b_preset_on_a_tiny_qwen3(tiny_qwen3, env_id):
+    """The agent in its own format, end to end: each turn tokenised with the chat template and
+    the released tool schemas, the generation parsed by the env, the episode graded."""
+    from transformers import AutoTokenizer
+
+    from orchestra_env.rollout import rollout
+
     agent = make_llm_agent(
         "orchestrator-8b",
         backend="transformers",
         model_path=tiny_qwen3,
         sampling={"max_tokens": 16, "seed": 1},
     )
-    assert isinstance(agent, Orchestrator8B) and agent.env_kwargs["render"] == "toolorchestra"
-    env = gym.make("ToolOrchestra-Multihop-v0", max_turns=3, **agent.env_kwargs)
-    actions, info, _ = play(env, agent, seed=2)
-    assert "outcome" in info and len(agent.trajectory) == len(actions)
-    # The rebuilt prompt: one system and one user message every turn.
-    assert all([m["role"] for m in t.messages] == ["system", "user"] for t in agent.trajectory)
+    assert isinstance(agent, Orchestrator8B) and agent.env_kwargs["render"] == "orchestrator-8b"
+    assert agent.sampling["temperature"] == 1.0  # the paper's evaluation
+    env = gym.make(env_id, max_turns=3, **agent.env_kwargs)
+    steps = []
+    played = rollout(env, agent, seed=2, on_step=steps.append)
+    assert "outcome" in played.info and len(agent.trajectory) == len(steps) >= 1
+    # every generation was parsed: a tool call or a message, else a format error
+    assert all("tool" in s.next_info or "error" in s.next_info for s in steps)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_qwen3)
+    for turn, step in zip(agent.trajectory, steps, strict=True):
+        assert list(turn.tools) == json.loads(step.observation["tools"])
+        expected = _render(tokenizer, list(turn.messages), list(turn.tools))
+        assert tokenizer.decode(list(turn.prompt_token_ids)) == expected
+    first = agent.trajectory[0]
+    if env_id == "ToolOrchestra-Multihop-v0":  # the prompt rebuilt every turn: two messages
+        assert all([m["role"] for m in t.messages] == ["system", "user"] for t in agent.trajectory)
+        assert [t["function"]["name"] for t in first.tools] == [
+            "enhance_reasoning",
+            "answer",
+            "search",
+        ]
+        assert first.messages[1]["content"].endswith("\n\nChoose an appropriate tool.'")
+    else:
+        assert first.messages[0]["content"].startswith("<instructions>\nYou are a customer")
+        assert first.tools[-1]["function"]["name"] == "call_expert"
 
 
 def test_orchestra_eval_runs_orchestrator_8b_from_a_model_path(tiny_qwen3, tmp_path):
@@ -205,7 +233,7 @@ def test_orchestra_eval_runs_orchestrator_8b_from_a_model_path(tiny_qwen3, tmp_p
     ]
     assert main(argv) == 0
     header, records = read_run(out)
-    assert header.env_kwargs["render"] == "toolorchestra"  # the agent's own format, recorded
+    assert header.env_kwargs["render"] == "orchestrator-8b"  # the agent's own format, recorded
     assert len(records) == 3 and all(
         r.outcome in (0, 1) and r.turns >= 1 for r in records
     )  # graded

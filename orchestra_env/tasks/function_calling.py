@@ -255,6 +255,10 @@ class FunctionCallingFamily:
         domain_specs = tuple(t.spec for t in self._domain(task).tools.values())
         return domain_specs + (expert_tool_spec(profiles, aliases),)
 
+    def policy(self, task: FunctionCallingTask) -> str:
+        """The domain's policy text (the released Orchestrator-8B prompt wraps it its own way)."""
+        return self._domain(task).policy
+
     def begin(self, task: FunctionCallingTask) -> dict:
         name = task.case.domain
         if name not in self._worlds:
@@ -271,6 +275,9 @@ class FunctionCallingFamily:
             return tool_reply(
                 f"{proposal.alias} proposed an invalid step: {proposal.step.error}",
                 charges=(proposal.charge,),
+                stand_in=proposal.stand_in(
+                    ({"role": "tool", "content": f"Error: {proposal.step.error}"},)
+                ),
             )
         if isinstance(proposal.step, ToolCall):
             return proposal.taken(self._run_domain_tool(proposal.step, ctx))
@@ -349,4 +356,9 @@ class Proposal:
             said=result.said,
             user_said=result.user_said,
             final=result.final,
+            stand_in=self.stand_in(result.replies),
         )
+
+    def stand_in(self, answered: tuple[dict, ...]) -> tuple[dict, ...]:
+        """The expert's step as if the policy had taken it, followed by what `answered` it."""
+        return ({"role": "assistant", "content": self.text.strip()}, *answered)

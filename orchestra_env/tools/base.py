@@ -28,6 +28,9 @@ class ToolResult:
     user_said: tuple[str, ...] = ()  # what the user answered
     call: CallRecord | None = None  # a domain tool call that ran
     final: bool = False  # the episode ends: an answer was given, or the user hung up
+    # call_expert: the expert's own turn and what answered it, which a transparent history
+    # (render="orchestrator-8b") shows in place of the policy's call and `replies`
+    stand_in: tuple[dict, ...] = ()
 
     @property
     def content(self) -> str:
