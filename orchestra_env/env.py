@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import os
 import random
 import reprlib
@@ -20,15 +19,14 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.envs.registration import EnvSpec
 
+from orchestra_env import env_options, render_o8b, tokens
 from orchestra_env import render as rendering
-from orchestra_env import render_o8b, tokens
 from orchestra_env.actions import Message, ToolCall, parse_action
 from orchestra_env.core import Task
-from orchestra_env.domain import DomainError, bundled_domains, validate_domain
 from orchestra_env.episode import Episode, Resources
 from orchestra_env.ledger import Charge
 from orchestra_env.models.base import Expert
-from orchestra_env.models.profiles import Price, Profiles, load_profiles
+from orchestra_env.models.profiles import Price, Profiles
 from orchestra_env.models.simulated import SimulatedExperts
 from orchestra_env.rewards import Preference, episode_reward, preset_preferences, reference_scales
 from orchestra_env.spaces import ToolCallText, observation_space
@@ -40,7 +38,6 @@ from orchestra_env.tools.retrieval import WorldCorpus
 from orchestra_env.tools.spec import ToolSpec, tools_json
 
 EXTRA_TOOL_KEYS = ("web_search",)  # counted calls that are not model aliases
-DOMAIN_CHECK_TASKS = 5  # tasks per template an authored domain must yield at construction
 
 
 class OrchestraEnv(gym.Env[dict, str]):
@@ -119,21 +116,23 @@ class OrchestraEnv(gym.Env[dict, str]):
         profiles: Profiles | str | os.PathLike | None = None,
         render_mode: str | None = None,
     ):
-        self.render_mode = _choice("render_mode", render_mode, (None, "ansi"))
-        self.render_format = _choice("render", render, rendering.FORMATS)
+        self.render_mode = env_options.choice("render_mode", render_mode, (None, "ansi"))
+        self.render_format = env_options.choice("render", render, rendering.FORMATS)
         self._o8b = self.render_format == render_o8b.NAME
-        self.split = _choice("split", split, SPLITS)
-        self.world_seed = _integer("world_seed", world_seed)
-        self.max_turns = _integer("max_turns", max_turns, minimum=1)
-        self.max_format_errors = _integer("max_format_errors", max_format_errors, minimum=0)
-        self.search_k = _integer("search_k", search_k, minimum=1)
-        self.format_penalty = _number("format_penalty", format_penalty)
-        self.price_jitter = _number("price_jitter", price_jitter)
-        self.tool_subsample = _number("tool_subsample", tool_subsample, below=1.0)
-        self.max_cost_usd = _budget("max_cost_usd", max_cost_usd)
-        self.max_latency_s = _budget("max_latency_s", max_latency_s)
-        domains = _domains_option(domains, self.world_seed)
-        self.profiles = _priced(_profiles_option(profiles), prices)
+        self.split = env_options.choice("split", split, SPLITS)
+        self.world_seed = env_options.integer("world_seed", world_seed)
+        self.max_turns = env_options.integer("max_turns", max_turns, minimum=1)
+        self.max_format_errors = env_options.integer(
+            "max_format_errors", max_format_errors, minimum=0
+        )
+        self.search_k = env_options.integer("search_k", search_k, minimum=1)
+        self.format_penalty = env_options.number("format_penalty", format_penalty)
+        self.price_jitter = env_options.number("price_jitter", price_jitter)
+        self.tool_subsample = env_options.number("tool_subsample", tool_subsample, below=1.0)
+        self.max_cost_usd = env_options.budget("max_cost_usd", max_cost_usd)
+        self.max_latency_s = env_options.budget("max_latency_s", max_latency_s)
+        domains = env_options.domains_option(domains, self.world_seed)
+        self.profiles = env_options.priced(env_options.profiles_option(profiles), prices)
         if policy_model is not None and policy_model not in self.profiles.models:
             raise ValueError(
                 f"unknown policy_model {policy_model!r}; known: {sorted(self.profiles.models)}"
@@ -156,18 +155,18 @@ class OrchestraEnv(gym.Env[dict, str]):
                 f"experts must be 'simulated', 'live' or an Expert object, got {experts!r}"
             )
         self.suite = TaskSuite(
-            _weights(families),
+            env_options.family_weights(families),
             world_seed=self.world_seed,
             domains=domains,
             difficulty_offsets=self.profiles.difficulty_offsets,
         )
 
-        self.aliases = _offered_aliases(self.profiles, self.suite, tools)
+        self.aliases = env_options.offered_aliases(self.profiles, self.suite, tools)
         if experts == "live":
             self.experts.require(self.aliases)
         self.tool_keys = self.aliases + EXTRA_TOOL_KEYS
         self._presets = preset_preferences(self.profiles, self.tool_keys)
-        self._preference = _preference_option(preference, self._presets)
+        self._preference = env_options.preference_option(preference, self._presets)
         self._specs_cache: dict[tuple[str, ...], tuple[dict[str, ToolSpec], str]] = {}
         self.action_space = ToolCallText(self._all_specs())
         self.observation_space = observation_space(len(self.tool_keys) + 3, self.max_turns)
@@ -190,7 +189,7 @@ class OrchestraEnv(gym.Env[dict, str]):
             episode_seed = int(options["episode_seed"])
         draw = random.Random(f"episode:{episode_seed}")
         preference = (
-            _preference_option(options["preference"], self._presets)
+            env_options.preference_option(options["preference"], self._presets)
             if "preference" in options
             else self._preference
         )
@@ -464,78 +463,6 @@ def _run_code(code: str):
     return shared_sandbox().run(code)
 
 
-def _weights(families: str | Sequence[str] | Mapping[str, float]) -> dict[str, float]:
-    if isinstance(families, str):
-        return {families: 1.0}
-    if isinstance(families, Mapping):
-        return {str(k): float(v) for k, v in families.items()}
-    return dict.fromkeys(families, 1.0)
-
-
-def _priced(profiles: Profiles, prices: str | Mapping[str, Any]) -> Profiles:
-    if prices == "paper":
-        return profiles
-    if isinstance(prices, str):
-        if prices not in profiles.price_tables:
-            raise ValueError(
-                f"unknown price table {prices!r}; known: paper, {', '.join(profiles.price_tables)}"
-            )
-        return profiles.with_prices(profiles.price_tables[prices])
-    if not isinstance(prices, Mapping):
-        raise ValueError(
-            f"prices must be a price-table name or {{model: (input, output)}}, got {prices!r}"
-        )
-    unknown = sorted(set(prices) - set(profiles.models))
-    if unknown:
-        raise ValueError(f"prices name unknown models {unknown}; known: {sorted(profiles.models)}")
-    return profiles.with_prices({m: _price(f"prices[{m!r}]", p) for m, p in prices.items()})
-
-
-def _price(option: str, price: Any) -> Price:
-    """A `Price`, or a pair (input, output) of non-negative USD per million tokens."""
-    if isinstance(price, Price):
-        price = (price.input_per_mtok, price.output_per_mtok)
-    if isinstance(price, (str, bytes)) or not isinstance(price, Sequence) or len(price) != 2:
-        raise ValueError(f"{option} must be (input, output) USD per million tokens, got {price!r}")
-    return Price(_number(f"{option} input", price[0]), _number(f"{option} output", price[1]))
-
-
-def _offered_aliases(
-    profiles: Profiles, suite: TaskSuite, tools: Sequence[str] | None
-) -> tuple[str, ...]:
-    family_tools = {t for name in suite.names for t in suite.family(name).tools}
-    aliases = [a for a, spec in profiles.aliases.items() if spec.tool in family_tools]
-    if tools is None:
-        return tuple(aliases)
-    # Aliases of tools no family here uses are skipped: one list serves the mixed env and each family's.
-    unknown = sorted(set(tools) - set(profiles.aliases) - family_tools)
-    if unknown:
-        raise ValueError(f"unknown tools or aliases {unknown}; available: {aliases}")
-    wanted = set(tools)
-    chosen = tuple(a for a in aliases if a in wanted or profiles.aliases[a].tool in wanted)
-    missing = sorted(family_tools - {profiles.aliases[a].tool for a in chosen})
-    if missing:
-        raise ValueError(f"tools {missing} would have no model alias; add one of their aliases")
-    return chosen
-
-
-def _preference_option(
-    option: str | Preference | Mapping, presets: Mapping[str, Preference]
-) -> Preference | None:
-    """None means: sample a preset per episode."""
-    if isinstance(option, Preference):
-        return option
-    if isinstance(option, Mapping):
-        return Preference(**option)
-    if option == "sample":
-        return None
-    if option in presets:
-        return presets[option]
-    raise ValueError(
-        f"preference must be 'sample', a Preference, or one of {sorted(presets)}; got {option!r}"
-    )
-
-
 def _copied(data: dict) -> dict:
     """A fresh copy of a dict whose values are plain values or dicts of them: no two infos may
     share a mutable object (a caller keeps and may edit them; Gymnasium's checker warns)."""
@@ -548,68 +475,3 @@ def _preference_info(preference: Preference, presets: Mapping[str, Preference]) 
     fields = {f.name: getattr(preference, f.name) for f in dataclasses.fields(preference)}
     preset = next((name for name, p in presets.items() if p == preference), None)
     return {**fields, "tools": dict(preference.tools), "preset": preset}
-
-
-# -- option checks: each names the option and what it got --------------------------------------
-
-
-def _choice(option: str, value: Any, choices: Sequence[Any]) -> Any:
-    if value not in choices:
-        raise ValueError(f"{option} must be one of {tuple(choices)}, got {value!r}")
-    return value
-
-
-def _integer(option: str, value: Any, *, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{option} must be an integer, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{option} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _number(option: str, value: Any, *, below: float | None = None) -> float:
-    """A finite number >= 0 (and < `below`, if given)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{option} must be a finite number, got {value!r}")
-    if value < 0 or (below is not None and value >= below):
-        bounds = f"in [0, {below})" if below is not None else ">= 0"
-        raise ValueError(f"{option} must be {bounds}, got {value}")
-    return float(value)
-
-
-def _budget(option: str, value: Any) -> float | None:
-    """None (no budget) or a finite number >= 0."""
-    return None if value is None else _number(option, value)
-
-
-def _domains_option(domains: Any, world_seed: int) -> tuple[str, ...] | None:
-    """The domain names/paths as a tuple (one name or path alone is accepted); an authored
-    domain is validated now — loaded, its world built, a few tasks of every template made —
-    so that a broken one fails here rather than in the middle of a run."""
-    if domains is None:
-        return None
-    if isinstance(domains, (str, os.PathLike)):
-        domains = [domains]
-    paths = (str, os.PathLike)
-    if not isinstance(domains, Sequence) or not all(isinstance(d, paths) for d in domains):
-        raise ValueError(f"domains must be a list of domain names or paths, got {domains!r}")
-    if not domains:
-        raise ValueError("domains must name at least one domain (None means the bundled ones)")
-    names = tuple(os.fspath(d) for d in domains)
-    bundled = set(bundled_domains())
-    for name in names:
-        if name not in bundled:
-            report = validate_domain(name, per_template=DOMAIN_CHECK_TASKS, seed=world_seed)
-            if not report.ok:
-                raise DomainError(report.problems, report.source)
-    return names
-
-
-def _profiles_option(profiles: Any) -> Profiles:
-    if isinstance(profiles, Profiles):
-        return profiles
-    if profiles is None or isinstance(profiles, (str, os.PathLike)):
-        return load_profiles(profiles)
-    raise ValueError(
-        f"profiles must be a Profiles or the path of a profiles JSON, got {type(profiles).__name__}"
-    )

@@ -23,7 +23,7 @@ LAYERS = (
     ("engines", ["models", "world", "domain", "actions", "rewards", "spaces", "episode"]),
     ("tools", ["tools"]),
     ("tasks", ["tasks"]),
-    ("env", ["render", "render_o8b", "env"]),
+    ("env", ["render", "render_o8b", "env_options", "env"]),
     ("loops", ["observation", "rollout", "wrappers"]),
     ("agents", ["agents"]),
     ("baselines", ["baselines"]),
