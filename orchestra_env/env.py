@@ -143,7 +143,8 @@ class OrchestraEnv(gym.Env[dict, str]):
         if experts == "live":
             if expert_backends is None:
                 raise ValueError(
-                    "experts='live' needs expert_backends: {alias | model | '*': backend config} or a file path"
+                    "experts='live' needs expert_backends: "
+                    "{alias | model | '*': backend config} or a file path"
                 )
             from orchestra_env.models.live import LiveExperts
 

@@ -60,7 +60,8 @@ def offered_aliases(
     aliases = [a for a, spec in profiles.aliases.items() if spec.tool in family_tools]
     if tools is None:
         return tuple(aliases)
-    # Aliases of tools no family here uses are skipped: one list serves the mixed env and each family's.
+    # Aliases of tools no family here uses are skipped: one list serves the mixed env and each
+    # family's.
     unknown = sorted(set(tools) - set(profiles.aliases) - family_tools)
     if unknown:
         raise ValueError(f"unknown tools or aliases {unknown}; available: {aliases}")

@@ -39,7 +39,8 @@ def tiny_backend(tiny_qwen3):
 
 
 def test_fixture_template_is_qwen3s_own():
-    """The fixture's template is byte-identical to the Qwen3 template TRL ships (when TRL is here)."""
+    """The fixture's template is byte-identical to the Qwen3 template TRL ships (when TRL is
+    here)."""
     from importlib import resources
 
     try:
