@@ -16,6 +16,9 @@ family; "none" is `baselines.single_model.alone(model)` and "basic" is
 * `tau2` — the fast path and the fit for τ²: the chance table (`chance_table`) and the
   tool_use fit (`fit_tool_use`, `with_tool_use`);
 * `reporting` — the markdown comparison with the paper (`report`);
+* `fidelity` — the fidelity report: the simulator's causal structure (oracle evidence, retry
+  vs escalate, program output in context, gold leaks) beside the targets real models set
+  (`measure_fidelity`, `fidelity_markdown`); `visibility` — its difficulty classifier and ROC-AUC;
 * `cli` — the `orchestra calibrate` command.
 """
 
@@ -35,6 +38,16 @@ from orchestra_env.calibration.evidence import (
     sandbox_runner,
     skill_vector,
     task_probabilities,
+)
+from orchestra_env.calibration.fidelity import (
+    Fidelity,
+    GoldQueries,
+    Played,
+    Target,
+    fidelity_markdown,
+    gold_in_text,
+    measure_fidelity,
+    play_cell,
 )
 from orchestra_env.calibration.fitting import (
     FIT_SKILLS,
@@ -97,6 +110,7 @@ from orchestra_env.calibration.tau2 import (
     replayed_tau2,
     with_tool_use,
 )
+from orchestra_env.calibration.visibility import roc_auc, visibility_auc
 
 __all__ = [
     "BENCHMARK",
@@ -131,9 +145,13 @@ __all__ = [
     "Cell",
     "ChanceTable",
     "EvidenceTable",
+    "Fidelity",
     "Fit",
     "FitProblem",
+    "GoldQueries",
+    "Played",
     "StepChecks",
+    "Target",
     "ToolUseFit",
     "basic_searches",
     "chance_table",
@@ -144,13 +162,17 @@ __all__ = [
     "expected_accuracy",
     "facts_evidence",
     "family_kwargs",
+    "fidelity_markdown",
     "fit",
     "fit_tool_use",
     "fitted_data",
+    "gold_in_text",
     "hop_documents",
     "measure",
     "measure_cell",
+    "measure_fidelity",
     "monotone",
+    "play_cell",
     "play_episode",
     "policy",
     "policy_costs",
@@ -160,6 +182,7 @@ __all__ = [
     "replayed_cells",
     "replayed_tau2",
     "report",
+    "roc_auc",
     "sandbox_runner",
     "shipped_fit",
     "skill_vector",
@@ -168,6 +191,7 @@ __all__ = [
     "task_probabilities",
     "tau2_costs",
     "tolerance",
+    "visibility_auc",
     "with_tool_use",
     "write_profiles",
 ]

@@ -7,6 +7,9 @@ report how the shipped profiles compare (see the `orchestra_env.calibration` pac
 * `--report-only` — no fit: measure the shipped profiles through the env and print the table.
 * `--columns all|hle-frames|tau2` — which of the paper's columns to fit and measure (default
   all: HLE and FRAMES, "none" and "basic", and τ² "basic"); the others keep their values.
+* `--fidelity` — no fit: print the fidelity report (`calibration.fidelity`: oracle evidence,
+  retry vs escalate, program output in context, gold leaks, difficulty visibility) with the
+  targets beside it, on n test tasks per cell (default 200); exit status 0 whatever it shows.
 Exit status 1 when a measured cell is further from the paper than its tolerance (3 points for
 HLE and FRAMES, 5 for τ²).
 """
@@ -22,13 +25,21 @@ from orchestra_env import calibration as cal
 from orchestra_env.eval.cli import plain
 from orchestra_env.models.profiles import Profiles, load_profiles, parse_profiles
 
+CALIBRATE_N, FIDELITY_N = 1000, 200  # default test tasks per cell
+
 
 def add_calibrate_command(subparsers: argparse._SubParsersAction) -> None:
-    """Register `calibrate [--n N] [--seed S] [--columns C] [--write | --report-only]`."""
+    """Register `calibrate [--n N] [--seed S] [--columns C] [--write | --report-only |
+    --fidelity]`."""
     parser = subparsers.add_parser(
         "calibrate", help="fit the simulated experts to the paper's accuracies (HLE, FRAMES, τ²)"
     )
-    parser.add_argument("--n", type=int, default=1000, help="test tasks per cell (default 1000)")
+    parser.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="test tasks per cell (default 1000; 200 with --fidelity)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the episode seeds (default 0)")
     parser.add_argument(
         "--columns",
@@ -43,14 +54,24 @@ def add_calibrate_command(subparsers: argparse._SubParsersAction) -> None:
     mode.add_argument(
         "--report-only", action="store_true", help="measure the shipped profiles; no fit"
     )
+    mode.add_argument(
+        "--fidelity",
+        action="store_true",
+        help="print the fidelity report (the simulator's causal structure vs its targets); no fit",
+    )
     parser.set_defaults(func=cmd_calibrate)
 
 
 def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
+    fidelity = getattr(args, "fidelity", False)
+    if args.n is None:
+        args.n = FIDELITY_N if fidelity else CALIBRATE_N
     if args.n < 1:
         console.print("[red]--n must be at least 1[/red]")
         return 2
     args.columns = getattr(args, "columns", "all")
+    if fidelity:
+        return _fidelity_report(args, console)
     command = _command(args)
     if args.report_only:
         return _measured_report(args, console, command)
@@ -98,6 +119,15 @@ def _measured_report(
         cal.report(cells, command=command, expected=expected), markup=False, highlight=False
     )
     return _status(cells)
+
+
+def _fidelity_report(args: argparse.Namespace, console: Console) -> int:
+    report = cal.measure_fidelity(args.n, args.seed, log=plain(console))
+    command = f"orchestra calibrate --fidelity --n {args.n} --seed {args.seed}"
+    # soft_wrap: markdown table rows must stay whole lines at any terminal width
+    text = cal.fidelity_markdown(report, command)
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    return 0
 
 
 def _print_fit(result: cal.Fit, console: Console) -> None:
