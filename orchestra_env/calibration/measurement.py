@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-import orchestra_env  # noqa: F401  (registers the env ids)
 from orchestra_env.baselines.single_model import alone, with_basic_tools
 from orchestra_env.calibration.targets import CELLS, ENV_IDS, FAMILY_TOOLS, SETTINGS
 from orchestra_env.models.profiles import Profiles

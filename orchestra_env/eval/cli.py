@@ -15,7 +15,6 @@ import gymnasium as gym
 from rich.console import Console
 from rich.text import Text
 
-from orchestra_env import ENV_FAMILIES
 from orchestra_env.eval.agent import AgentSpec, UnknownAgentError, agent_names
 from orchestra_env.eval.pools import EVAL_EXECUTORS
 from orchestra_env.eval.records import RunFileError, read_run
@@ -27,6 +26,7 @@ from orchestra_env.eval.runner import (
     EpisodeError,
     evaluate,
 )
+from orchestra_env.registry import ENV_FAMILIES
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 

@@ -38,7 +38,6 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-import orchestra_env  # noqa: F401  (registers the env ids)
 from orchestra_env.hermes import format_call
 from orchestra_env.rewards import Preference, preset_preferences
 from orchestra_env.tools.spec import ToolSpec

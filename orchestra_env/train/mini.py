@@ -40,7 +40,6 @@ import numpy as np
 import torch
 from torch import nn
 
-import orchestra_env  # noqa: F401  (registers the env ids)
 from orchestra_env.agents.mini import CHECKPOINT_FORMAT, CHECKPOINT_NAME  # what the agent reads
 from orchestra_env.train import MiniConfig, write_together
 from orchestra_env.wrappers import DiscreteRouting, FeatureObservation
