@@ -249,17 +249,21 @@ class OrchestraEnv(gym.Env[dict, str]):
             action, self._specs_now, allow_messages=self._family.conversational, max_length=cap
         )
         written = action[:cap] if isinstance(action, str) else None
+        # The tool runs before the turn is counted and billed: a tool that raises (a live
+        # expert down, no sandbox) leaves the turn untaken, so stepping again repeats it.
+        if isinstance(parsed, ToolCall):
+            call = render_o8b.env_call(parsed) if self._o8b else parsed
+            result, info_extra = self._family.execute(call, self._context), {"tool": parsed.name}
+        elif isinstance(parsed, Message):
+            result, info_extra = self._family.respond(parsed, self._context), {"tool": "message"}
+        else:
+            result, info_extra = None, {}
         ep = self._episode
         ep.turns += 1
         self._charge_policy(written)
-        reward, info_extra = 0.0, {}
-        if isinstance(parsed, ToolCall):
-            call = render_o8b.env_call(parsed) if self._o8b else parsed
-            self._apply(written, self._family.execute(call, self._context))
-            info_extra["tool"] = parsed.name
-        elif isinstance(parsed, Message):
-            self._apply(written, self._family.respond(parsed, self._context))
-            info_extra["tool"] = "message"
+        reward = 0.0
+        if result is not None:
+            self._apply(written, result)
         else:
             error = parsed.error
             ep.format_errors += 1

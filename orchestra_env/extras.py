@@ -7,6 +7,8 @@ with the extra that brings it.
 
 from __future__ import annotations
 
+import importlib.util
+
 # top-level module -> the extra (pyproject.toml [project.optional-dependencies]) that installs it
 EXTRAS = {
     "torch": "train",
@@ -26,5 +28,17 @@ def install_hint(extra: str) -> str:
 
 
 def extra_for(module: str | None) -> str | None:
-    """The extra that provides `module` (a dotted name is looked up by its top level)."""
-    return EXTRAS.get((module or "").partition(".")[0])
+    """The extra that provides `module` when that extra is not installed (a dotted name is
+    looked up by its top level); None for any other missing module — a submodule missing from
+    an installed library is a version problem, not a missing extra."""
+    top = (module or "").partition(".")[0]
+    if top not in EXTRAS or _installed(top):
+        return None
+    return EXTRAS[top]
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a finder that refuses the name: not importable here
+        return False

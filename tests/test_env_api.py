@@ -309,3 +309,21 @@ def test_hostile_domain_arguments_never_reach_the_database(value, expected):
     args = '{"from_account_id": "A-1", "to_account_id": "A-2", "amount": ' + value + "}"
     _, _, _, _, info = env.step('<tool_call>{"name": "transfer_funds", "arguments": ' + args + "}")
     assert info["error"] == f"tool 'transfer_funds': {expected}"
+
+
+class _DownExpert:
+    """An expert whose server is down: every call raises."""
+
+    def complete(self, request):
+        raise ConnectionError("expert server down")
+
+
+def test_a_tool_that_raises_leaves_the_turn_untaken():
+    env = gym.make("ToolOrchestra-Multihop-v0", experts=_DownExpert())
+    env.reset(seed=0)
+    before = env.unwrapped._episode.turns, env.unwrapped._episode.ledger.as_dict()
+    action = '<tool_call>{"name": "search", "arguments": {"model": "search-1"}}</tool_call>'
+    with pytest.raises(ConnectionError):
+        env.step(action)
+    after = env.unwrapped._episode.turns, env.unwrapped._episode.ledger.as_dict()
+    assert after == before  # not counted, not billed: stepping again repeats the same turn

@@ -127,3 +127,13 @@ def test_train_without_torch_names_the_extra(tmp_path):
     expected = 'orchestra train needs the "train" extra: pip install -e ".[train]"'
     assert done.stdout.strip().splitlines() == [expected]  # one line, nothing else
     assert "Traceback" not in done.stderr and not (tmp_path / "mini").exists()
+
+
+def test_a_missing_extra_is_named_only_when_the_extra_is_absent(monkeypatch):
+    from orchestra_env import extras
+
+    monkeypatch.setattr(extras, "_installed", lambda module: False)
+    assert extras.extra_for("torch.nn") == "train"
+    assert extras.extra_for("orchestra_env.nothing") is None  # our own bug, not an extra
+    monkeypatch.setattr(extras, "_installed", lambda module: True)
+    assert extras.extra_for("torch._C") is None  # an installed library missing a part

@@ -26,6 +26,7 @@ from orchestra_env.eval.runner import (
     EpisodeError,
     evaluate,
 )
+from orchestra_env.integrations.ray import RayMissing
 from orchestra_env.registry import ENV_FAMILIES
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -222,8 +223,8 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
         print_error(console, str(exc))
         return EXIT_USAGE
     except ImportError as exc:  # --executor ray without the extra: the message names it
-        if isinstance(exc, ModuleNotFoundError):
-            raise  # `orchestra_env.cli.main` names the extra that brings the module
+        if not isinstance(exc, RayMissing):
+            raise
         print_error(console, str(exc))
         return EXIT_USAGE
     records = read_run(path)[1]

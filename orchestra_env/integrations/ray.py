@@ -36,12 +36,16 @@ RAY_MISSING = f"Ray is not installed; install the extra: {install_hint('ray')}"
 DEFAULT_ACTOR_OPTIONS: Mapping[str, Any] = {"num_cpus": 1, "max_restarts": 3, "max_task_retries": 3}
 
 
+class RayMissing(ImportError):
+    """Ray is not installed; the message names the extra that brings it."""
+
+
 def require_ray() -> ModuleType:
-    """The `ray` module, or an ImportError that names the extra to install."""
+    """The `ray` module, or `RayMissing`."""
     try:
         import ray
     except ImportError as exc:
-        raise ImportError(RAY_MISSING) from exc
+        raise RayMissing(RAY_MISSING) from exc
     return ray
 
 

@@ -33,7 +33,7 @@ from orchestra_env.domain import (
     shared_domain,
 )
 from orchestra_env.episode import Episode
-from orchestra_env.hermes import find_calls, format_call
+from orchestra_env.hermes import find_calls, format_call, strip_thinking
 from orchestra_env.ledger import Charge
 from orchestra_env.models.profiles import Profiles
 from orchestra_env.tasks.base import index_in_split, split_position
@@ -360,5 +360,7 @@ class Proposal:
         )
 
     def stand_in(self, answered: tuple[dict, ...]) -> tuple[dict, ...]:
-        """The expert's step as if the policy had taken it, followed by what `answered` it."""
-        return ({"role": "assistant", "content": self.text.strip()}, *answered)
+        """The expert's step as if the policy had taken it, followed by what `answered` it; the
+        expert's own reasoning is not the policy's, so it is left out."""
+        shown = strip_thinking(self.text)
+        return ({"role": "assistant", "content": (shown or "").strip()}, *answered)
