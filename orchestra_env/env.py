@@ -47,9 +47,15 @@ class OrchestraEnv(gym.Env[dict, str]):
         families: a family name, a list of names, or {name: weight}.
         tools: aliases (e.g. "search-3") and/or tool names to offer; default all.
         tool_subsample: per episode, drop each alias with this probability (keeping at least
-            one per tool), so a policy must read which tools it has.
-        prices: "paper", the name of a price table in the profiles, or {model: (in, out)}
+            one per tool), so a policy must read which tools it has (default 0, or 0.25 with
+            randomize="paper").
+        prices: "paper", a provider named in the profiles' `providers`, or {model: (in, out)}
             in USD per million tokens.
+        randomize: "none" or "paper": the paper's training randomisation, per episode: every
+            alias served by a model drawn from all the profiled ones, every model priced by a
+            provider drawn among those serving it, and tool subsampling.
+        holdout_models: with randomize="paper", models never drawn (to evaluate on unseen tools).
+        holdout_provider: with randomize="paper", a provider whose prices are never drawn.
         price_jitter: per episode, scale every model's prices by a log-uniform factor in
             [e^-j, e^j] (the paper randomises providers so policies learn to read prices);
             the tool descriptions show the prices charged.
@@ -96,9 +102,12 @@ class OrchestraEnv(gym.Env[dict, str]):
         families: str | Sequence[str] | Mapping[str, float] = "multihop",
         *,
         tools: Sequence[str] | None = None,
-        tool_subsample: float = 0.0,
+        tool_subsample: float | None = None,
         prices: str | Mapping[str, Any] = "paper",
         price_jitter: float = 0.0,
+        randomize: str = "none",
+        holdout_models: Sequence[str] | None = None,
+        holdout_provider: str | None = None,
         experts: str | Expert = "simulated",
         expert_backends: Mapping[str, Any] | str | os.PathLike | None = None,
         preference: str | Preference = "sample",
@@ -128,6 +137,10 @@ class OrchestraEnv(gym.Env[dict, str]):
         self.search_k = env_options.integer("search_k", search_k, minimum=1)
         self.format_penalty = env_options.number("format_penalty", format_penalty)
         self.price_jitter = env_options.number("price_jitter", price_jitter)
+        self.randomize = env_options.choice("randomize", randomize, env_options.RANDOMIZE)
+        if tool_subsample is None:
+            paper = self.randomize == "paper"
+            tool_subsample = env_options.PAPER_TOOL_SUBSAMPLE if paper else 0.0
         self.tool_subsample = env_options.number("tool_subsample", tool_subsample, below=1.0)
         self.max_cost_usd = env_options.budget("max_cost_usd", max_cost_usd)
         self.max_latency_s = env_options.budget("max_latency_s", max_latency_s)
@@ -138,6 +151,17 @@ class OrchestraEnv(gym.Env[dict, str]):
                 f"unknown policy_model {policy_model!r}; known: {sorted(self.profiles.models)}"
             )
         self.policy_model = policy_model
+        self.holdout_models = env_options.holdout_models(
+            self.profiles, holdout_models, self.randomize
+        )
+        self.holdout_provider = env_options.holdout_provider(
+            self.profiles, holdout_provider, self.randomize
+        )
+        if experts == "live" and self.randomize != "none":
+            raise ValueError(
+                "randomize='paper' serves aliases by any profiled model; with experts='live' "
+                "use randomize='none' (the backends are bound to the configured models)"
+            )
         if expert_backends is not None and experts != "live":
             raise ValueError("expert_backends is only used with experts='live'")
         if experts == "live":
@@ -201,9 +225,13 @@ class OrchestraEnv(gym.Env[dict, str]):
             draw, [a for a in self.aliases if self.profiles.aliases[a].tool in family.tools]
         )
         self._profiles_now = self._episode_profiles(draw)
+        presets = self._episode_presets()
+        if presets is not self._presets:  # the same preset, read under this episode's aliases
+            name = next((n for n, p in self._presets.items() if p == preference), None)
+            preference = presets[name] if name else preference
         self._specs_now, self._tools_json = self._specs(task, offered, self._profiles_now)
         # Built once per episode (the step is a hot path); each info gets a copy (`_copied`).
-        self._preference_info = _preference_info(preference, self._presets)
+        self._preference_info = _preference_info(preference, presets)
         self._price_sheet = price_sheet(self._profiles_now, offered)
         self._family = family
         resources = Resources(
@@ -230,7 +258,7 @@ class OrchestraEnv(gym.Env[dict, str]):
         self._done = False
         self._ended = False
         self._context = ToolContext(
-            profiles=self._profiles_now, experts=self.experts, episode=self._episode
+            profiles=self._profiles_now, experts=self.experts, episode=self._episode, o8b=self._o8b
         )
         obs = self._observation()
         self._prompt_tokens = _tokens_read(obs)  # billed when the policy acts on it
@@ -413,18 +441,50 @@ class OrchestraEnv(gym.Env[dict, str]):
         return self._specs_cache[key]
 
     def _episode_profiles(self, draw: random.Random) -> Profiles:
+        profiles = self._paper_profiles(draw) if self.randomize == "paper" else self.profiles
         if not self.price_jitter:
-            return self.profiles
+            return profiles
         j = self.price_jitter
-        return self.profiles.with_prices(
+        return profiles.with_prices(
             {
                 name: Price(
                     m.price.input_per_mtok * math.exp(draw.uniform(-j, j)),
                     m.price.output_per_mtok * math.exp(draw.uniform(-j, j)),
                 )
-                for name, m in self.profiles.models.items()
+                for name, m in profiles.models.items()
             }
         )
+
+    def _paper_profiles(self, draw: random.Random) -> Profiles:
+        """The paper's randomisation: each tool's aliases served by distinct models drawn from
+        every profiled model not held out, and each model priced by a provider drawn among
+        those serving it (not the held-out one; a model no provider serves keeps its price)."""
+        pool = [m for m in self.profiles.models if m not in self.holdout_models]
+        by_tool: dict[str, list[str]] = {}
+        for alias in self.aliases:
+            by_tool.setdefault(self.profiles.aliases[alias].tool, []).append(alias)
+        served = {}
+        for aliases in by_tool.values():
+            models = draw.sample(pool, min(len(aliases), len(pool)))
+            models += [draw.choice(pool) for _ in range(len(aliases) - len(models))]
+            served.update(zip(aliases, models, strict=True))
+        prices = {}
+        for model in self.profiles.models:
+            tables = [
+                table[model]
+                for provider, table in self.profiles.providers.items()
+                if provider != self.holdout_provider and model in table
+            ]
+            if tables:
+                prices[model] = draw.choice(tables)
+        return self.profiles.with_alias_models(served).with_prices(prices)
+
+    def _episode_presets(self) -> Mapping[str, Preference]:
+        """The presets under this episode's aliases (avoid_paid_apis favours the aliases whose
+        model is open *this* episode)."""
+        if self.randomize == "none":
+            return self._presets
+        return preset_preferences(self._profiles_now, self.tool_keys)
 
     def _all_specs(self) -> tuple[ToolSpec, ...]:
         """Every tool any episode may offer (what the action space samples from)."""

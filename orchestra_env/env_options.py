@@ -15,6 +15,8 @@ from orchestra_env.rewards import Preference
 from orchestra_env.tasks.suite import TaskSuite
 
 DOMAIN_CHECK_TASKS = 5  # tasks per template an authored domain must yield at construction
+RANDOMIZE = ("none", "paper")
+PAPER_TOOL_SUBSAMPLE = 0.25  # randomize="paper": each alias is dropped with this probability
 
 
 def family_weights(families: str | Sequence[str] | Mapping[str, float]) -> dict[str, float]:
@@ -29,19 +31,57 @@ def priced(profiles: Profiles, prices: str | Mapping[str, Any]) -> Profiles:
     if prices == "paper":
         return profiles
     if isinstance(prices, str):
-        if prices not in profiles.price_tables:
+        if prices not in profiles.providers:
             raise ValueError(
-                f"unknown price table {prices!r}; known: paper, {', '.join(profiles.price_tables)}"
+                f"unknown price table {prices!r} in prices; known: paper, "
+                f"{', '.join(profiles.providers)} (the profiles' providers)"
             )
-        return profiles.with_prices(profiles.price_tables[prices])
+        return profiles.with_prices(profiles.providers[prices])
     if not isinstance(prices, Mapping):
         raise ValueError(
-            f"prices must be a price-table name or {{model: (input, output)}}, got {prices!r}"
+            f"prices must be a price-table name ('paper' or a provider) or "
+            f"{{model: (input, output)}}, got {prices!r}"
         )
     unknown = sorted(set(prices) - set(profiles.models))
     if unknown:
         raise ValueError(f"prices name unknown models {unknown}; known: {sorted(profiles.models)}")
     return profiles.with_prices({m: price(f"prices[{m!r}]", p) for m, p in prices.items()})
+
+
+def holdout_models(profiles: Profiles, value: Any, randomize: str) -> frozenset[str]:
+    """Models no randomised episode may put behind an alias; at least one must stay in."""
+    if value is None:
+        return frozenset()
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ValueError(f"holdout_models must be a list of model names, got {value!r}")
+    if not value:
+        return frozenset()
+    _needs_randomize("holdout_models", randomize)
+    unknown = sorted(set(value) - set(profiles.models))
+    if unknown:
+        raise ValueError(
+            f"holdout_models names unknown models {unknown}; known: {sorted(profiles.models)}"
+        )
+    if set(value) >= set(profiles.models):
+        raise ValueError("holdout_models holds out every model: no alias could be served")
+    return frozenset(value)
+
+
+def holdout_provider(profiles: Profiles, value: Any, randomize: str) -> str | None:
+    """A provider whose price table no randomised episode draws."""
+    if value is None:
+        return None
+    _needs_randomize("holdout_provider", randomize)
+    if value not in profiles.providers:
+        raise ValueError(
+            f"holdout_provider must be one of {sorted(profiles.providers)}, got {value!r}"
+        )
+    return value
+
+
+def _needs_randomize(option: str, randomize: str) -> None:
+    if randomize == "none":
+        raise ValueError(f"{option} only applies with randomize='paper' (it is 'none')")
 
 
 def price(option: str, price: Any) -> Price:

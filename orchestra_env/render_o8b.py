@@ -25,6 +25,16 @@ What the env offers beyond the released interface is mapped onto it:
   table); an alias remapped to another model is described by that model's sentence;
 - the problem carries no preference sentence (the paper's prompts have none): a preference
   still weighs the reward and sits in the observation's `preference` vector.
+
+The experts of the question-answering tools receive the released expert prompts
+(`expert_chat`), each over the released expert context (`expert_context`: whole documents for
+GPT-5 and Llama, their first 1,000 characters for the others, then the code runs, cut per
+model): the query writer's and the code writer's instructions after the context, one user
+message; the answerers get the context and the problem — Qwen models (Qwen2.5-Math, Qwen3:
+`BOXED_PREFIXES`, as the released evaluation does) under the system message asking for
+`\\boxed{}`, every other model with the released request for `<answer>…</answer>` (Llama its
+own wording). The query is the text in the last `<query>` tags, cut to 390 characters; under
+5 characters there is no search. The program is the last ```python block.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from orchestra_env.actions import ToolCall
 from orchestra_env.episode import Episode
 from orchestra_env.models.profiles import Profiles
 from orchestra_env.tools.catalogue import o8b_expert_tool_spec, o8b_qa_tool_specs
+from orchestra_env.tools.o8b_experts import code_blocks, document_text, keep_end
 from orchestra_env.tools.spec import ToolSpec
 
 NAME = "orchestrator-8b"
@@ -45,7 +56,6 @@ O8B_USER = "Problem: {problem}\n\n{context}\n\nChoose an appropriate tool.'"
 DOC_CHARS = 1200
 CONTEXT_TOKENS = 27_000  # the whole context, less the problem's tokens
 CODE_TOKENS = 12_000
-NO_OUTPUT = "(no output)"  # what the sandbox reports for a run that printed nothing
 
 EXPERT_POLICY = (
     "You should transfer the user to an expert if you are not confident about how to reply or "
@@ -127,37 +137,9 @@ def context_str(episode: Episode) -> str:
     """The documents and code gathered so far, as the released prompt lists them (uncut)."""
     documents = episode.evidence.documents
     doc_str = "".join(
-        f"Doc {i}: {_document(episode, d)[:DOC_CHARS]} ...\n\n" for i, d in enumerate(documents, 1)
+        f"Doc {i}: {document_text(episode, d)[:DOC_CHARS]} ...\n\n"
+        for i, d in enumerate(documents, 1)
     )
-    code_str = keep_end(
-        "".join(
-            f"```python\n{r.code}\n```\n\n```output\n{r.output}\n```\n\n"
-            for r in episode.evidence.code_runs
-            if r.output and r.output != NO_OUTPUT  # a run that printed nothing is not kept
-        ),
-        CODE_TOKENS,
-    )
+    code_str = keep_end(code_blocks(episode), CODE_TOKENS)
     context = f"{doc_str}\npython code and execution outputs:\n{code_str}" if code_str else doc_str
     return f"Documents:\n{context}" if documents else context
-
-
-def _document(episode: Episode, doc_id: int) -> str:
-    title, text = episode.resources.document(doc_id)
-    return f"{title}\n{text}"
-
-
-def keep_end(text: str, limit: int) -> str:
-    """The longest end of `text` of at most `limit` Qwen tokens (the released prompt cuts its
-    context from the front)."""
-    if tokens.count(text) <= limit:
-        return text
-    if limit <= 0:
-        return ""
-    low, high = 0, len(text)  # the cut: text[high:] fits; text[low:] does not
-    while high - low > 1:
-        mid = (low + high) // 2
-        if tokens.count(text[mid:]) <= limit:
-            high = mid
-        else:
-            low = mid
-    return text[high:]

@@ -19,8 +19,8 @@ from orchestra_env.env import OrchestraEnv
 from orchestra_env.models.base import ExpertReply
 from orchestra_env.models.profiles import load_profiles
 from orchestra_env.models.simulated import SimulatedExperts
-from orchestra_env.render_o8b import keep_end
 from orchestra_env.tools.catalogue import o8b_qa_tool_specs
+from orchestra_env.tools.o8b_experts import keep_end
 
 TABLE = "Model | price per million input tokens | price per million output tokens | average latency"
 ENHANCE_REASONING = {

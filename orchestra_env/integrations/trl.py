@@ -20,7 +20,13 @@ env on the row's task and preference (every rollout of a GRPO group shares them;
 own expert draws) and `get_reward()` returns the env's own reward: the preference-weighted
 episode reward from its grading, plus any format penalties. A rollout that stops calling tools
 before its episode ends is not graded (reward: its penalties only). The factories are picklable
-(for TRL's async trainer); the tool schemas show the env's default prices.
+(for TRL's async trainer).
+
+The multi-turn envs train under the paper's randomisation (`randomize="paper"` unless the
+kwargs say otherwise): which model serves each alias, its price and the tools offered change
+per episode. TRL fixes a tool's schema once, so under randomisation the schemas name the
+aliases without a price table and `reset` appends the episode's tables (models, prices and
+latencies in force, read from the observation's `tools`) to the prompt.
 
 Single-turn (one completion is one action, graded at once): `EnvReward(env_id)` is a reward
 function for `GRPOTrainer(reward_funcs=...)` over a `task_dataset`.
@@ -28,6 +34,7 @@ function for `GRPOTrainer(reward_funcs=...)` over a `task_dataset`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import keyword
 import re
@@ -44,6 +51,8 @@ from orchestra_env.tools.spec import ToolSpec
 
 MESSAGE_TOOL = "message_user"
 _ENDED = "The episode has ended: no further tool calls are accepted."
+_TABLE = "\nChoose the "  # where a tool description's alias table starts (tools/catalogue.py)
+_IN_FORCE = "\nThe choices in force this episode, with their prices, follow the problem."
 _JSON_TYPES = {
     "string": str,
     "integer": int,
@@ -61,14 +70,42 @@ def toolsets(env: gym.Env) -> dict[str, tuple[tuple[ToolSpec, ...], bool]]:
     """{toolset name: (tool specs, conversational)} for every tool set the env's tasks use
     ("qa" for question answering, a domain's name for function calling)."""
     base = env.unwrapped
+    randomized = base.randomize != "none"
     out: dict[str, tuple[tuple[ToolSpec, ...], bool]] = {}
     for name in base.suite.names:
         family = base.suite.family(name)
         aliases = [a for a in base.aliases if base.profiles.aliases[a].tool in family.tools]
         for task in family.example_tasks():
-            specs = tuple(family.tool_specs(task, base.profiles, aliases))
+            specs = tuple(
+                _without_table(s) if randomized else s
+                for s in family.tool_specs(task, base.profiles, aliases)
+            )
             out.setdefault(task.toolset, (specs, bool(family.conversational)))
     return out
+
+
+def _without_table(spec: ToolSpec) -> ToolSpec:
+    """The spec with its alias table (the default models and prices) replaced by a pointer to
+    the episode's table."""
+    purpose, table, _ = spec.description.partition(_TABLE)
+    return dataclasses.replace(spec, description=purpose + _IN_FORCE) if table else spec
+
+
+def tables_in_force(tools_json: str) -> str:
+    """The alias tables of an observation's `tools` (the models, prices and latencies that
+    this episode charges), one per tool that has one."""
+    tables = []
+    for tool in json.loads(tools_json):
+        function = tool["function"]
+        _, table, rest = function["description"].partition(_TABLE)
+        if table:
+            tables.append(f"{function['name']}: choose the {rest}")
+    return "Tools in force this episode:\n\n" + "\n\n".join(tables)
+
+
+def training_kwargs(env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The env options of training: the paper's randomisation unless `env_kwargs` set it."""
+    return {"randomize": "paper", **env_kwargs}
 
 
 def _toolset_of(env: gym.Env, task_id: str) -> str:
@@ -157,7 +194,8 @@ class OrchestraTRLEnv:
     toolset: str = ""
 
     def __init__(self, env_id: str, env_kwargs: Mapping[str, Any], seed: Sequence[int]):
-        self.env = gym.make(env_id, **{**env_kwargs, "render": "chat"})
+        self.env = gym.make(env_id, **{**training_kwargs(env_kwargs), "render": "chat"})
+        self._randomized = self.env.unwrapped.randomize != "none"
         self.rng = np.random.default_rng(list(seed))
         self.total_reward = 0.0
         self.done = True
@@ -171,8 +209,9 @@ class OrchestraTRLEnv:
         prompt: Any = None,
         **_: Any,
     ) -> str | None:
-        """Start an episode on the row's task and preference. Returns None when the row's prompt
-        already holds the env's opening messages, else their text (TRL appends it to the prompt)."""
+        """Start an episode on the row's task and preference. Returns what TRL appends to the
+        prompt: the opening messages' text unless the row's prompt already holds them, and under
+        randomisation the episode's alias tables; None when there is nothing to add."""
         options: dict[str, Any] = {}
         if preference:
             options["preference"] = preference
@@ -189,9 +228,14 @@ class OrchestraTRLEnv:
         self.total_reward, self.done = 0.0, False
         self._seen = len(obs["messages"])
         opening = [{"role": m["role"], "content": m["content"]} for m in obs["messages"]]
-        if isinstance(prompt, list) and [dict(m) for m in prompt] == opening:
+        in_prompt = isinstance(prompt, list) and [dict(m) for m in prompt] == opening
+        shown = [] if in_prompt else [m["content"] for m in opening]
+        if self._randomized:  # the schemas cannot change per episode: the tables go here
+            shown.append(tables_in_force(obs["tools"]))
+        if not shown:
             return None
-        return "\n\n".join(m["content"] for m in opening)
+        text = "\n\n".join(shown)
+        return "\n\n" + text if in_prompt else text
 
     def get_reward(self) -> float:
         """The env's reward for this episode so far (its graded reward once the episode ended)."""
@@ -261,7 +305,7 @@ class EnvironmentFactory:
 
     def __call__(self) -> OrchestraTRLEnv:
         if self._sets is None:
-            probe = gym.make(self.env_id, **self.env_kwargs)
+            probe = gym.make(self.env_id, **training_kwargs(self.env_kwargs))
             self._sets = toolsets(probe)
             probe.close()
         sets = self._sets
@@ -284,7 +328,7 @@ def environment_factories(
 ) -> dict[str, EnvironmentFactory]:
     """{toolset: factory} for `GRPOTrainer(environment_factory=...)`; rows of `task_dataset`
     name their toolset in the `environment` column, so each prompt shows only its tools."""
-    env = gym.make(env_id, **env_kwargs)
+    env = gym.make(env_id, **training_kwargs(env_kwargs))
     names = list(toolsets(env))
     env.close()
     return {name: EnvironmentFactory(env_id, name, seed=seed, **env_kwargs) for name in names}

@@ -23,6 +23,9 @@ class ExpertRequest:
     task: Task
     evidence: Evidence
     seed: str  # "<episode seed>:<call index>": every draw of this call comes from it
+    # The whole chat, when the tool wrote it (render="orchestrator-8b": the released expert
+    # prompts); `prompt` then holds its contents. Empty: live experts build it from `prompt`.
+    messages: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,10 @@ def expert_messages(request: ExpertRequest) -> list[dict]:
 
     Question answering: the user turn holds the problem, then the gathered context. "act": the
     pieces are the conversation so far (its roles are not in the request), sent as a transcript.
+    A request that carries its whole chat (the released expert prompts) is sent as it is.
     """
+    if request.messages:
+        return [dict(m) for m in request.messages]
     system, *rest = request.prompt or ("",)
     if request.role == "act":
         transcript = "\n\n---\n\n".join(rest)

@@ -79,7 +79,8 @@ class Profiles:
     fees: Fees
     discrimination: float
     policy_model: str
-    price_tables: Mapping[str, Mapping[str, Price]]
+    # provider -> model -> its price there (each provider lists only the models it serves)
+    providers: Mapping[str, Mapping[str, Price]]
     # family -> skill -> offset added to that family's step difficulties
     # (fitted by orchestra_env.calibration)
     difficulty_offsets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
@@ -106,6 +107,19 @@ class Profiles:
                 )
             added[name] = Alias(name=name, tool=tool, model=model)
         return replace(self, aliases={**self.aliases, **added})
+
+    def with_alias_models(self, models: Mapping[str, str]) -> Profiles:
+        """A copy whose aliases {alias: model} are served by other models; a remapped alias
+        quotes its new model's latency, not the old model's."""
+        aliases = dict(self.aliases)
+        for name, model in models.items():
+            if model not in self.models:
+                raise ProfileError(
+                    f"alias {name!r}: unknown model {model!r}; known: {sorted(self.models)}"
+                )
+            if model != aliases[name].model:
+                aliases[name] = replace(aliases[name], model=model, quoted_latency_s=None)
+        return replace(self, aliases=aliases)
 
     def with_prices(self, prices: Mapping[str, Price]) -> Profiles:
         """A copy whose listed models are charged (and advertised) at `prices`."""
@@ -160,10 +174,15 @@ def parse_profiles(data: Mapping, *, source: str = "profiles") -> Profiles:
         for tool, alias in by_tool.items():
             if alias not in aliases or aliases[alias].tool != tool:
                 raise ProfileError(f"{source}: /tiers/{tier}/{tool}: {alias!r} is no {tool} alias")
-    tables = {
-        table: {m: Price(**p) for m, p in rows.items()}
-        for table, rows in data.get("price_tables", {}).items()
+    providers = {
+        provider: {m: Price(**p) for m, p in rows.items()}
+        for provider, rows in data.get("providers", {}).items()
+        if not provider.startswith("$")
     }
+    for provider, rows in providers.items():
+        for model in rows:
+            if model not in models:
+                raise ProfileError(f"{source}: /providers/{provider}/{model}: unknown model")
     offsets = {
         family: dict(spec.get("difficulty_offset", {}))
         for family, spec in data.get("families", {}).items()
@@ -174,7 +193,7 @@ def parse_profiles(data: Mapping, *, source: str = "profiles") -> Profiles:
         fees=Fees(**data["fees"]),
         discrimination=data["discrimination"],
         policy_model=data["policy_model"],
-        price_tables=tables,
+        providers=providers,
         difficulty_offsets=offsets,
         tiers=tiers,
     )

@@ -51,6 +51,7 @@ class ToolContext:
     profiles: Profiles
     experts: Expert
     episode: Episode
+    o8b: bool = False  # render="orchestrator-8b": experts get the released expert prompts
 
     @property
     def resources(self) -> Resources:
@@ -66,6 +67,15 @@ class ToolContext:
 
     def ask(self, role: str, alias: str, prompt: tuple[str, ...]) -> ExpertReply:
         """Ask the model behind `alias` for one step, sending `prompt`."""
+        return self._complete(role, alias, prompt, ())
+
+    def ask_chat(self, role: str, alias: str, messages: tuple[dict, ...]) -> ExpertReply:
+        """Ask the model behind `alias` for one step, sending the chat `messages` as written."""
+        return self._complete(role, alias, tuple(m["content"] for m in messages), messages)
+
+    def _complete(
+        self, role: str, alias: str, prompt: tuple[str, ...], messages: tuple[dict, ...]
+    ) -> ExpertReply:
         episode = self.episode
         request = ExpertRequest(
             role=role,
@@ -74,6 +84,7 @@ class ToolContext:
             task=episode.task,
             evidence=episode.evidence,
             seed=episode.next_call_seed(),
+            messages=messages,
         )
         return self.experts.complete(request)
 

@@ -3,7 +3,9 @@
 Each executor asks an expert (simulated or live — it cannot tell) for its artefact, makes the
 artefact real (the retriever runs the query, the sandbox runs the program), and returns a
 `ToolResult` with what the policy sees and what it cost. Executors never touch the ledger or
-the reward: the env applies results.
+the reward: the env applies results. Under render="orchestrator-8b" (`ToolContext.o8b`) the
+experts get the released expert prompts and their replies are read the released way
+(`o8b_experts.expert_chat`, `query_of`, `code_of`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from orchestra_env.actions import ToolCall
 from orchestra_env.answers import extract_answer
 from orchestra_env.core import CodeRun
 from orchestra_env.ledger import Charge
+from orchestra_env.models.base import ExpertReply
+from orchestra_env.tools import o8b_experts
 from orchestra_env.tools.base import ToolContext, ToolResult, tool_reply
 
 SEARCH_PROMPT = (
@@ -53,15 +57,27 @@ def answer_in(text: str) -> str:
     return text.strip() if final is None else final
 
 
+def _ask(
+    ctx: ToolContext, role: str, alias: str, instruction: str, *, with_code: bool = True
+) -> ExpertReply:
+    """The expert's reply: to our prompt pieces, or to the released chat (`ctx.o8b`)."""
+    if ctx.o8b:
+        model = ctx.profiles.aliases[alias].model
+        return ctx.ask_chat(role, alias, o8b_experts.expert_chat(role, model, ctx.episode))
+    pieces = ctx.context_pieces(with_code=with_code)
+    return ctx.ask(role, alias, (instruction, ctx.episode.task.prompt, *pieces))
+
+
 def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
     source = call.arguments.get("source", "local")
-    reply = ctx.ask(
-        "search",
-        alias,
-        (SEARCH_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces(with_code=False)),
-    )
-    query = query_in(reply.text)
+    reply = _ask(ctx, "search", alias, SEARCH_PROMPT, with_code=False)
+    query = o8b_experts.query_of(reply.text) if ctx.o8b else query_in(reply.text)
+    if query is None:  # the released loop does not search for a query under 5 characters
+        return tool_reply(
+            "No search: the query was shorter than 5 characters.",
+            charges=(ctx.model_charge("search", alias, reply),),
+        )
     doc_ids = ctx.resources.search(query, ctx.resources.search_k, source)
     fees = ctx.profiles.fees
     if source == "web":
@@ -81,10 +97,8 @@ def search(call: ToolCall, ctx: ToolContext) -> ToolResult:
 
 def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
-    reply = ctx.ask(
-        "reason", alias, (REASON_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces())
-    )
-    code = code_in(reply.text)
+    reply = _ask(ctx, "reason", alias, REASON_PROMPT)
+    code = o8b_experts.code_of(reply.text) if ctx.o8b else code_in(reply.text)
     result = ctx.resources.run_code(code)
     output = result.as_text()
     billed_s = max(1, math.ceil(result.cpu_seconds))  # billed per started second: deterministic
@@ -102,10 +116,8 @@ def enhance_reasoning(call: ToolCall, ctx: ToolContext) -> ToolResult:
 
 def answer(call: ToolCall, ctx: ToolContext) -> ToolResult:
     alias = call.arguments["model"]
-    reply = ctx.ask(
-        "answer", alias, (ANSWER_PROMPT, ctx.episode.task.prompt, *ctx.context_pieces())
-    )
-    final = answer_in(reply.text)
+    reply = _ask(ctx, "answer", alias, ANSWER_PROMPT)
+    final = answer_in(reply.text)  # <answer>…</answer>, else \\boxed{}: both released formats
     return tool_reply(
         f"Final answer ({alias}): {final}",
         charges=(ctx.model_charge("answer", alias, reply),),

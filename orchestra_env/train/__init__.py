@@ -35,7 +35,14 @@ class MiniConfig:
     hidden: int = 128
     env_id: str = "ToolOrchestra-v0"
     env_kwargs: dict = field(
-        default_factory=lambda: {"split": "train", "preference": "sample", "price_jitter": 0.5}
+        # the paper's per-episode randomisation (aliases, providers' prices, tool subsets),
+        # with prices jittered on top; evaluation uses the eval env's own kwargs, not these
+        default_factory=lambda: {
+            "split": "train",
+            "preference": "sample",
+            "randomize": "paper",
+            "price_jitter": 0.5,
+        }
     )
 
     @property
