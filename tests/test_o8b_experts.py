@@ -5,6 +5,8 @@ scripted corpus and sandbox, so every byte each expert is sent is known in advan
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from orchestra_env import env as env_module
@@ -181,3 +183,19 @@ def test_the_default_modes_keep_our_own_expert_prompts(make_env):
     request = env.experts.requests[-1]
     assert request.messages == () and request.prompt[0] == SEARCH_PROMPT
     assert sent(env)[0] == {"role": "system", "content": SEARCH_PROMPT}
+
+
+@pytest.mark.parametrize("render", ["orchestrator-8b", "chat"])
+def test_a_conversation_expert_receives_the_conversation_itself_in_this_mode(render):
+    """The released loop gives the chosen expert the same conversation (roles and all); other
+    modes keep our transcript prompt."""
+    expert = RecordingExpert("<message>Could you give me your customer id?</message>")
+    env = OrchestraEnv("function_calling", render=render, experts=expert)
+    obs, _ = env.reset(seed=0)
+    call = {"name": "call_expert", "arguments": {"expert": env.aliases[0]}}
+    env.step(f"<tool_call>{json.dumps(call)}</tool_call>")
+    chat = expert_messages(expert.requests[-1])
+    if render == "orchestrator-8b":
+        assert chat == [dict(m) for m in obs["messages"]]  # the history the policy saw
+    else:
+        assert chat[-1]["content"].startswith("The conversation so far:")

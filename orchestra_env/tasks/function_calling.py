@@ -323,8 +323,10 @@ class FunctionCallingFamily:
         """The expert reads the conversation and proposes one step (not yet taken)."""
         alias = call.arguments["expert"]
         episode = ctx.episode
-        prompt = tuple(m["content"] for m in episode.messages)
-        reply = ctx.ask("act", alias, prompt)
+        if ctx.o8b:  # the released loop hands the expert the conversation itself, roles and all
+            reply = ctx.ask_chat("act", alias, tuple(episode.messages))
+        else:
+            reply = ctx.ask("act", alias, tuple(m["content"] for m in episode.messages))
         charge = ctx.model_charge("call_expert", alias, reply)
         # Only the domain's tools parse: an expert cannot propose call_expert again.
         specs = {n: t.spec for n, t in self._domain(episode.task).tools.items()}
