@@ -1,6 +1,7 @@
 """The plain records and protocols every layer shares; imports nothing of the package.
 
-* `Check` — one skill a step needs (what simulated experts draw success from);
+* `Check` — one skill a step needs (what simulated experts draw success from), and `Attempt`
+  — how one expert call went, check by check;
 * `Task` — what a task is, for the env and for the simulated experts;
 * `Grade` — a family's verdict on an episode;
 * `Evidence` with `CodeRun` and `CallRecord` — what is in the policy's context so far.
@@ -18,11 +19,37 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Check:
-    """One skill a step needs: success chance rises with ability − difficulty, plus `bonus`."""
+    """One skill a step needs: success chance rises with ability − difficulty, plus `bonus`.
+
+    `key` names what the check is about (a fact, an item's program, a hop's query): a model
+    meets the same key with the same persistent competence in every call, episode and process,
+    up to a small per-call noise. An empty key draws afresh on every call."""
 
     skill: str
     difficulty: float
     bonus: float = 0.0
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How one expert call went: the model, and the keys of the checks it failed ("" for an
+    unkeyed check). `belief` gives the model's own persistent generator for a key — its wrong
+    belief about a fact, its habitual bug — so a failure is built from what the model thinks,
+    and repeats when the model fails the same way again."""
+
+    model: str
+    failed: frozenset[str] = frozenset()
+
+    @property
+    def success(self) -> bool:
+        return not self.failed
+
+    def ok(self, key: str) -> bool:
+        return key not in self.failed
+
+    def belief(self, key: str) -> random.Random:
+        return random.Random(f"belief|{self.model}|{key}")
 
 
 @dataclass(frozen=True)
@@ -79,8 +106,9 @@ class Task(Protocol):
     def demands(self, role: str, evidence: Evidence) -> tuple[Check, ...]:
         """The skills an expert in `role` needs for the next step, given what is in context."""
 
-    def artefact(self, role: str, evidence: Evidence, success: bool, rng: random.Random) -> str:
-        """What an expert in `role` writes when it succeeds or fails at the next step."""
+    def artefact(self, role: str, evidence: Evidence, attempt: Attempt, rng: random.Random) -> str:
+        """What an expert in `role` writes for the next step, given which checks it passed;
+        `rng` is the call's own generator (per-call variety)."""
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def test_group_end_pays_the_group_normalised_preference_reward():
     envs = grouped(preference="cheap")
     base = envs.envs[0].unwrapped
     cheap = preset_preferences(base.profiles, base.tool_keys)["cheap"]
-    envs.reset(seed=0)
+    envs.reset(seed=1)  # a seed whose two tasks some of the plans answer right
     # Member 0 of each group answers at once (then is parked); the others search first.
     plans = [
         [answer("answer-1"), SEARCH],

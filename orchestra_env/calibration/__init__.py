@@ -9,10 +9,8 @@ family; "none" is `baselines.single_model.alone(model)` and "basic" is
 * `targets` — the paper's numbers (accuracies, costs, latencies) and tolerances, as data;
 * `measurement` — a cell measured by playing its policy through the real env (`measure_cell`,
   `sweep`);
-* `evidence` — the fast path for HLE and FRAMES: each task's evidence tree (`evidence_table`)
-  and the accuracy it gives for any abilities (`expected_accuracy`, `crn_accuracy`);
-* `fitting` — abilities and family offsets fitted to the 24 cells (`fit`), written into
-  profiles.json (`write_profiles`);
+* `fitting` — each paper model's abilities fitted to its four HLE/FRAMES cells through the env
+  (`fit`), written into profiles.json (`write_profiles`);
 * `tau2` — the fast path and the fit for τ²: the chance table (`chance_table`) and the
   tool_use fit (`fit_tool_use`, `with_tool_use`);
 * `reporting` — the markdown comparison with the paper (`report`);
@@ -22,23 +20,6 @@ family; "none" is `baselines.single_model.alone(model)` and "basic" is
 * `cli` — the `orchestra calibrate` command.
 """
 
-from orchestra_env.calibration.evidence import (
-    SEARCH_K,
-    SKILLS,
-    EvidenceTable,
-    StepChecks,
-    basic_searches,
-    crn_accuracy,
-    crn_outcomes,
-    evidence_table,
-    expected_accuracy,
-    facts_evidence,
-    hop_documents,
-    reading_gain,
-    sandbox_runner,
-    skill_vector,
-    task_probabilities,
-)
 from orchestra_env.calibration.fidelity import (
     Fidelity,
     GoldQueries,
@@ -51,17 +32,14 @@ from orchestra_env.calibration.fidelity import (
 )
 from orchestra_env.calibration.fitting import (
     FIT_SKILLS,
-    OFFSET_SKILLS,
+    MAX_STEP,
     OFFSET_WEIGHT,
-    ORDER,
-    ORDER_MARGIN,
-    ORDER_WEIGHT,
-    PRIOR,
+    PINS,
     PRIOR_WEIGHT,
-    READING_MARGIN,
+    SKILLS,
     Fit,
-    FitProblem,
     fit,
+    fit_model,
     fitted_data,
     monotone,
     profiles_path,
@@ -80,7 +58,7 @@ from orchestra_env.calibration.measurement import (
     sweep,
     task_ids,
 )
-from orchestra_env.calibration.reporting import policy_costs, replayed_cells, report, tau2_costs
+from orchestra_env.calibration.reporting import fitted_cells, policy_costs, report, tau2_costs
 from orchestra_env.calibration.targets import (
     BENCHMARK,
     CELLS,
@@ -120,18 +98,13 @@ __all__ = [
     "QA_FAMILIES",
     "FAMILY_TOOLS",
     "FIT_SKILLS",
+    "MAX_STEP",
+    "PINS",
     "MODELS",
-    "OFFSET_SKILLS",
     "OFFSET_WEIGHT",
-    "ORDER",
-    "ORDER_MARGIN",
-    "ORDER_WEIGHT",
     "PAPER",
     "PAPER_COST",
-    "PRIOR",
     "PRIOR_WEIGHT",
-    "READING_MARGIN",
-    "SEARCH_K",
     "SETTINGS",
     "SKILLS",
     "TARGETS",
@@ -144,30 +117,22 @@ __all__ = [
     "TOOL_USE_PRIOR",
     "Cell",
     "ChanceTable",
-    "EvidenceTable",
     "Fidelity",
     "Fit",
-    "FitProblem",
     "GoldQueries",
     "Played",
-    "StepChecks",
     "Target",
     "ToolUseFit",
-    "basic_searches",
     "chance_table",
-    "crn_accuracy",
-    "crn_outcomes",
     "episode_seed",
-    "evidence_table",
-    "expected_accuracy",
-    "facts_evidence",
     "family_kwargs",
     "fidelity_markdown",
     "fit",
+    "fit_model",
+    "fitted_cells",
     "fit_tool_use",
     "fitted_data",
     "gold_in_text",
-    "hop_documents",
     "measure",
     "measure_cell",
     "measure_fidelity",
@@ -177,18 +142,13 @@ __all__ = [
     "policy",
     "policy_costs",
     "profiles_path",
-    "reading_gain",
     "remap",
-    "replayed_cells",
     "replayed_tau2",
     "report",
     "roc_auc",
-    "sandbox_runner",
     "shipped_fit",
-    "skill_vector",
     "sweep",
     "task_ids",
-    "task_probabilities",
     "tau2_costs",
     "tolerance",
     "visibility_auc",

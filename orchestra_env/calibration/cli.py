@@ -2,7 +2,7 @@
 report how the shipped profiles compare (see the `orchestra_env.calibration` package).
 
 * `orchestra calibrate` — fit on n tasks per family and print the fit, with the accuracies the
-  env would measure (replayed from the evidence and chance tables); writes nothing.
+  env measured with the fitted values (τ²: replayed from the chance table); writes nothing.
 * `--write` — also write the fit into profiles.json, then measure every cell through the env.
 * `--report-only` — no fit: measure the shipped profiles through the env and print the table.
 * `--columns all|hle-frames|tau2` — which of the paper's columns to fit and measure (default
@@ -23,7 +23,7 @@ from rich.console import Console
 
 from orchestra_env import calibration as cal
 from orchestra_env.eval.cli import plain
-from orchestra_env.models.profiles import Profiles, load_profiles, parse_profiles
+from orchestra_env.models.profiles import load_profiles, parse_profiles
 
 CALIBRATE_N, FIDELITY_N = 1000, 200  # default test tasks per cell
 
@@ -77,12 +77,11 @@ def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
         return _measured_report(args, console, command)
     fit_qa, fit_tau2 = args.columns in ("all", "hle-frames"), args.columns in ("all", "tau2")
     profiles = load_profiles()
-    tables, chances = {}, None
+    chances = None
     result = cal.shipped_fit(profiles)
     if fit_qa:
-        console.print(f"building the evidence tables of {args.n} tasks per family …")
-        tables = {f: cal.evidence_table(f, args.n, args.seed) for f in cal.QA_FAMILIES}
-        result = cal.fit(tables, profiles, log=plain(console))
+        console.print(f"fitting HLE and FRAMES through the env on {args.n} tasks per cell …")
+        result = cal.fit(profiles, args.n, args.seed, log=plain(console))
     if fit_tau2:
         console.print(f"building the chance table of {args.n} function-calling tasks …")
         chances = cal.chance_table(args.n, args.seed, log=plain(console))
@@ -95,20 +94,18 @@ def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
         console.print(f"wrote {path}; measuring every cell through the env …", markup=False)
         return _measured_report(args, console, command, result.expected)
     fitted = parse_profiles(cal.fitted_data(result, json.loads(cal.profiles_path().read_text())))
-    cells = _replayed(tables, chances, fitted)
-    note = "(replayed from the evidence and chance tables with the fitted values: nothing written)"
+    cells = cal.fitted_cells(
+        {c: a for c, a in result.expected.items() if c[2] in cal.QA_FAMILIES}, args.n
+    )
+    if chances is not None:
+        cells.update(cal.replayed_tau2(chances, fitted))
+    note = "(measured with the fitted values; τ² replayed from its chance table: nothing written)"
     console.print(
         cal.report(cells, command=command, note=note, expected=result.expected),
         markup=False,
         highlight=False,
     )
     return _status(cells)
-
-
-def _replayed(tables: dict, chances: cal.ChanceTable | None, fitted: Profiles) -> dict:
-    """The fitted columns' cells replayed from their tables (accuracy only)."""
-    cells = cal.replayed_cells(tables, fitted) if tables else {}
-    return {**cells, **(cal.replayed_tau2(chances, fitted) if chances is not None else {})}
 
 
 def _measured_report(

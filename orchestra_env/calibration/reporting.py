@@ -1,7 +1,7 @@
 """The calibration report: each cell's accuracy against the paper, and each policy's costs.
 
-Cells come measured through the env (`measurement.sweep`) or replayed from the fast path's
-tables (`replayed_cells` here, `tau2.replayed_tau2`): accuracy only, without playing the env.
+Cells come measured through the env (`measurement.sweep`, or the fit's own last measurements),
+or for τ² replayed from the chance table (`tau2.replayed_tau2`: accuracy only).
 """
 
 from __future__ import annotations
@@ -9,17 +9,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from orchestra_env.calibration.evidence import EvidenceTable, crn_accuracy, skill_vector
 from orchestra_env.calibration.measurement import Cell
 from orchestra_env.calibration.targets import (
     BENCHMARK,
     CELLS,
     PAPER,
     QA_FAMILIES,
-    TARGETS,
     TAU2_FAMILY,
 )
-from orchestra_env.models.profiles import Profiles
 
 
 def report(
@@ -109,15 +106,6 @@ def policy_costs(
     return out
 
 
-def replayed_cells(tables: Mapping[str, EvidenceTable], profiles: Profiles) -> dict:
-    """Cells from the fast path (accuracy only): what `measure` would return for the tables'
-    tasks and seeds with `profiles`' abilities and family offsets."""
-    cells = {}
-    for model, setting, family in TARGETS:
-        theta = skill_vector(profiles.models[model].abilities)
-        offset = skill_vector(profiles.difficulty_offsets.get(family, {}))
-        accuracy = crn_accuracy(tables[family], setting, theta, offset, profiles.discrimination)
-        cells[model, setting, family] = Cell(
-            accuracy, math.nan, math.nan, len(tables[family].task_ids)
-        )
-    return cells
+def fitted_cells(expected: Mapping[tuple[str, str, str], float], n: int) -> dict:
+    """Cells (accuracy only) from a fit's measured accuracies in %."""
+    return {cell: Cell(acc / 100, math.nan, math.nan, n) for cell, acc in expected.items()}

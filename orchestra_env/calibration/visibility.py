@@ -1,9 +1,9 @@
 """Is an item's difficulty visible in its text? A numpy-only classifier and its ROC-AUC.
 
 The fidelity report (`calibration.fidelity`) trains `fit_logistic` on the visible problem text
-of train-split items (`features`: bag of words plus sizes and numbers) to predict whether a
-model solved each item, and scores held-out test items with `roc_auc`. A policy can only learn
-to route by difficulty when this signal exists in what it reads.
+of train-split items (`features`: counts of its lower-case words plus sizes and numbers) to
+predict whether a model solved each item, and scores held-out test items with `roc_auc`. A
+policy can only learn to route by difficulty when this signal exists in what it reads.
 """
 
 from __future__ import annotations
@@ -16,27 +16,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_WORD = re.compile(r"[a-z]+")
+# Lower-case words only: the names a question gives (capitalised) are each too rare to learn
+# from, and with a few thousand items they only add noise.
+_WORD = re.compile(r"\b[a-z]+\b")
 _NUMBER = re.compile(r"\d+")
 MIN_COUNT = 2  # words seen in fewer training texts are dropped (they cannot generalise)
 
 
 def vocabulary(texts: Sequence[str]) -> tuple[str, ...]:
     """The words found in at least `MIN_COUNT` of `texts`, sorted (the bag-of-words columns)."""
-    counts = Counter(w for text in texts for w in set(_WORD.findall(text.lower())))
+    counts = Counter(w for text in texts for w in set(_WORD.findall(text)))
     return tuple(sorted(w for w, c in counts.items() if c >= MIN_COUNT))
 
 
 def features(texts: Sequence[str], vocab: Sequence[str]) -> np.ndarray:
-    """(len(texts), len(vocab) + 5): word presence, then log length in characters and words,
-    the count of numbers, and log1p of the largest number and of the number of digits."""
+    """(len(texts), len(vocab) + 5): log1p of each word's count (how many "of"s, "founder"s:
+    the hops show), then log length in characters and words, the count of numbers, and log1p
+    of the largest number and of the number of digits."""
     column = {w: i for i, w in enumerate(vocab)}
     x = np.zeros((len(texts), len(vocab) + 5))
     for row, text in enumerate(texts):
-        words = _WORD.findall(text.lower())
-        for w in set(words):
+        words = _WORD.findall(text)
+        for w, count in Counter(words).items():
             if w in column:
-                x[row, column[w]] = 1.0
+                x[row, column[w]] = math.log1p(count)
         numbers = _NUMBER.findall(text)
         x[row, len(vocab) :] = (
             math.log1p(len(text)),

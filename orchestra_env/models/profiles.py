@@ -86,6 +86,9 @@ class Profiles:
     difficulty_offsets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # tier name (strong, mid, cheap, open) -> tool -> the alias of that tier
     tiers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # sd of a call's own noise around a model's persistent competence, in units of the
+    # competence's spread (0: a retry always repeats; 1: every call is a fresh draw)
+    sampling_noise: float = 0.3
 
     def model_of(self, alias: str) -> ModelProfile:
         return self.models[self.aliases[alias].model]
@@ -192,6 +195,7 @@ def parse_profiles(data: Mapping, *, source: str = "profiles") -> Profiles:
         aliases=aliases,
         fees=Fees(**data["fees"]),
         discrimination=data["discrimination"],
+        sampling_noise=data.get("sampling_noise", 0.3),
         policy_model=data["policy_model"],
         providers=providers,
         difficulty_offsets=offsets,

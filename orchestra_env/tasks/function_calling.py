@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from orchestra_env.actions import Message, ParseError, ToolCall, parse_action
-from orchestra_env.core import CallRecord, Check, Evidence, Grade
+from orchestra_env.core import Attempt, CallRecord, Check, Evidence, Grade
 from orchestra_env.domain import (
     Domain,
     DomainTask,
@@ -85,9 +85,9 @@ class FunctionCallingTask:
     def demands(self, role: str, evidence: Evidence) -> tuple[Check, ...]:
         return offset_checks((Check("tool_use", self.difficulty["tool_use"]),), self.offset)
 
-    def artefact(self, role: str, evidence: Evidence, success: bool, rng: random.Random) -> str:
+    def artefact(self, role: str, evidence: Evidence, attempt: Attempt, rng: random.Random) -> str:
         step = next_step(self.case, evidence)
-        return step if success else mistake(step, self.case, rng)
+        return step if attempt.success else mistake(step, self.case, rng)
 
 
 def next_step(case: DomainTask, evidence: Evidence) -> str:

@@ -7,6 +7,7 @@ Fitted by `orchestra calibrate` and stored per family in profiles.json ("familie
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from orchestra_env.core import Check
 from orchestra_env.models.profiles import default_profiles
@@ -24,4 +25,6 @@ def family_offset(family: str, offset: Mapping[str, float] | None = None) -> Off
 def offset_checks(checks: Iterable[Check], offset: Offset) -> tuple[Check, ...]:
     """`checks` with each difficulty raised by the offset of its skill."""
     shift = dict(offset)
-    return tuple(Check(c.skill, c.difficulty + shift.get(c.skill, 0.0), c.bonus) for c in checks)
+    if not shift:
+        return tuple(checks)
+    return tuple(replace(c, difficulty=c.difficulty + shift.get(c.skill, 0.0)) for c in checks)

@@ -34,6 +34,10 @@ def hidden_names(hops: tuple[Hop, ...] | list[Hop]) -> list[str]:
     return sorted(set(names))
 
 
+# The logit difficulty of combining the hop values, by kind of question.
+COMBINE_DIFFICULTY = {"chain": -1.5, "comparison": 0.0, "arithmetic": 0.6}
+
+
 class _NoQuestion(Exception):
     """A draw that cannot make a well-formed question; the generator draws again."""
 
@@ -45,9 +49,12 @@ class KnowledgeWorld:
         self.seed = seed
         self.entities, self.documents, self._inbound = Builder(seed).build()
         kinds: dict[str, list[int]] = {k: [] for k in WALKS}
+        stems: dict[str, list[int]] = {}
         for e in self.entities:
             kinds[e.kind].append(e.id)
+            stems.setdefault(e.stem, []).append(e.id)
         self._by_kind = MappingProxyType({k: tuple(v) for k, v in kinds.items()})
+        self._by_stem = MappingProxyType({k: tuple(v) for k, v in stems.items()})
 
     def __reduce__(self):
         # Pickles as its seed: the other process gets (or builds) the identical world.
@@ -58,6 +65,14 @@ class KnowledgeWorld:
 
     def entity(self, entity_id: int) -> Entity:
         return self.entities[entity_id]
+
+    def kind_ids(self, kind: str) -> tuple[int, ...]:
+        """The ids of every entity of `kind`."""
+        return self._by_kind[kind]
+
+    def lookalikes(self, entity_id: int) -> tuple[int, ...]:
+        """The other entities whose names share this one's stem (surname, company stem…)."""
+        return tuple(i for i in self._by_stem[self.entities[entity_id].stem] if i != entity_id)
 
     def question(self, index: int) -> MultihopQuestion:
         """Question `index` (any index >= 0): the same in every process."""
@@ -73,7 +88,7 @@ class KnowledgeWorld:
         }[kind]
         for _ in range(200):
             try:
-                return self._finish(index, kind, *maker(rng), rng)
+                return self._finish(index, kind, *maker(rng))
             except _NoQuestion:
                 continue
         raise RuntimeError(f"no question could be drawn for index {index}")  # pragma: no cover
@@ -155,7 +170,7 @@ class KnowledgeWorld:
         hops.append(hop)
         target = end.relations.get(rel)
         aliases = self.entities[target].aliases if target is not None else ()
-        return question_for(rel, end, phrase), hop.value, aliases, hops, None
+        return question_for(rel, end, phrase), hop.value, aliases, hops, None, "chain", (n - 1,)
 
     def _arithmetic(self, rng: random.Random):
         form = rng.choice(
@@ -175,7 +190,8 @@ class KnowledgeWorld:
             a, b = int(org.attributes["founded_year"]), int(founder.attributes["birth_year"])
             question = f"How many years after its founder's birth was {phrase} founded?"
             program = f"founded = {a}\nfounder_born = {b}\nprint(founded - founder_born)"
-            return question, str(a - b), (), hops, program
+            n = len(hops)
+            return question, str(a - b), (), hops, program, "difference", (n - 3, n - 1)
         if form == "work_age":
             work = self._random(rng, "work")
             creator = self.entities[work.relations["creator"]]
@@ -188,7 +204,7 @@ class KnowledgeWorld:
             a, b = int(work.attributes["release_year"]), int(creator.attributes["birth_year"])
             question = f"How many years after the birth of its {noun} was {work.label} {release}?"
             program = f"{release} = {a}\n{noun}_born = {b}\nprint({release} - {noun}_born)"
-            return question, str(a - b), (), hops, program
+            return question, str(a - b), (), hops, program, "difference", (2, 1)
         if form == "event_age":
             event = self._random(rng, "event")
             org = self.entities[event.relations["organiser"]]
@@ -206,21 +222,22 @@ class KnowledgeWorld:
             program = (
                 f"event_year = {a}\norganiser_founded = {b}\nprint(event_year - organiser_founded)"
             )
-            return question, str(a - b), (), hops, program
+            return question, str(a - b), (), hops, program, "difference", (2, 1)
         kind, attr = ("person", "birth_year") if form == "born_apart" else ("place", "population")
         x, px, hx = self._towards(kind, rng.choice((1, 1, 2)), rng, seen)
         y, py, hy = self._towards(kind, rng.choice((1, 1, 2)), rng, seen)
         a, b = int(x.attributes[attr]), int(y.attributes[attr])
         hops = hx + [self._hop(x, attr)] + hy + [self._hop(y, attr)]
+        operands = (len(hx), len(hops) - 1)
         if form == "born_apart":
             if a == b:
                 raise _NoQuestion
             question = f"How many years apart were {px} and {py} born?"
             program = f"born_a = {a}\nborn_b = {b}\nprint(abs(born_a - born_b))"
-            return question, str(abs(a - b)), (), hops, program
+            return question, str(abs(a - b)), (), hops, program, "abs_difference", operands
         question = f"What is the combined population of {px} and {py}?"
         program = f"population_a = {a}\npopulation_b = {b}\nprint(population_a + population_b)"
-        return question, str(a + b), (), hops, program
+        return question, str(a + b), (), hops, program, "sum", operands
 
     def _comparison(self, rng: random.Random):
         kind, attr, question, pick = rng.choice(
@@ -243,10 +260,19 @@ class KnowledgeWorld:
             f"values = {{{x.name!r}: {a}, {y.name!r}: {b}}}\n"
             f"print({pick.__name__}(values, key=values.get))"
         )
-        return question.format(a=px, b=py), winner.name, winner.aliases, hops, program
+        operands = (len(hx), len(hops) - 1)
+        return (
+            question.format(a=px, b=py),
+            winner.name,
+            winner.aliases,
+            hops,
+            program,
+            pick.__name__,
+            operands,
+        )
 
     def _finish(
-        self, index, kind, question, answer, aliases, hops, program, rng
+        self, index, kind, question, answer, aliases, hops, program, operation, operands
     ) -> MultihopQuestion:
         question = capitalise(question)
         # The question names its starting entities only; a draw where an intermediate entity or
@@ -262,15 +288,13 @@ class KnowledgeWorld:
         obscurity = sum(1 - h.popularity for h in hops) / len(hops)
         n = len(hops)
         big = kind == "arithmetic" and any(len(h.value) > 5 and h.value.isdigit() for h in hops)
-        jitter = rng.gauss(0.0, 0.25)
+        # A summary of what makes the question hard, from the hops themselves (the simulated
+        # experts draw each hop's checks from that hop: tasks/multihop.py).
         difficulty = {
-            "knowledge": -1.6 + 0.45 * (n - 2) + 2.0 * obscurity + 0.35 * web + jitter,
-            "query_writing": -1.5 + 0.55 * confusion + 0.2 * (n - 2) + 0.4 * (web > 0) + jitter,
-            "reading": -1.6 + 0.25 * (n - 2) + 0.3 * confusion + 0.4 * (kind != "chain") + jitter,
-            "reasoning": {"chain": -1.5, "comparison": 0.0, "arithmetic": 0.6}[kind]
-            + 0.3 * (n - 2)
-            + 0.5 * big
-            + jitter,
+            "knowledge": -1.6 + 0.45 * (n - 2) + 2.0 * obscurity + 0.35 * web,
+            "query_writing": -1.5 + 0.55 * confusion + 0.2 * (n - 2) + 0.4 * (web > 0),
+            "reading": -1.6 + 0.25 * (n - 2) + 0.3 * confusion + 0.4 * (kind != "chain"),
+            "reasoning": COMBINE_DIFFICULTY[kind] + 0.3 * (n - 2) + 0.5 * big,
         }
         difficulty = {k: round(min(3.0, max(-3.0, v)), 3) for k, v in difficulty.items()}
         return MultihopQuestion(
@@ -283,6 +307,8 @@ class KnowledgeWorld:
             needs_web=web > 0,
             difficulty=difficulty,
             program=program,
+            operation=operation,
+            operands=operands,
         )
 
 

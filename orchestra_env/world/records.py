@@ -34,6 +34,11 @@ class MultihopQuestion:
     needs_web: bool  # some hop's document is web-only
     difficulty: dict[str, float]  # per skill, logit scale -3..3
     program: str | None  # arithmetic/comparison: reference program printing the answer
+    # How the answer follows from the hop values: "chain" (the last hop's value), "difference"
+    # (a − b), "abs_difference", "sum", "min" / "max" (the subject whose value is smaller /
+    # larger); `operands` are the indices of the hops whose values it combines.
+    operation: str = "chain"
+    operands: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
