@@ -124,7 +124,7 @@ def test_expert_asks_before_acting_on_facts_it_lacks():
         )
     )
     step = next_step(task.case, Evidence())
-    assert step.startswith("<message>Could you tell me your")
+    assert step.text.startswith("<message>Could you tell me your") and step.key.startswith("ask:")
 
 
 def test_stronger_experts_solve_more_and_cost_more():

@@ -16,6 +16,7 @@ from orchestra_env.core import Attempt, CodeRun, Evidence
 from orchestra_env.models.base import ExpertRequest
 from orchestra_env.models.profiles import default_profiles
 from orchestra_env.models.simulated import SimulatedExperts, latent
+from orchestra_env.tasks.function_calling import FunctionCallingFamily
 from orchestra_env.tasks.multihop import MultihopFamily
 from orchestra_env.tasks.reasoning import ReasoningFamily
 
@@ -72,26 +73,34 @@ def test_competence_is_the_same_in_another_process():
     assert other == repr([latent(m, k) for m, k in keys])
 
 
-def _success_rates(model_first: str, model_second: str, n: int = 600):
-    """(first-call success, second-call success after a failed first) of the coder step on
-    n reasoning items; the two calls have different call seeds."""
-    family, first, retried, after_failure = ReasoningFamily(0), 0, 0, 0
+def _success_rates(family, role: str, model_first: str, model_second: str, n: int = 600):
+    """(first-call success, second-call success after a failed first) of `role`'s first step
+    on n tasks of `family`; the two calls have different call seeds."""
+    first, retried, after_failure = 0, 0, 0
     for index in range(n):
         task = family.task(index)
-        ok = ask(task, "reason", model_first, Evidence(), f"a:{index}").success
+        ok = ask(task, role, model_first, Evidence(), f"a:{index}").success
         first += ok
         if not ok:
             after_failure += 1
-            retried += ask(task, "reason", model_second, Evidence(), f"b:{index}").success
+            retried += ask(task, role, model_second, Evidence(), f"b:{index}").success
     return first / n, retried / max(1, after_failure)
 
 
-def test_a_retry_mostly_repeats_a_failure_and_another_model_is_another_draw():
-    first, retry = _success_rates(WEAK, WEAK)
-    assert 0.02 < first < 0.9  # HLE-like items: a weak coder solves a few
-    assert retry <= 0.5 * first  # the same model fails the same item again
-    strong_first, _ = _success_rates(STRONG, STRONG)
-    _, escalated = _success_rates(WEAK, STRONG)
+@pytest.mark.parametrize(
+    "family, role, weak",
+    [
+        (ReasoningFamily(0), "reason", WEAK),  # write the program for an HLE-like item
+        (FunctionCallingFamily(0), "act", "llama-3.3-70b"),  # a conversation's first step
+    ],
+    ids=["coder", "agent"],
+)
+def test_a_retry_mostly_repeats_a_failure_and_another_model_is_another_draw(family, role, weak):
+    first, retry = _success_rates(family, role, weak, weak)
+    assert 0.02 < first < 0.95
+    assert retry <= 0.5 * first  # the same model fails the same step again
+    strong_first, _ = _success_rates(family, role, STRONG, STRONG)
+    _, escalated = _success_rates(family, role, weak, STRONG)
     assert escalated >= 0.5 * strong_first  # the stronger model is the lever
 
 

@@ -11,8 +11,7 @@ family; "none" is `baselines.single_model.alone(model)` and "basic" is
   `sweep`);
 * `fitting` — each paper model's abilities fitted to its four HLE/FRAMES cells through the env
   (`fit`), written into profiles.json (`write_profiles`);
-* `tau2` — the fast path and the fit for τ²: the chance table (`chance_table`) and the
-  tool_use fit (`fit_tool_use`, `with_tool_use`);
+* `tau2` — the τ² tool_use fit through the env (`fit_tool_use`, `with_tool_use`);
 * `reporting` — the markdown comparison with the paper (`report`);
 * `fidelity` — the fidelity report: the simulator's causal structure (oracle evidence, retry
   vs escalate, program output in context, gold leaks) beside the targets real models set
@@ -78,16 +77,7 @@ from orchestra_env.calibration.targets import (
     TOLERANCE,
     tolerance,
 )
-from orchestra_env.calibration.tau2 import (
-    TOOL_USE_GRID,
-    TOOL_USE_PRIOR,
-    ChanceTable,
-    ToolUseFit,
-    chance_table,
-    fit_tool_use,
-    replayed_tau2,
-    with_tool_use,
-)
+from orchestra_env.calibration.tau2 import TAU2_PINS, ToolUseFit, fit_tool_use, with_tool_use
 from orchestra_env.calibration.visibility import roc_auc, visibility_auc
 
 __all__ = [
@@ -110,20 +100,17 @@ __all__ = [
     "TARGETS",
     "TAU2",
     "TAU2_FAMILY",
+    "TAU2_PINS",
     "TAU2_TARGETS",
     "TAU2_TOLERANCE",
     "TOLERANCE",
-    "TOOL_USE_GRID",
-    "TOOL_USE_PRIOR",
     "Cell",
-    "ChanceTable",
     "Fidelity",
     "Fit",
     "GoldQueries",
     "Played",
     "Target",
     "ToolUseFit",
-    "chance_table",
     "episode_seed",
     "family_kwargs",
     "fidelity_markdown",
@@ -143,7 +130,6 @@ __all__ = [
     "policy_costs",
     "profiles_path",
     "remap",
-    "replayed_tau2",
     "report",
     "roc_auc",
     "shipped_fit",

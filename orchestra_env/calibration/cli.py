@@ -2,7 +2,7 @@
 report how the shipped profiles compare (see the `orchestra_env.calibration` package).
 
 * `orchestra calibrate` — fit on n tasks per family and print the fit, with the accuracies the
-  env measured with the fitted values (τ²: replayed from the chance table); writes nothing.
+  env measured with the fitted values; writes nothing.
 * `--write` — also write the fit into profiles.json, then measure every cell through the env.
 * `--report-only` — no fit: measure the shipped profiles through the env and print the table.
 * `--columns all|hle-frames|tau2` — which of the paper's columns to fit and measure (default
@@ -17,13 +17,12 @@ HLE and FRAMES, 5 for τ²).
 from __future__ import annotations
 
 import argparse
-import json
 
 from rich.console import Console
 
 from orchestra_env import calibration as cal
 from orchestra_env.eval.cli import plain
-from orchestra_env.models.profiles import load_profiles, parse_profiles
+from orchestra_env.models.profiles import load_profiles
 
 CALIBRATE_N, FIDELITY_N = 1000, 200  # default test tasks per cell
 
@@ -77,29 +76,21 @@ def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
         return _measured_report(args, console, command)
     fit_qa, fit_tau2 = args.columns in ("all", "hle-frames"), args.columns in ("all", "tau2")
     profiles = load_profiles()
-    chances = None
     result = cal.shipped_fit(profiles)
     if fit_qa:
         console.print(f"fitting HLE and FRAMES through the env on {args.n} tasks per cell …")
         result = cal.fit(profiles, args.n, args.seed, log=plain(console))
     if fit_tau2:
-        console.print(f"building the chance table of {args.n} function-calling tasks …")
-        chances = cal.chance_table(args.n, args.seed, log=plain(console))
-        result = cal.with_tool_use(
-            result, cal.fit_tool_use(chances, profiles.discrimination), profiles
-        )
+        console.print(f"fitting τ² through the env on {args.n} function-calling tasks …")
+        tool_use = cal.fit_tool_use(profiles, args.n, args.seed, log=plain(console))
+        result = cal.with_tool_use(result, tool_use, profiles)
     _print_fit(result, console)
     if args.write:
         path = cal.write_profiles(result)
         console.print(f"wrote {path}; measuring every cell through the env …", markup=False)
         return _measured_report(args, console, command, result.expected)
-    fitted = parse_profiles(cal.fitted_data(result, json.loads(cal.profiles_path().read_text())))
-    cells = cal.fitted_cells(
-        {c: a for c, a in result.expected.items() if c[2] in cal.QA_FAMILIES}, args.n
-    )
-    if chances is not None:
-        cells.update(cal.replayed_tau2(chances, fitted))
-    note = "(measured with the fitted values; τ² replayed from its chance table: nothing written)"
+    cells = cal.fitted_cells(result.expected, args.n)
+    note = "(measured through the env with the fitted values: nothing written)"
     console.print(
         cal.report(cells, command=command, note=note, expected=result.expected),
         markup=False,

@@ -93,18 +93,22 @@ def fit_model(
     iterations: int,
     tolerance: float,
     log: Callable[[str], None] | None = None,
+    *,
+    pins: Mapping[tuple[str, str], Mapping[str, float]] = PINS,
+    targets: Mapping[tuple[str, str, str], float] = TARGETS,
 ) -> tuple[dict[str, float], dict[tuple[str, str], float]]:
-    """(abilities, {(setting, family): accuracy %}) of one model after the secant iteration."""
+    """(abilities, {(setting, family): accuracy %}) of one model after the secant iteration
+    on the cells of `pins` (default: its four HLE/FRAMES cells) towards `targets`."""
     abilities = dict(profiles.models[model].abilities)
     last: dict[tuple[str, str], tuple[float, float]] = {}  # cell -> (shift, accuracy)
-    shift = dict.fromkeys(PINS, 0.0)  # how far each cell's abilities moved
+    shift = dict.fromkeys(pins, 0.0)  # how far each cell's abilities moved
     measured: dict[tuple[str, str], float] = {}
     for it in range(iterations):
-        for cell, skills in PINS.items():
+        for cell, skills in pins.items():
             trial = _with_abilities(profiles, model, abilities)
             acc = 100 * measure_cell(model, *cell, n=n, seed=seed, profiles=trial).accuracy
             measured[cell] = acc
-            miss = TARGETS[(model, *cell)] - acc
+            miss = targets[(model, *cell)] - acc
             if abs(miss) <= tolerance:
                 last[cell] = (shift[cell], acc)
                 continue
@@ -114,7 +118,7 @@ def fit_model(
             shift[cell] += step
             for skill, share in skills.items():
                 abilities[skill] = round(abilities[skill] + share * step, 3)
-        worst = max(abs(TARGETS[(model, *c)] - a) for c, a in measured.items())
+        worst = max(abs(targets[(model, *c)] - a) for c, a in measured.items())
         if log:
             log(f"{model} round {it + 1}: worst cell {worst:.2f} points off")
         if worst <= tolerance:

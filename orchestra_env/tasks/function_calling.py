@@ -6,13 +6,18 @@ step. Graded as tau2: the final database must equal the golden replay's, and eve
 `communicate_info` item must have been said to the user. Golden actions are *not* a required
 script: any sequence of calls that reaches the same database (and says the same facts) passes.
 
-The simulated expert (role "act") needs `tool_use`; on success it proposes the next step a
-competent agent would take — ask the user for a missing fact, the next golden call, or the
-reply that communicates the result — and on failure a plausible mistake (a wrong argument
-value, or claiming to be done too early). The step's difficulty grows with the task's number of
-golden actions and is then raised by the family's calibration offset (profiles.json "families"
-→ "function_calling" → "difficulty_offset", fitted by `orchestra calibrate`; every
-`function_calling.<domain>` family shares it); `difficulty` reports the value before the offset.
+The simulated expert (role "act") reads the dialogue and needs `tool_use` for the step it
+faces — ask the user for a missing fact, make the next golden call, tell the user the outcome
+the calls showed, close. The check is keyed by the task and that step, so a model that fails a
+step mostly fails it again when called again (models/simulated.py); another model is another
+draw. On success it takes the step; on failure it makes a plausible mistake of its own, drawn
+from the context and persistent for the model: an argument off (a look-alike id, a wrong
+amount), skipping a lookup the policy requires, asking again for something already given, or
+ending early — and it never tells the user what the conversation has not shown. The step's
+difficulty grows with the task's number of golden actions and is then raised by the family's
+calibration offset (profiles.json "families" → "function_calling" → "difficulty_offset",
+fitted by `orchestra calibrate`; every `function_calling.<domain>` family shares it);
+`difficulty` reports the value before the offset.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from orchestra_env.domain import (
     shared_domain,
 )
 from orchestra_env.episode import Episode
-from orchestra_env.hermes import find_calls, format_call, strip_thinking
+from orchestra_env.hermes import format_call, strip_thinking
 from orchestra_env.ledger import Charge
 from orchestra_env.models.profiles import Profiles
 from orchestra_env.tasks.base import index_in_split, split_position
@@ -83,44 +88,92 @@ class FunctionCallingTask:
         return ("call_expert",) * (len(self.case.actions) + 1)
 
     def demands(self, role: str, evidence: Evidence) -> tuple[Check, ...]:
-        return offset_checks((Check("tool_use", self.difficulty["tool_use"]),), self.offset)
+        key = f"{self.family}:{self.case.id}:{next_step(self.case, evidence).key}"
+        return offset_checks(
+            (Check("tool_use", self.difficulty["tool_use"], key=key),), self.offset
+        )
 
     def artefact(self, role: str, evidence: Evidence, attempt: Attempt, rng: random.Random) -> str:
         step = next_step(self.case, evidence)
-        return step if attempt.success else mistake(step, self.case, rng)
+        if attempt.success:
+            return step.text
+        return mistake(step, self.case, evidence, attempt.belief(f"{self.case.id}:{step.key}"))
 
 
-def next_step(case: DomainTask, evidence: Evidence) -> str:
+@dataclass(frozen=True)
+class Step:
+    """The step a competent agent takes next: its text, and which step it is (`key`: "ask:…",
+    "call:<i>", "tell", "close"), what a model's competence is keyed by."""
+
+    text: str
+    key: str
+    action: int = -1  # the golden action a "call" step makes
+
+
+def next_step(case: DomainTask, evidence: Evidence) -> Step:
     """What a competent agent does next: ask for a missing fact, make the next golden call, or
-    tell the user what they need to hear."""
+    tell the user what the calls showed and they need to hear."""
     done = {(c.name, _canonical(c.arguments)) for c in evidence.calls if c.ok}
-    opening = case.user_scenario["instructions"]["reason_for_call"]
-    context = " ".join([opening, *evidence.user_said, *(c.output for c in evidence.calls)]).lower()
-    for action in case.actions:
+    context = _context(case, evidence)
+    for i, action in enumerate(case.actions):
         if (action["name"], _canonical(action["arguments"])) in done:
             continue
         values = {str(v).lower() for v in action["arguments"].values()}
         for name, value in case.known.items():
             if str(value).lower() in values and str(value).lower() not in context:
-                return f"<message>Could you tell me your {name}, please?</message>"
-        return format_call(action["name"], action["arguments"], ensure_ascii=True)
+                return Step(
+                    f"<message>Could you tell me your {name}, please?</message>", f"ask:{name}"
+                )
+        return Step(
+            format_call(action["name"], action["arguments"], ensure_ascii=True), f"call:{i}", i
+        )
     missing = [i for i in case.communicate_info if not communicated(i, evidence.said_to_user)]
-    if missing:
-        return f"<message>Here is what you asked for: {'; '.join(missing)}.</message>"
-    return "<message>Everything is done. Is there anything else I can help you with?</message>"
+    shown = [i for i in missing if communicated(i, [context])]
+    if shown:
+        return Step(f"<message>Here is what you asked for: {'; '.join(shown)}.</message>", "tell")
+    return Step(_CLOSING[0], "close")
 
 
-def mistake(step: str, case: DomainTask, rng: random.Random) -> str:
-    """A plausible wrong version of `step`: one argument value off, or done too early."""
-    blocks = find_calls(step)
-    if not blocks or rng.random() < 0.3:
-        return "<message>That is all taken care of. Have a good day!</message>"
-    call = json.loads(blocks[0])
-    arguments = dict(call["arguments"])
-    if arguments:
-        key = rng.choice(sorted(arguments))
-        arguments[key] = _perturb(arguments[key], rng)
-    return format_call(call["name"], arguments, ensure_ascii=True)
+def _context(case: DomainTask, evidence: Evidence) -> str:
+    """What the conversation has shown: the user's words and the calls' outputs."""
+    opening = case.user_scenario["instructions"]["reason_for_call"]
+    return " ".join([opening, *evidence.user_said, *(c.output for c in evidence.calls)]).lower()
+
+
+_CLOSING = (
+    "<message>Everything is done. Is there anything else I can help you with?</message>",
+    "<message>That is all taken care of. Have a good day!</message>",
+    "<message>Your request has been handled; you will see the change shortly.</message>",
+    "<message>I have sorted that out for you. Anything else?</message>",
+)
+
+
+def mistake(step: Step, case: DomainTask, evidence: Evidence, rng: random.Random) -> str:
+    """A plausible wrong version of `step`, drawn by the model's own persistent generator: an
+    argument off, a lookup skipped, a question asked again, or an early goodbye."""
+    kinds = ["end_early"]
+    if step.action >= 0 and case.actions[step.action]["arguments"]:
+        kinds += ["argument", "argument"]
+    if step.action >= 0 and step.action + 1 < len(case.actions):
+        kinds.append("skip")
+    given = [
+        n for n, v in case.known.items() if str(v).lower() in " ".join(evidence.user_said).lower()
+    ]
+    if given:
+        kinds.append("ask_again")
+    kind = rng.choice(kinds)
+    if kind == "argument":
+        action = case.actions[step.action]
+        arguments = dict(action["arguments"])
+        name = rng.choice(sorted(arguments))
+        arguments[name] = _perturb(arguments[name], rng)
+        return format_call(action["name"], arguments, ensure_ascii=True)
+    if kind == "skip":  # the next call, without the lookup or check before it
+        action = case.actions[step.action + 1]
+        return format_call(action["name"], action["arguments"], ensure_ascii=True)
+    if kind == "ask_again":
+        return f"<message>Before I continue, could you give me your {rng.choice(given)}?</message>"
+    return rng.choice(_CLOSING[1:])
 
 
 def _perturb(value, rng: random.Random):
