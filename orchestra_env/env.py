@@ -74,6 +74,10 @@ class OrchestraEnv(gym.Env[dict, str]):
         world_seed: seed of the generated worlds (documents, databases).
         domains: the function_calling family's domains, bundled names or paths to authored
             domain folders (default: the ten bundled ones).
+        user: who plays the user of a conversation: "scripted" (the rule-based simulator,
+            deterministic per task and episode seed) or "llm" (a live model, see
+            `user_backend`; not reproducible, so the env's spec says `nondeterministic=True`).
+        user_backend: with user="llm": a `Backend` or a backend config dict (docs/live.md).
         policy_model: profile whose prices charge the policy's own tokens (None: free).
         search_k: documents returned per search.
         profiles: a `Profiles` or the path of a profiles JSON (default: the bundled, calibrated
@@ -93,7 +97,8 @@ class OrchestraEnv(gym.Env[dict, str]):
         # gym.make assigns the registered spec after construction, whatever the id; experts that
         # are real models (they declare `nondeterministic`) make that spec say so, for every id,
         # without a second set of "live" ids to register and keep in step.
-        if value is not None and getattr(getattr(self, "experts", None), "nondeterministic", False):
+        live = getattr(getattr(self, "experts", None), "nondeterministic", False)
+        if value is not None and (live or getattr(self, "user", "scripted") == "llm"):
             value = dataclasses.replace(value, nondeterministic=True)
         self._spec = value
 
@@ -120,6 +125,8 @@ class OrchestraEnv(gym.Env[dict, str]):
         split: str = "train",
         world_seed: int = 0,
         domains: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+        user: str = "scripted",
+        user_backend: Any = None,
         policy_model: str | None = "qwen3-8b",
         search_k: int = 3,
         profiles: Profiles | str | os.PathLike | None = None,
@@ -145,6 +152,8 @@ class OrchestraEnv(gym.Env[dict, str]):
         self.max_cost_usd = env_options.budget("max_cost_usd", max_cost_usd)
         self.max_latency_s = env_options.budget("max_latency_s", max_latency_s)
         domains = env_options.domains_option(domains, self.world_seed)
+        users = env_options.users_option(user, user_backend)
+        self.user = user
         self.profiles = env_options.priced(env_options.profiles_option(profiles), prices)
         if policy_model is not None and policy_model not in self.profiles.models:
             raise ValueError(
@@ -184,6 +193,7 @@ class OrchestraEnv(gym.Env[dict, str]):
             world_seed=self.world_seed,
             domains=domains,
             difficulty_offsets=self.profiles.difficulty_offsets,
+            users=users,
         )
 
         self.aliases = env_options.offered_aliases(self.profiles, self.suite, tools)

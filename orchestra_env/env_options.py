@@ -10,12 +10,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestra_env.domain import DomainError, bundled_domains, validate_domain
+from orchestra_env.domain.user import UserFactory, UserSimulator, llm_users
 from orchestra_env.models.profiles import Price, Profiles, load_profiles
 from orchestra_env.rewards import Preference
 from orchestra_env.tasks.suite import TaskSuite
 
 DOMAIN_CHECK_TASKS = 5  # tasks per template an authored domain must yield at construction
 RANDOMIZE = ("none", "paper")
+USERS = ("scripted", "llm")
 PAPER_TOOL_SUBSAMPLE = 0.25  # randomize="paper": each alias is dropped with this probability
 
 
@@ -180,6 +182,31 @@ def domains_option(domains: Any, world_seed: int) -> tuple[str, ...] | None:
             if not report.ok:
                 raise DomainError(report.problems, report.source)
     return names
+
+
+def users_option(user: Any, backend: Any) -> UserFactory:
+    """What makes each conversation's user: the rule-based simulator ("scripted"), or an LLM
+    speaking through `backend` ("llm": a Backend, or a backend config such as
+    {"backend": "openai", "model": ..., "base_url": ...})."""
+    choice("user", user, USERS)
+    if user == "scripted":
+        if backend is not None:
+            raise ValueError("user_backend is only used with user='llm'")
+        return UserSimulator
+    if backend is None:
+        raise ValueError(
+            "user='llm' needs user_backend: a Backend or a config {'backend': 'openai', ...}"
+        )
+    from orchestra_env.models.backends import Backend, backend_from_config
+
+    if isinstance(backend, Mapping):
+        backend = backend_from_config(backend, source="user_backend")
+    if not isinstance(backend, Backend):
+        raise ValueError(
+            f"user_backend must be a Backend (with generate(messages)) or a backend config, "
+            f"got {type(backend).__name__}"
+        )
+    return llm_users(backend)
 
 
 def profiles_option(profiles: Any) -> Profiles:

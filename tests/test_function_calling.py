@@ -1,16 +1,18 @@
-"""The function-calling family through the env: tau2 grading, the scripted user, call_expert."""
+"""The function-calling family through the env: tau2 grading, the simulated user, call_expert."""
 
 import json
 
 from orchestra_env import OrchestraEnv
 from orchestra_env.core import Evidence
 from orchestra_env.domain import DomainTask
+from orchestra_env.domain.user import Scenario, UserSimulator, first_person
 from orchestra_env.observation import tool_call
-from orchestra_env.tasks.function_calling import ScriptedUser, first_person, next_step
+from orchestra_env.tasks.function_calling import next_step
 
 
 def golden_actions(task, *, communicate=True, corrupt=False):
-    """The golden calls (optionally with the first write's argument corrupted), then a message."""
+    """The golden calls (optionally with the first write's argument corrupted), then a message
+    that says the request was handled (a user waiting for a change hears it was made)."""
     actions = []
     for i, a in enumerate(task.case.actions):
         args = dict(a["arguments"])
@@ -18,8 +20,8 @@ def golden_actions(task, *, communicate=True, corrupt=False):
             key = sorted(args)[0]
             args[key] = f"{args[key]}9" if isinstance(args[key], str) else args[key] + 1
         actions.append(tool_call(a["name"], args))
-    info = "; ".join(task.case.communicate_info) if communicate else "I have handled your request."
-    actions.append(f"<message>{info}</message>")
+    info = "; ".join(task.case.communicate_info) if communicate else ""
+    actions.append(f"<message>I have handled your request. {info}</message>")
     return actions
 
 
@@ -51,7 +53,7 @@ def test_golden_replay_scores_one_and_the_user_hangs_up():
         task = env.suite.task(f"function_calling/{i}")
         info, terminated = run(env, golden_actions(task), task.id)
         assert info["outcome"] == 1, (task.id, info["grading"])
-        assert terminated  # the scripted user ended the call once its goals were met
+        assert terminated  # the user ended the call once it was told the outcome
 
 
 def test_wrong_write_scores_zero_and_silence_scores_zero():
@@ -70,7 +72,7 @@ def test_wrong_write_scores_zero_and_silence_scores_zero():
         assert info["grading"]["db_match"] == 1.0 and info["grading"]["communicate"] == 0.0
 
 
-def test_scripted_user_reveals_confirms_and_refuses():
+def test_user_simulator_reveals_confirms_and_refuses():
     case = DomainTask(
         id="x",
         domain="bank",
@@ -84,23 +86,18 @@ def test_scripted_user_reveals_confirms_and_refuses():
         slots={},
         expected_tables={},
     )
-    user = ScriptedUser(case)
-    assert user.reply("What is your customer number?", False) == (
-        "My customer id is CUS-00001.",
+    user = UserSimulator(Scenario.of(case, writes=True))
+    assert user.reply("What is your customer number?") == ("My customer id is CUS-00001.", False)
+    assert user.reply("Could you give me your e-mail and customer ID?")[0] == (
+        "My email is a@b.c. My customer id is CUS-00001."
+    )
+    answer, over = user.reply("Shall I proceed with blocking it?")
+    assert answer.startswith("Yes") and not over
+    assert user.reply("What is your mother's maiden name?") == (
+        "I'm sorry, I don't have my mother's maiden name.",
         False,
     )
-    assert user.reply("Could you give me your e-mail and customer ID?", False)[0] == (
-        "My customer id is CUS-00001. My email is a@b.c."
-    )
-    assert user.reply("Shall I proceed with blocking it?", False) == (
-        "Yes, please go ahead.",
-        False,
-    )
-    assert user.reply("What is your mother's maiden name?", False) == (
-        "I'm afraid I don't know that.",
-        False,
-    )
-    assert user.reply("Done.", True)[1] is True
+    assert user.reply("Your card is blocked now.")[1] is True
     assert (
         first_person("You lost your card and you want it blocked.")
         == "I lost my card and I want it blocked."

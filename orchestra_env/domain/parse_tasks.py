@@ -76,6 +76,7 @@ def _parse_atomic(spec, pointer, conn, tools, declared_tools, locale, problems) 
         steps.append(Step(where, let=step["let"], draw={kind: step[kind]}))
     if sampled:  # else unknown-slot reports would only echo the broken query
         _check_template_texts(spec, pointer, slots, problems)
+    _check_withheld(spec["user"], set(spec["user"].get("known", {})), pointer, problems)
     for j, action in enumerate(spec["actions"]):
         where = f"{pointer}/actions/{j}"
         tool = tools.get(action["name"])
@@ -121,6 +122,19 @@ def _check_template_texts(spec: dict, pointer: str, slots: set[str], problems: l
     check_value_fields(spec.get("user", {}), slots, pointer + "/user", problems)
 
 
+def _check_withheld(user: dict, known: set[str], pointer: str, problems: list) -> None:
+    """A user can only withhold what it knows."""
+    for j, name in enumerate(user.get("withhold", ())):
+        if name not in known:
+            problems.append(
+                Problem(
+                    f"{pointer}/user/withhold/{j}",
+                    f"withhold names {name!r}, which is not a known field "
+                    f"(known: {', '.join(sorted(known)) or 'none'})",
+                )
+            )
+
+
 def _parse_composed(
     spec: dict, pointer: str, atomic: dict[str, Template], problems: list
 ) -> Template:
@@ -152,6 +166,9 @@ def _parse_composed(
         parts.append(Part(target, dict(rename)))
     slots = frozenset(part.glob(s) for part in parts for s in part.template.slots)
     _check_template_texts(spec, pointer, set(slots), problems)
+    own = spec.get("user", {})
+    known = {k for part in parts for k in part.template.user.get("known", {})}
+    _check_withheld(own, known | set(own.get("known", {})), pointer, problems)
     return Template(
         name=spec["name"],
         pointer=pointer,

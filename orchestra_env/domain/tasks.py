@@ -44,6 +44,11 @@ class DomainTask:
     known: dict[str, str]  # what the user can tell the agent, field -> value
     slots: dict[str, Any]  # the sampled values the texts were rendered from
     expected_tables: dict[str, str]  # table -> hash after replaying the golden actions
+    # How the user behaves (see orchestra_env.domain.user): known fields it will not give, how it
+    # answers the agent's proposals, and with "change_mind" what it wants instead.
+    withhold: tuple[str, ...] = ()
+    reactions: str = "accept"
+    change_to: str | None = None
 
     @property
     def actions(self) -> list[dict]:
@@ -64,11 +69,18 @@ class DomainTask:
 
     def to_tau2(self) -> dict:
         """The task in tau2-bench's task format (the world comes from the seed, not
-        initial_state)."""
+        initial_state); the user's behaviour fields become words in its task_instructions."""
+        user_scenario = self.user_scenario
+        behaviour = behaviour_text(self.withhold, self.reactions, self.change_to)
+        if behaviour:
+            instructions = dict(user_scenario["instructions"])
+            told = instructions.get("task_instructions")
+            instructions["task_instructions"] = f"{told} {behaviour}" if told else behaviour
+            user_scenario = {**user_scenario, "instructions": instructions}
         return {
             "id": self.id,
             "description": self.description,
-            "user_scenario": self.user_scenario,
+            "user_scenario": user_scenario,
             "initial_state": None,
             "evaluation_criteria": self.evaluation_criteria,
         }
@@ -78,6 +90,26 @@ DEFAULT_INSTRUCTIONS = (
     "Tell the agent why you are calling. Give the known information only when asked for it. "
     "End the conversation once everything you wanted is done."
 )
+
+
+USER_TEXTS = ("persona", "reason_for_call", "unknown_info", "task_instructions", "change_to")
+# Each reaction as an instruction to a simulated user (tau2's task_instructions, the LLM user).
+REACTION_TEXTS = {
+    "refuse": "When the agent asks you to confirm an action, decline it.",
+    "change_mind": "Accept the agent's first proposal; when it asks you to confirm again, "
+    "change your mind: {}",
+    "insist": "If the agent refuses your request, insist once, then accept the answer.",
+}
+
+
+def behaviour_text(withhold: tuple[str, ...], reactions: str, change_to: str | None) -> str:
+    """The user's behaviour fields as instructions to a simulated user."""
+    texts = []
+    if withhold:
+        texts.append(f"Never give your {' or your '.join(withhold)}, even when asked.")
+    if reactions != "accept":
+        texts.append(REACTION_TEXTS[reactions].format(change_to or "decline it."))
+    return " ".join(texts)
 
 
 def _result_slots(results: list) -> dict[str, Any]:
@@ -113,10 +145,12 @@ def _render_user(template: Template, values: dict) -> dict:
     out: dict[str, Any] = {
         key: render(text, values, f"{pointer}/{key}")
         for key, text in template.user.items()
-        if key != "known"
+        if key in USER_TEXTS
     }
     known = template.user.get("known", {})
     out["known"] = {k: render(v, values, f"{pointer}/known/{k}") for k, v in known.items()}
+    out["withhold"] = tuple(template.user.get("withhold", ()))
+    out["reactions"] = template.user.get("reactions")
     return out
 
 
@@ -253,7 +287,7 @@ class TaskSampler:
                 "the golden actions change nothing and nothing must be communicated: "
                 "the task needs no action",
             )
-        known, user_scenario = self._user(template, ns, views)
+        known, user_scenario, behaviour = self._user(template, ns, views)
         where = f"{seed}/{index}" if split is None else f"{seed}/{split}/{index}"
         return DomainTask(
             id=f"{self.name}/{where}",
@@ -272,6 +306,7 @@ class TaskSampler:
             known=known,
             slots=ns,
             expected_tables=expected,
+            **behaviour,
         )
 
     def _sample(
@@ -378,9 +413,11 @@ class TaskSampler:
             return cur.fetchall()
         return [r for r in cur if all(r[i] == v for i, _, v in fixed)]
 
-    def _user(self, template: Template, ns: dict, views: list[dict]) -> tuple[dict, dict]:
-        """(known, tau2 user_scenario): the parts' user texts, merged; a composed template's own
-        user texts (over the task's slots) replace the merged ones."""
+    def _user(self, template: Template, ns: dict, views: list[dict]) -> tuple[dict, dict, dict]:
+        """(known, tau2 user_scenario, behaviour): the parts' user texts, merged; a composed
+        template's own user texts (over the task's slots) replace the merged ones. Behaviour:
+        every part's withheld fields; the reaction (and change_to) of the template's own user,
+        else of the first part that sets one."""
         rendered = [
             _render_user(part.template, view)
             for part, view in zip(template.parts, views, strict=True)
@@ -392,6 +429,14 @@ class TaskSampler:
         def merged(key: str, sep: str) -> str:
             return own.get(key) or _unique_join((r.get(key) for r in rendered), sep)
 
+        reacting = next((r for r in (own, *rendered) if r.get("reactions")), {})
+        behaviour = {
+            "withhold": tuple(
+                dict.fromkeys(f for r in (*rendered, own) for f in r.get("withhold", ()))
+            ),
+            "reactions": reacting.get("reactions") or "accept",
+            "change_to": reacting.get("change_to"),
+        }
         instructions = {
             "domain": self.name,
             "reason_for_call": merged("reason_for_call", " "),
@@ -402,7 +447,7 @@ class TaskSampler:
         persona = own.get("persona") or next(
             (r["persona"] for r in rendered if r.get("persona")), None
         )
-        return known, {"persona": persona, "instructions": instructions}
+        return known, {"persona": persona, "instructions": instructions}, behaviour
 
     def _description(self, template: Template, ns: dict, views: list[dict]) -> dict:
         if template.description or not template.composed:

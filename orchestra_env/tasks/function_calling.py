@@ -1,6 +1,7 @@
 """The function-calling family (ToolScale/tau2-like): conversations over JSON-authored domains.
 
-The policy talks to a deterministic scripted user, calls the domain's functions (real SQL on the
+The policy talks to a user (`orchestra_env.domain.user`: the rule-based `UserSimulator`, seeded
+per episode, or a live `LLMUser`), calls the domain's functions (real SQL on the
 episode's SQLite world), or pays `call_expert(expert)` to have a model propose and take the next
 step. Graded as tau2: the final database must equal the golden replay's, and every
 `communicate_info` item must have been said to the user. Golden actions are *not* a required
@@ -24,9 +25,9 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from orchestra_env.actions import Message, ParseError, ToolCall, parse_action
 from orchestra_env.core import Attempt, CallRecord, Check, Evidence, Grade
@@ -37,6 +38,7 @@ from orchestra_env.domain import (
     communicated,
     shared_domain,
 )
+from orchestra_env.domain.user import Scenario, User, UserFactory, UserSimulator, opening
 from orchestra_env.episode import Episode
 from orchestra_env.hermes import format_call, strip_thinking
 from orchestra_env.ledger import Charge
@@ -48,7 +50,6 @@ from orchestra_env.tools.catalogue import expert_tool_spec
 from orchestra_env.tools.spec import ToolSpec
 
 FAMILY = "function_calling"
-STOP = "###STOP###"  # the user ends the conversation (tau2's convention)
 TOOL_USE_BASE = -0.5  # difficulty of a one-action task; each further action adds TOOL_USE_STEP
 TOOL_USE_STEP = 0.35
 
@@ -75,9 +76,10 @@ class FunctionCallingTask:
     def toolset(self) -> str:
         return self.case.domain
 
-    @property
+    @cached_property
     def prompt(self) -> str:
-        return "Hi. " + first_person(self.case.user_scenario["instructions"]["reason_for_call"])
+        """The user's opening: what it wants, in its own words."""
+        return "Hi. " + opening(self.case.user_scenario["instructions"]["reason_for_call"])
 
     @property
     def difficulty(self) -> dict[str, float]:
@@ -130,7 +132,8 @@ def next_step(case: DomainTask, evidence: Evidence) -> Step:
     missing = [i for i in case.communicate_info if not communicated(i, evidence.said_to_user)]
     shown = [i for i in missing if communicated(i, [context])]
     if shown:
-        return Step(f"<message>Here is what you asked for: {'; '.join(shown)}.</message>", "tell")
+        text = f"<message>All done. Here is what you asked for: {'; '.join(shown)}.</message>"
+        return Step(text, "tell")
     return Step(_CLOSING[0], "close")
 
 
@@ -193,76 +196,6 @@ def _canonical(arguments: dict) -> str:
     return json.dumps(arguments, sort_keys=True, default=str)
 
 
-_PRONOUNS = [
-    (r"\bYou are\b", "I am"),
-    (r"\byou are\b", "I am"),
-    (r"\bYou were\b", "I was"),
-    (r"\byou were\b", "I was"),
-    (r"\bYourself\b", "Myself"),
-    (r"\byourself\b", "myself"),
-    (r"\bYour\b", "My"),
-    (r"\byour\b", "my"),
-    (r"\bYou\b", "I"),
-    (r"\byou\b", "I"),
-]
-
-
-def first_person(text: str) -> str:
-    """The scenario's second-person instructions as the user would say them."""
-    for pattern, repl in _PRONOUNS:
-        text = re.sub(pattern, repl, text)
-    return text
-
-
-# -- the scripted user -----------------------------------------------------------------------
-
-_SYNONYMS = {
-    "id": ("id", "number", "identifier", "reference"),
-    "email": ("email", "e-mail", "mail"),
-    "phone": ("phone", "telephone", "mobile"),
-    "name": ("name",),
-    "date": ("date", "day", "when"),
-}
-_CONFIRM = re.compile(
-    r"\b(confirm|proceed|go ahead|shall i|should i|do you want|would you like|ok to)\b"
-)
-_GOODBYE = re.compile(r"\b(goodbye|bye|transfer(ring)? you|cannot help|can't help)\b")
-
-
-@dataclass
-class ScriptedUser:
-    """A deterministic user: opens with the reason for the call, gives known facts only when
-    asked (matched on the fact's name or synonyms), confirms when asked to, says it does not
-    know anything else, and hangs up once its goals are met or the agent gives up."""
-
-    case: DomainTask
-    given: set[str] = field(default_factory=set)
-
-    def reply(self, message: str, goals_met: bool) -> tuple[str, bool]:
-        """(what the user says, whether the conversation is over)."""
-        if goals_met:
-            return f"Thank you, that is everything I needed. {STOP}", True
-        text = message.lower()
-        asked = [(n, v) for n, v in self.case.known.items() if _asks_for(n, text)]
-        if asked:
-            self.given.update(n for n, _ in asked)
-            return " ".join(f"My {n} is {v}." for n, v in asked), False
-        if _CONFIRM.search(text):
-            return "Yes, please go ahead.", False
-        if _GOODBYE.search(text):
-            return f"Alright. {STOP}", True
-        if "?" in text:
-            return "I'm afraid I don't know that.", False
-        return "Could you help me with what I asked?", False
-
-
-def _asks_for(name: str, text: str) -> bool:
-    words = [
-        w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in ("in", "of", "the", "on")
-    ]
-    return bool(words) and all(any(s in text for s in _SYNONYMS.get(w, (w,))) for w in words)
-
-
 # -- the family ------------------------------------------------------------------------------
 
 
@@ -271,7 +204,8 @@ class FunctionCallingFamily:
     through the n domains: task k is the split's task k // n of domain k % n (`Domain.task`,
     which deals each template's tasks to one split each and takes turns through the templates).
     Difficulties are raised by `difficulty_offset` ({skill: logit}; default: the bundled
-    profiles' offset of "function_calling")."""
+    profiles' offset of "function_calling"). `users` makes each episode's user from the task's
+    scenario and the episode's seed (default: the rule-based `UserSimulator`)."""
 
     tools = ("call_expert",)
     conversational = True
@@ -282,8 +216,10 @@ class FunctionCallingFamily:
         domains: Sequence[str] | None = None,
         name: str = FAMILY,
         difficulty_offset: Mapping[str, float] | None = None,
+        users: UserFactory | None = None,
     ):
         self.name = name
+        self.users = users or UserSimulator
         self.seed = world_seed
         self.offset = family_offset(FAMILY, difficulty_offset)
         self.domains = tuple(shared_domain(d) for d in (domains or bundled_domains()))
@@ -318,7 +254,7 @@ class FunctionCallingFamily:
             self._worlds[name] = self._domain(task).build_world(self.seed)
         world = self._worlds[name]
         world.reset()
-        return {"world": world, "user": ScriptedUser(task.case)}
+        return {"world": world, "user": None}  # the user comes at the first message (`_user`)
 
     def execute(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         if call.name != "call_expert":
@@ -337,13 +273,8 @@ class FunctionCallingFamily:
         return proposal.taken(self.respond(proposal.step, ctx))
 
     def respond(self, message: Message, ctx: ToolContext) -> ToolResult:
-        task, evidence = ctx.episode.task, ctx.episode.evidence
-        resources = ctx.resources.family
-        said = evidence.said_to_user + [message.text]
-        goals = all(communicated(i, said) for i in task.case.communicate_info) and (
-            resources["world"].hash() == task.case.expected_hash  # rereads only changed rows
-        )
-        answer, over = resources["user"].reply(message.text, goals)
+        """The user's reply: it hears only what the agent says (never the grader's state)."""
+        answer, over = self._user(ctx).reply(message.text)
         return ToolResult(
             replies=({"role": "user", "content": answer},),
             said=(message.text,),
@@ -362,6 +293,19 @@ class FunctionCallingFamily:
 
     def _domain(self, task: FunctionCallingTask) -> Domain:
         return next(d for d in self.domains if d.name == task.case.domain)
+
+    def scenario(self, task: FunctionCallingTask) -> Scenario:
+        """The user's scenario in `task` (it waits to hear of a change if a golden call writes)."""
+        tools = self._domain(task).tools
+        writes = any(tools[a["name"]].kind == "write" for a in task.case.actions)
+        return Scenario.of(task.case, writes)
+
+    def _user(self, ctx: ToolContext) -> User:
+        """The episode's user, made when the agent first speaks (it needs the episode seed)."""
+        resources = ctx.resources.family
+        if resources["user"] is None:
+            resources["user"] = self.users(self.scenario(ctx.episode.task), ctx.episode.seed)
+        return resources["user"]
 
     def _run_domain_tool(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         outcome = ctx.resources.family["world"].call(call.name, call.arguments)

@@ -10,6 +10,7 @@ import numpy as np
 
 from orchestra_env.core import Task
 from orchestra_env.domain import bundled_domains
+from orchestra_env.domain.user import UserFactory
 from orchestra_env.tasks.base import SPLITS, TaskFamily, index_in_split
 from orchestra_env.tasks.function_calling import FAMILY as FC
 from orchestra_env.tasks.function_calling import FunctionCallingFamily
@@ -37,7 +38,8 @@ class TaskSuite:
     """Families by weight; `domains` (bundled names or paths) replaces the bundled domains of
     the "function_calling" family, e.g. with a domain of one's own. `difficulty_offsets`
     ({family: {skill: logit}}, as in a profiles file) sets a family's difficulty offset; a
-    family it does not name keeps the bundled profiles' offset."""
+    family it does not name keeps the bundled profiles' offset. `users` makes the user of each
+    conversation (see `FunctionCallingFamily`)."""
 
     def __init__(
         self,
@@ -46,6 +48,7 @@ class TaskSuite:
         world_seed: int = 0,
         domains: Sequence[str] | None = None,
         difficulty_offsets: Mapping[str, Mapping[str, float]] | None = None,
+        users: UserFactory | None = None,
     ):
         unknown = sorted(set(families) - set(FAMILIES))
         if unknown:
@@ -62,10 +65,14 @@ class TaskSuite:
         offsets = difficulty_offsets or {}
         self.families = {
             name: FunctionCallingFamily(
-                world_seed, domains=domains, difficulty_offset=offsets.get(FC)
+                world_seed, domains=domains, difficulty_offset=offsets.get(FC), users=users
             )
             if name == FC and domains
-            else FAMILIES[name](world_seed, difficulty_offset=offsets.get(name.partition(".")[0]))
+            else FAMILIES[name](
+                world_seed,
+                difficulty_offset=offsets.get(name.partition(".")[0]),
+                **({"users": users} if name.partition(".")[0] == FC else {}),
+            )
             for name in families
         }
         total = sum(families.values())
