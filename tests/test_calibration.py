@@ -8,8 +8,7 @@ and must be within `TOLERANCE` (3 points) of the paper in all 24 HLE/FRAMES cell
 facts are measured on a smaller sample (costs vary little from task to task).
 
 τ² (the function-calling family, "basic" only): the six cells are measured through the env on
-the first `N_TAU2` test tasks and must be within `TAU2_TOLERANCE` (5 points) of the paper; the
-fit's chance table is checked against the env episode for episode on a few tasks.
+the first `N_TAU2` test tasks and must be within `TAU2_TOLERANCE` (5 points) of the paper.
 """
 
 from __future__ import annotations
@@ -29,9 +28,10 @@ from orchestra_env.tasks.reasoning import ReasoningFamily
 
 N = 1000  # tasks per family for the accuracy cells, as `orchestra calibrate` fits them
 N_COST = 40  # tasks per family for the cost facts
-# Function-calling tasks per model for the τ² cells (played through the env). Test tasks rotate
-# through each domain's templates in order: 150 would hold only the first 15 of each domain's.
-N_TAU2 = 300
+# Function-calling tasks per model for the τ² cells (played through the env), as the τ² fit
+# plays them: test tasks rotate through each domain's templates in order, so a shorter prefix is
+# not a fair sample (300 tasks measure Qwen3-8B 6 points above 1,000).
+N_TAU2 = 1000
 
 
 @pytest.mark.parametrize("model", cal.MODELS)
@@ -93,14 +93,12 @@ def test_function_calling_offset_raises_tool_use_difficulty():
     assert dict(FunctionCallingFamily(0, ("bank",), name="function_calling.bank").offset) == bundled
 
 
-def test_shipped_tool_use_reproduces_tau2():
+@pytest.mark.parametrize("model", cal.MODELS)
+def test_shipped_tool_use_reproduces_tau2(model):
     """ "Model X with the basic tools" on the function-calling family, through the env."""
-    misses = []
-    for cell, target in cal.TAU2_TARGETS.items():
-        measured = 100 * cal.measure_cell(*cell, n=N_TAU2, seed=0).accuracy
-        if abs(measured - target) > cal.TAU2_TOLERANCE:
-            misses.append(f"{cell[0]}: paper {target}, measured {measured:.1f}")
-    assert not misses, "\n".join(misses)
+    cell = (model, "basic", cal.TAU2_FAMILY)
+    measured = 100 * cal.measure_cell(*cell, n=N_TAU2, seed=0).accuracy
+    assert abs(measured - cal.TAU2_TARGETS[cell]) <= cal.TAU2_TOLERANCE, measured
 
 
 def test_tool_use_fit_moves_towards_tau2_and_carries_the_others():
