@@ -435,6 +435,8 @@ class OrchestraEnv(gym.Env[dict, str]):
             "tools_offered": ep.tools,
             "preference": _copied(self._preference_info),
             "prices": _copied(self._price_sheet),
+            # A conversation task names its domain and template (question answering has none).
+            **getattr(ep.task, "labels", {}),
         }
 
     def _specs(

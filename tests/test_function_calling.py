@@ -145,3 +145,14 @@ def test_stronger_experts_solve_more_and_cost_more():
     strong, weak = play_expert("expert-1"), play_expert("expert-3")
     assert strong[0] > weak[0]
     assert strong[1] > 10 * weak[1]
+
+
+def test_info_names_the_domain_and_template_of_conversations_only():
+    env = OrchestraEnv("function_calling", max_turns=40)
+    task = env.suite.task("function_calling/3")
+    _, info = env.reset(seed=0, options={"task_id": task.id})
+    assert (info["domain"], info["template"]) == (task.case.domain, task.case.template)
+    *_, info = env.step("<message>Hello, how can I help?</message>")
+    assert (info["domain"], info["template"]) == (task.case.domain, task.case.template)
+    _, info = OrchestraEnv("multihop").reset(seed=0)
+    assert "domain" not in info and "template" not in info

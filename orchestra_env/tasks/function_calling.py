@@ -76,6 +76,11 @@ class FunctionCallingTask:
     def toolset(self) -> str:
         return self.case.domain
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """What the env's `info` adds for this task: its domain and template."""
+        return {"domain": self.case.domain, "template": self.case.template}
+
     @cached_property
     def prompt(self) -> str:
         """The user's opening: what it wants, in its own words."""
