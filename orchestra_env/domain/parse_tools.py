@@ -11,7 +11,7 @@ from jsonschema.exceptions import best_match
 from orchestra_env.domain.errors import Problem, json_pointer
 from orchestra_env.domain.slots import check_fields, text_fields
 from orchestra_env.domain.sql import clean_sql, compile_sql
-from orchestra_env.domain.tools import DomainTool, Rule
+from orchestra_env.domain.tools import TRANSFER_TOOL, DomainTool, Rule
 from orchestra_env.tools.spec import ToolSpec
 
 
@@ -101,6 +101,7 @@ def _parse_tool(
         message=returns.get("message"),
         defaults=defaults,
         pointer=pointer,
+        terminal=spec.get("terminal", spec["name"] == TRANSFER_TOOL),
     )
 
 

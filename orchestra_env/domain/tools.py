@@ -13,6 +13,10 @@ import jsonschema
 from orchestra_env.domain.slots import render
 from orchestra_env.tools.spec import ToolSpec
 
+# By convention (tau2), this tool hands the user to a person: it ends the episode unless the
+# domain says `"terminal": false`.
+TRANSFER_TOOL = "transfer_to_human_agents"
+
 
 @dataclass(frozen=True)
 class ToolOutcome:
@@ -63,6 +67,7 @@ class DomainTool:
     message: str | None
     defaults: tuple[tuple[str, Any], ...]  # every declared parameter with its default
     pointer: str
+    terminal: bool = False  # a successful call ends the episode (a transfer, say)
 
     @property
     def name(self) -> str:

@@ -314,11 +314,12 @@ class FunctionCallingFamily:
 
     def _run_domain_tool(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         outcome = ctx.resources.family["world"].call(call.name, call.arguments)
-        price = self._domain(ctx.episode.task).tools[call.name].price_usd
+        tool = self._domain(ctx.episode.task).tools[call.name]
         return tool_reply(
             outcome.content,
             call=CallRecord(call.name, call.arguments, outcome.ok, outcome.content),
-            charges=(Charge(tool=call.name, usd=price or 0.0),),
+            charges=(Charge(tool=call.name, usd=tool.price_usd),),
+            final=outcome.ok and tool.terminal,  # a transfer ends the episode
         )
 
     def _propose(self, call: ToolCall, ctx: ToolContext) -> Proposal:
