@@ -77,6 +77,9 @@ def _parse_atomic(spec, pointer, conn, tools, declared_tools, locale, problems) 
     if sampled:  # else unknown-slot reports would only echo the broken query
         _check_template_texts(spec, pointer, slots, problems)
     _check_withheld(spec["user"], set(spec["user"].get("known", {})), pointer, problems)
+    _check_outcome(spec, pointer, tools, problems)
+    # A failing golden call answers nothing, so no later text may read its result.
+    answered = [r for r, a in enumerate(spec["actions"]) if not a.get("fails")]
     for j, action in enumerate(spec["actions"]):
         where = f"{pointer}/actions/{j}"
         tool = tools.get(action["name"])
@@ -96,12 +99,12 @@ def _parse_atomic(spec, pointer, conn, tools, declared_tools, locale, problems) 
         if sampled:
             check_value_fields(
                 action["arguments"],
-                slots | {f"result_{r}" for r in range(j)},
+                slots | {f"result_{r}" for r in answered if r < j},
                 where + "/arguments",
                 problems,
             )
-    results = {f"result_{r}" for r in range(len(spec["actions"]))}
     for j, text in enumerate(spec.get("communicate_info", ()) if sampled else ()):
+        results = {f"result_{r}" for r in answered}
         check_fields(text, slots | results, f"{pointer}/communicate_info/{j}", problems)
     return Template(
         name=spec["name"],
@@ -113,7 +116,24 @@ def _parse_atomic(spec, pointer, conn, tools, declared_tools, locale, problems) 
         actions=tuple(spec["actions"]),
         communicate=tuple(spec.get("communicate_info", ())),
         slots=frozenset(slots),
+        outcome=spec.get("outcome", "change"),
     )
+
+
+def _check_outcome(spec: dict, pointer: str, tools: dict, problems: list) -> None:
+    """A transfer template's golden actions end with a terminal tool."""
+    if spec.get("outcome") != "transfer" or not spec["actions"]:
+        return
+    last = spec["actions"][-1]
+    tool = tools.get(last["name"])
+    if tool is not None and not tool.terminal:
+        problems.append(
+            Problem(
+                f"{pointer}/outcome",
+                f"a transfer ends with a terminal tool, but the last golden action calls "
+                f'{last["name"]!r} (mark a tool "terminal": true)',
+            )
+        )
 
 
 def _check_template_texts(spec: dict, pointer: str, slots: set[str], problems: list) -> None:
@@ -138,7 +158,7 @@ def _check_withheld(user: dict, known: set[str], pointer: str, problems: list) -
 def _parse_composed(
     spec: dict, pointer: str, atomic: dict[str, Template], problems: list
 ) -> Template:
-    for key in ("sample", "actions", "communicate_info"):
+    for key in ("sample", "actions", "communicate_info", "outcome"):
         if key in spec:
             problems.append(
                 Problem(f"{pointer}/{key}", "a composed template takes this from its parts")

@@ -49,6 +49,7 @@ class DomainTask:
     withhold: tuple[str, ...] = ()
     reactions: str = "accept"
     change_to: str | None = None
+    failing: tuple[int, ...] = ()  # positions in `actions` of golden calls meant to fail
 
     @property
     def actions(self) -> list[dict]:
@@ -154,8 +155,11 @@ def _render_user(template: Template, values: dict) -> dict:
     return out
 
 
-def _replay(template: Template, view: dict, world: DomainWorld, actions: list[dict]) -> list:
-    """Run a template's golden actions on `world`, appending them to `actions`; their answers."""
+def _replay(
+    template: Template, view: dict, world: DomainWorld, actions: list[dict], failing: list[int]
+) -> list:
+    """Run a template's golden actions on `world`, appending them to `actions` (and the
+    positions of those meant to fail to `failing`); their answers."""
     results: list = []
     for j, action in enumerate(template.actions):
         pointer = f"{template.pointer}/actions/{j}"
@@ -163,17 +167,25 @@ def _replay(template: Template, view: dict, world: DomainWorld, actions: list[di
             action["arguments"], {**view, **_result_slots(results)}, pointer + "/arguments"
         )
         outcome = world.call(action["name"], arguments)
-        if not outcome.ok:
-            raise SampleMiss(pointer, f"golden action failed: {outcome.error}")
+        fails = action.get("fails", False)
+        if outcome.ok == fails:
+            raise SampleMiss(
+                pointer,
+                "a golden action meant to fail succeeded"
+                if fails
+                else f"golden action failed: {outcome.error}",
+            )
         results.append(outcome.data)
-        actions.append(
-            {
-                "action_id": f"{action['name']}_{len(actions)}",
-                "requestor": "assistant",
-                "name": action["name"],
-                "arguments": arguments,
-            }
-        )
+        record = {
+            "action_id": f"{action['name']}_{len(actions)}",
+            "requestor": "assistant",
+            "name": action["name"],
+            "arguments": arguments,
+        }
+        if fails:  # tau2's Action.info: a note for whoever reads the trace
+            record["info"] = f"expected to fail: {outcome.error}"
+            failing.append(len(actions))
+        actions.append(record)
     return results
 
 
@@ -271,9 +283,15 @@ class TaskSampler:
         world.reset()
         ns, views = self._sample(template, seed, split, k, rng, world)
         actions: list[dict] = []
+        failing: list[int] = []
         communicate: list[str] = []
         for part, view in zip(template.parts, views, strict=True):
-            results = _replay(part.template, view, world, actions)
+            before = world.table_hashes() if part.template.outcome == "refuse" else None
+            results = _replay(part.template, view, world, actions, failing)
+            if before is not None and world.table_hashes() != before:
+                raise SampleMiss(
+                    part.template.pointer, "a refusal's golden actions changed the database"
+                )
             values = {**view, **_result_slots(results)}
             pointer = part.template.pointer + "/communicate_info/"
             communicate += [
@@ -281,7 +299,9 @@ class TaskSampler:
                 for j, text in enumerate(part.template.communicate)
             ]
         expected = world.table_hashes()
-        if expected == pristine and not communicate:
+        # A refusal or a transfer is an outcome of its own, even when nothing changes.
+        changes = all(part.template.outcome == "change" for part in template.parts)
+        if changes and expected == pristine and not communicate:
             raise SampleMiss(
                 template.pointer,
                 "the golden actions change nothing and nothing must be communicated: "
@@ -306,6 +326,7 @@ class TaskSampler:
             known=known,
             slots=ns,
             expected_tables=expected,
+            failing=tuple(failing),
             **behaviour,
         )
 

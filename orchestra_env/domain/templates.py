@@ -56,6 +56,7 @@ class Template:
     communicate: tuple[str, ...]
     slots: frozenset[str]  # every slot name its texts may use
     composed: tuple[Part, ...] = ()
+    outcome: str = "change"  # change | refuse (changes nothing) | transfer (ends on a transfer)
 
     @property
     def parts(self) -> tuple[Part, ...]:

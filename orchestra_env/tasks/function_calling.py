@@ -120,10 +120,14 @@ class Step:
 def next_step(case: DomainTask, evidence: Evidence) -> Step:
     """What a competent agent does next: ask for a missing fact, make the next golden call, or
     tell the user what the calls showed and they need to hear."""
+    made = {(c.name, _canonical(c.arguments)) for c in evidence.calls}
     done = {(c.name, _canonical(c.arguments)) for c in evidence.calls if c.ok}
     context = _context(case, evidence)
     for i, action in enumerate(case.actions):
-        if (action["name"], _canonical(action["arguments"])) in done:
+        # A golden call meant to fail is done once made; any other once it succeeded.
+        if (action["name"], _canonical(action["arguments"])) in (
+            made if i in case.failing else done
+        ):
             continue
         values = {str(v).lower() for v in action["arguments"].values()}
         for name, value in case.known.items():
@@ -302,7 +306,10 @@ class FunctionCallingFamily:
     def scenario(self, task: FunctionCallingTask) -> Scenario:
         """The user's scenario in `task` (it waits to hear of a change if a golden call writes)."""
         tools = self._domain(task).tools
-        writes = any(tools[a["name"]].kind == "write" for a in task.case.actions)
+        writes = any(
+            tools[a["name"]].kind == "write" and i not in task.case.failing
+            for i, a in enumerate(task.case.actions)
+        )
         return Scenario.of(task.case, writes)
 
     def _user(self, ctx: ToolContext) -> User:
