@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,164 @@ def test_a_refusal_that_changes_the_database_finds_no_task(tmp_path):
     domain = load_domain(write_domain(tmp_path / "lib", doc))
     with pytest.raises(DomainError, match="changed the database"):
         domain.task(4)
+
+
+SHOP = {
+    "name": "shop",
+    "description": "Customers with addresses and tags.",
+    "entities": {
+        "customers": {
+            "primary_key": "customer_id",
+            "count": 3,
+            "rows": [
+                {
+                    "customer_id": "C-1",
+                    "name": "Ada Lovelace",
+                    "address": {"zip": "0150", "city": "Oslo"},
+                    "tags": ["vip"],
+                    "active": True,
+                }
+            ],
+            "properties": {
+                "customer_id": {"type": "string", "x-pattern": "C-{n}"},
+                "name": {"type": "string", "x-faker": "name"},
+                "address": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}, "zip": {"type": "string"}},
+                    "default": {"city": "Bergen", "zip": "5003"},
+                },
+                "tags": {"type": "array", "items": {"type": "string"}, "default": []},
+                "active": {"type": "boolean", "default": False},
+            },
+        }
+    },
+    "tools": [
+        {
+            "name": "get_customer",
+            "description": "A customer by id.",
+            "kind": "read",
+            "parameters": {
+                "type": "object",
+                "properties": {"customer_id": {"type": "string"}},
+                "required": ["customer_id"],
+            },
+            "returns": {"row": "SELECT * FROM customers WHERE customer_id = :customer_id"},
+        },
+        {
+            "name": "set_address",
+            "description": "Change a customer's address.",
+            "kind": "write",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "customer_id": {"type": "string"},
+                    "address": {"type": "object"},
+                },
+                "required": ["customer_id", "address"],
+            },
+            "statements": [
+                "UPDATE customers SET address = :address WHERE customer_id = :customer_id"
+            ],
+            "returns": {"row": "SELECT address FROM customers WHERE customer_id = :customer_id"},
+        },
+    ],
+    "tasks": [
+        {
+            "name": "move",
+            "sample": [{"query": "SELECT customer_id, address FROM customers WHERE active"}],
+            "user": {
+                "reason_for_call": "You moved to Tromsø.",
+                "known": {"customer id": "{customer_id}"},
+            },
+            "actions": [
+                {
+                    "name": "set_address",
+                    "arguments": {
+                        "customer_id": "{customer_id}",
+                        "address": {"city": "Tromsø", "zip": "9008"},
+                    },
+                }
+            ],
+        }
+    ],
+}
+
+
+@pytest.fixture
+def shop(tmp_path):
+    return load_domain(write_domain(tmp_path / "shop", SHOP))
+
+
+def test_fixed_rows_come_first_and_generated_rows_number_after_them(shop):
+    world = shop.build_world(0)
+    rows = world.query("SELECT * FROM customers ORDER BY rowid")
+    assert [r["customer_id"] for r in rows] == ["C-1", "C-2", "C-3", "C-4"]
+    assert rows[0]["name"] == "Ada Lovelace" and rows[0]["active"] is True
+    assert rows[1]["address"] == {"city": "Bergen", "zip": "5003"} and rows[1]["tags"] == []
+    assert rows[1]["active"] is False
+
+
+def test_tools_answer_lists_objects_and_booleans_as_json(shop):
+    world = shop.build_world(0)
+    content = world.call("get_customer", {"customer_id": "C-1"}).content
+    assert json.loads(content) == {
+        "customer_id": "C-1",
+        "name": "Ada Lovelace",
+        "address": {"city": "Oslo", "zip": "0150"},
+        "tags": ["vip"],
+        "active": True,
+    }
+    assert '"address": {' in content and '"active": true' in content
+
+
+def test_an_object_written_in_any_key_order_hashes_the_same(shop):
+    task = shop.task(0)
+    assert task.slots["address"] == {"city": "Oslo", "zip": "0150"}  # a slot keeps its type
+    world = shop.build_world(0)
+    address = {"zip": "9008", "city": "Tromsø"}  # the golden call's keys, reordered
+    outcome = world.call("set_address", {"customer_id": "C-1", "address": address})
+    assert outcome.data == {"address": {"city": "Tromsø", "zip": "9008"}}
+    assert shop.grade(task, world, [])["db_match"] == 1.0
+
+
+def test_a_list_column_refuses_an_object(shop):
+    world = shop.build_world(0)
+    before = world.hash()
+    world._conn.execute("SAVEPOINT t")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        world._conn.execute("UPDATE customers SET tags = '{}' WHERE customer_id = 'C-1'")
+    world._conn.execute("ROLLBACK TO t")
+    assert world.hash() == before
+
+
+@pytest.mark.parametrize(
+    "row, pointer, words",
+    [
+        ({"customer_id": "C-9", "tags": "vip"}, "/entities/customers/rows/1/tags", "not of type"),
+        ({"customer_id": "C-9", "address": {"city": 7}}, "/rows/1/address/city", "not of type"),
+        ({"customer_id": "C-9", "phone": "1"}, "/entities/customers/rows/1/phone", "no column"),
+        ({"name": "Bob"}, "/entities/customers/rows/1", "gives no 'customer_id'"),
+    ],
+)
+def test_fixed_row_mistakes_are_named(tmp_path, row, pointer, words):
+    doc = copy.deepcopy(SHOP)
+    doc["entities"]["customers"]["rows"].append(row)
+    problems = problems_of(write_domain(tmp_path / "shop", doc))
+    assert pointer in problems and words in problems
+
+
+def test_a_fixed_row_that_breaks_a_constraint_is_named(tmp_path):
+    doc = copy.deepcopy(SHOP)
+    doc["entities"]["customers"]["rows"].append(doc["entities"]["customers"]["rows"][0])
+    domain = load_domain(write_domain(tmp_path / "shop", doc))
+    with pytest.raises(DomainError, match="/entities/customers/rows/1.*UNIQUE"):
+        domain.build_world(0)
+
+
+def test_a_table_of_fixed_rows_needs_no_generators(tmp_path):
+    doc = copy.deepcopy(SHOP)
+    table = doc["entities"]["customers"]
+    del table["count"]
+    table["properties"]["name"] = {"type": "string"}
+    world = load_domain(write_domain(tmp_path / "shop", doc)).build_world(0)
+    assert world.query("SELECT COUNT(*) AS n FROM customers") == [{"n": 1}]

@@ -44,6 +44,8 @@ def type_ok(json_type: str, value: Any) -> bool:
         return isinstance(value, str)
     if json_type == "boolean":
         return isinstance(value, bool)
+    if json_type in ("array", "object"):
+        return isinstance(value, list if json_type == "array" else dict)
     if isinstance(value, bool):
         return False
     return isinstance(value, int) if json_type == "integer" else isinstance(value, (int, float))
@@ -123,18 +125,21 @@ def range_problem(spec: dict) -> str | None:
 
 
 def generate_rows(table: Table, rng: Random, fake, values: dict) -> list[tuple]:
-    """A table's rows; rows whose key or unique columns repeat are drawn again.
+    """A table's generated rows, after its fixed rows; rows whose key or unique columns repeat
+    (each other's or a fixed row's) are drawn again. Row numbers (a pattern's n) continue
+    after the fixed rows.
 
     `values` holds the columns of the tables made before (references draw from them), and gets
-    this table's."""
-    makers = [_maker(c, rng, fake, values) for c in table.columns]
+    this table's, fixed rows first."""
+    makers = [_maker(c, rng, fake, values) for c in table.columns] if table.count else []
     index = {c.name: i for i, c in enumerate(table.columns)}
     keys = [tuple(index[k] for k in table.primary_key)] + [
         (index[c.name],) for c in table.columns if c.unique
     ]
-    seen: list[set] = [set() for _ in keys]
+    seen: list[set] = [{tuple(row[i] for i in key) for row in table.rows} for key in keys]
     rows = []
-    for n in range(1, table.count + 1):
+    first = len(table.rows) + 1
+    for n in range(first, first + table.count):
         for _ in range(MAX_ATTEMPTS):
             row = tuple(make(n) for make in makers)
             sigs = [tuple(row[i] for i in key) for key in keys]
@@ -149,7 +154,8 @@ def generate_rows(table: Table, rng: Random, fake, values: dict) -> list[tuple]:
         for sig, s in zip(sigs, seen, strict=True):
             s.add(sig)
         rows.append(row)
-    values[table.name] = {c.name: [r[i] for r in rows] for i, c in enumerate(table.columns)}
+    every = (*table.rows, *rows)
+    values[table.name] = {c.name: [r[i] for r in every] for i, c in enumerate(table.columns)}
     return rows
 
 

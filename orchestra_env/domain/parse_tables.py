@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from random import Random
 
+import jsonschema
+
 from orchestra_env.domain.errors import Problem, json_pointer
 from orchestra_env.domain.generate import (
     draw_range,
@@ -41,7 +43,9 @@ def parse_tables(entities: dict, locale: str, problems: list) -> tuple[Table, ..
                         pointer + "/primary_key", f"primary key column {key!r} cannot be nullable"
                     )
                 )
-        tables[name] = Table(name, spec.get("description", ""), spec["count"], pk, columns, pointer)
+        rows = _fixed_rows(spec.get("rows", ()), columns, pointer, problems)
+        count = spec.get("count", 0)
+        tables[name] = Table(name, spec.get("description", ""), count, pk, columns, pointer, rows)
     for table in tables.values():
         for column in table.columns:
             problems += [
@@ -49,6 +53,52 @@ def parse_tables(entities: dict, locale: str, problems: list) -> tuple[Table, ..
                 for where, msg in _column_problems(column, table, tables, locale)
             ]
     return _reference_order(tables, problems)
+
+
+# The keywords of a column that say which values it holds (the rest say how to generate them).
+VALUE_KEYWORDS = ("type", "enum", "minimum", "maximum", "items", "properties", "required")
+
+
+def _fixed_rows(
+    specs: list[dict], columns: tuple[Column, ...], pointer: str, problems: list
+) -> tuple[tuple, ...]:
+    """The table's fixed rows in column order; a missing value is the column's `default`, or
+    NULL in a nullable column."""
+    validators = {
+        c.name: jsonschema.Draft202012Validator(
+            {k: c.spec[k] for k in VALUE_KEYWORDS if k in c.spec}
+        )
+        for c in columns
+    }
+    rows = []
+    for i, spec in enumerate(specs):
+        where = f"{pointer}/rows/{i}"
+        for name in spec.keys() - validators.keys():
+            problems.append(
+                Problem(f"{where}/{name}", f"no column {name!r} (columns: {', '.join(validators)})")
+            )
+        row = []
+        for column in columns:
+            if column.name in spec:
+                value = spec[column.name]
+                error = next(validators[column.name].iter_errors(value), None)
+                if error is not None:
+                    problems.append(
+                        Problem(
+                            f"{where}/{column.name}" + json_pointer(*error.absolute_path),
+                            error.message,
+                        )
+                    )
+            elif "default" in column.spec or column.nullable:
+                value = column.spec.get("default")
+            else:
+                problems.append(
+                    Problem(where, f"gives no {column.name!r} (the column has no default)")
+                )
+                value = None
+            row.append(value)
+        rows.append(tuple(row))
+    return tuple(rows)
 
 
 def _parse_column(name: str, prop: dict, table_pointer: str) -> Column:
@@ -65,6 +115,8 @@ def _column_problems(
     """(sub-pointer, message) for everything wrong with one column's generator."""
     spec = col.spec
     found = col.generators
+    if not found and not table.count:  # a table of fixed rows only generates nothing
+        return []
     if len(found) != 1:
         return [
             ("", f"give exactly one generator of {', '.join(GENERATORS)} (found {found or 'none'})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,25 @@ import jsonschema
 from jsonschema.exceptions import best_match
 
 from orchestra_env.domain.errors import Problem, json_pointer
-from orchestra_env.domain.sql import quote_name, sql_literal
+from orchestra_env.domain.sql import BOOLEAN_TYPE, JSON_TYPE, json_text, quote_name, sql_literal
 
 SCHEMAS = Path(__file__).parent.parent / "schemas"
 # How a column is generated; `enum` also constrains, so it generates only when alone.
 GENERATORS = ("x-faker", "x-pattern", "x-range", "x-references", "default", "enum")
-SQL_TYPES = {"string": "TEXT", "integer": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
+SQL_TYPES = {
+    "string": "TEXT",
+    "integer": "INTEGER",
+    "number": "REAL",
+    "boolean": BOOLEAN_TYPE,
+    "array": JSON_TYPE,
+    "object": JSON_TYPE,
+}
+# What a column's JSON type allows its stored value to be (NULL passes a CHECK).
+TYPE_CHECKS = {
+    "boolean": "{name} IN (0, 1)",
+    "array": "json_type({name}) = 'array'",
+    "object": "json_type({name}) = 'object'",
+}
 
 
 @cache
@@ -40,7 +53,7 @@ class Column:
     """One column: its type and the generator keywords of its JSON property."""
 
     name: str
-    json_type: str  # string | integer | number | boolean
+    json_type: str  # string | integer | number | boolean | array | object
     nullable: bool
     spec: dict = field(repr=False)  # the property as written in domain.json
     pointer: str = ""
@@ -63,12 +76,21 @@ class Column:
     def unique(self) -> bool:
         return bool(self.spec.get("x-unique"))
 
+    @property
+    def is_json(self) -> bool:
+        """Whether values are lists or objects (stored as JSON text)."""
+        return SQL_TYPES[self.json_type] == JSON_TYPE
+
     def ddl(self) -> str:
         parts = [quote_name(self.name), SQL_TYPES[self.json_type]]
         if not self.nullable:
             parts.append("NOT NULL")
         if self.unique:
             parts.append("UNIQUE")
+        if self.json_type in TYPE_CHECKS:
+            parts.append(
+                f"CHECK ({TYPE_CHECKS[self.json_type].format(name=quote_name(self.name))})"
+            )
         if "enum" in self.spec:
             options = ", ".join(map(sql_literal, self.spec["enum"]))
             parts.append(f"CHECK ({quote_name(self.name)} IN ({options}))")
@@ -81,14 +103,29 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of the world: columns, key, row count."""
+    """A table of the world: columns, key, how many rows to generate, and fixed rows."""
 
     name: str
     description: str
-    count: int
+    count: int  # rows generated after the fixed ones
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]
     pointer: str
+    rows: tuple[tuple, ...] = ()  # fixed rows (values in column order), inserted first
+
+    @cached_property
+    def json_columns(self) -> tuple[int, ...]:
+        """Positions of the columns holding lists or objects."""
+        return tuple(i for i, c in enumerate(self.columns) if c.is_json)
+
+    def stored(self, row: tuple) -> tuple:
+        """`row` as SQLite holds it: lists and objects as canonical JSON text."""
+        if not self.json_columns:
+            return row
+        return tuple(
+            json_text(v) if i in self.json_columns and v is not None else v
+            for i, v in enumerate(row)
+        )
 
     def ddl(self) -> str:
         lines = [c.ddl() for c in self.columns]

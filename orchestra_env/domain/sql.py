@@ -3,6 +3,7 @@ statement against the tables (no clock or randomness, no transaction control).""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -20,6 +21,21 @@ NONDETERMINISTIC = re.compile(
 # The engine owns transactions: an episode is one transaction, a tool call a savepoint in it.
 TRANSACTION_CONTROL = re.compile(r"\b(rollback|commit|savepoint|release|begin)\b", re.IGNORECASE)
 BUILD_ONLY = re.compile(r"\brand_(int|real)\s*\(", re.IGNORECASE)
+
+
+# Column types whose values SQLite cannot hold as themselves: lists and objects are stored as
+# JSON text, booleans as 0 / 1. Reading such a column (by its declared type) gives the JSON
+# value back, so tools answer real JSON and booleans, never their stored form.
+JSON_TYPE = "JSON_TEXT"  # TEXT affinity
+BOOLEAN_TYPE = "BOOL_INT"  # INTEGER affinity
+sqlite3.register_converter(JSON_TYPE, json.loads)
+sqlite3.register_converter(BOOLEAN_TYPE, lambda stored: bool(int(stored)))
+
+
+def json_text(value: Any) -> str:
+    """`value` as canonical JSON text (sorted keys, no spaces): what a list or object column
+    stores and what its hash reads, whatever order the keys came in."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def quote_name(name: str) -> str:
@@ -43,7 +59,12 @@ def connect(today: str, rng: Random | None = None) -> sqlite3.Connection:
     Transactions are explicit (isolation_level=None): the engine opens and ends them.
     `rng` seeds rand_int / rand_real, which exist only while a world is built.
     """
-    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        ":memory:",
+        isolation_level=None,
+        check_same_thread=False,
+        detect_types=sqlite3.PARSE_DECLTYPES,
+    )
     conn.execute("PRAGMA foreign_keys = ON")
     conn.create_function("today", 0, lambda: today, deterministic=True)
     if rng is not None:

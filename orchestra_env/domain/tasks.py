@@ -16,7 +16,7 @@ from orchestra_env.domain.errors import SampleMiss, fail
 from orchestra_env.domain.generate import MAX_ATTEMPTS, draw_faker, draw_range, stable_seed
 from orchestra_env.domain.lru import cached
 from orchestra_env.domain.slots import render, render_value
-from orchestra_env.domain.sql import sql_problem
+from orchestra_env.domain.sql import json_text, sql_problem
 from orchestra_env.domain.templates import Part, Step, Template
 from orchestra_env.domain.tools import bindable_scalar
 from orchestra_env.domain.world import DomainWorld, combine_hashes
@@ -122,9 +122,17 @@ def _deal_rows(rows: list[tuple], seed: int) -> dict[str | None, list[tuple]]:
     the i-th distinct row goes to SPLIT_DEAL[i % len(SPLIT_DEAL)]."""
     shuffled = [rows[i] for i in Random(seed).sample(range(len(rows)), len(rows))]
     dealt: dict[str | None, list[tuple]] = {None: shuffled, **{s: [] for s in SPLIT_DEAL}}
-    for i, row in enumerate(dict.fromkeys(shuffled)):
+    for i, row in enumerate(_distinct(shuffled)):
         dealt[SPLIT_DEAL[i % len(SPLIT_DEAL)]].append(row)
     return dealt
+
+
+def _distinct(rows: list[tuple]) -> list[tuple]:
+    """`rows` without repeats, in order; rows holding lists or objects compare as JSON."""
+    try:
+        return list(dict.fromkeys(rows))
+    except TypeError:
+        return list({json_text(row): row for row in rows}.values())
 
 
 def _view(ns: Mapping[str, Any], part: Part) -> dict[str, Any]:

@@ -74,7 +74,7 @@ class DomainWorld:
         for index, rowid in self._conn.execute(_CHANGED_ROWS):
             table = tables[index]
             row = self._conn.execute(table.row_sql, (rowid,)).fetchone()
-            now = 0 if row is None else _row_digest(row)  # None: the row was deleted
+            now = 0 if row is None else _row_digest(table.stored(row))  # None: deleted
             totals[table.name] += now - pristine.row_digests[table.name].get(rowid, 0)
         return {name: _hex(total) for name, total in totals.items()}
 
@@ -104,7 +104,7 @@ class Pristine:
     def of(cls, conn: sqlite3.Connection, tables: Iterable[Table]) -> Pristine:
         digests = {
             t.name: {
-                r[0]: _row_digest(r[1:])
+                r[0]: _row_digest(t.stored(r[1:]))
                 for r in conn.execute(f"SELECT {t.rowid}, * FROM {quote_name(t.name)}")
             }
             for t in tables
@@ -141,9 +141,11 @@ def _log_changes(conn: sqlite3.Connection, tables: Sequence[Table]) -> None:
 
 def _row_digest(row: tuple) -> int:
     # Pickle, not repr: 7x faster on floats and escaped text. Its bytes depend on the values
-    # only (SQLite gives str, int, float, bytes, None; the only objects pickle could memoise
-    # twice are CPython's one-character singletons, also a function of the values), and a
-    # fixed protocol keeps them the same in every process.
+    # only (SQLite gives str, int, float, bytes, None, and bool for boolean columns; the only
+    # objects pickle could memoise twice are CPython's one-character singletons, also a
+    # function of the values), and a fixed protocol keeps them the same in every process.
+    # Callers pass `Table.stored` rows: lists and objects as canonical JSON, whatever the order
+    # of their keys.
     return int.from_bytes(hashlib.sha256(pickle.dumps(row, protocol=5)).digest(), "big")
 
 
@@ -167,11 +169,16 @@ def build_database(domain: Schema, seed: int) -> sqlite3.Connection:
     conn.execute("BEGIN")
     for table in domain.tables:
         fake.seed_instance(stable_seed(domain.name, seed, table.name, "faker"))
+        for i, row in enumerate(table.rows):
+            try:
+                conn.execute(table.insert_sql, table.stored(row))
+            except sqlite3.Error as exc:
+                raise fail(f"{table.pointer}/rows/{i}", f"breaks a constraint: {exc}") from None
         rows = generate_rows(
             table, Random(stable_seed(domain.name, seed, table.name)), fake, values
         )
         try:
-            conn.executemany(table.insert_sql, rows)
+            conn.executemany(table.insert_sql, map(table.stored, rows))
         except sqlite3.Error as exc:
             raise fail(table.pointer, f"generated rows break a constraint: {exc}") from None
     for i, sql in enumerate(domain.finalize):
