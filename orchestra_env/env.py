@@ -78,6 +78,9 @@ class OrchestraEnv(gym.Env[dict, str]):
             deterministic per task and episode seed) or "llm" (a live model, see
             `user_backend`; not reproducible, so the env's spec says `nondeterministic=True`).
         user_backend: with user="llm": a `Backend` or a backend config dict (docs/live.md).
+        nl_judge: grades conversations' nl_assertions: a callable (assertions, conversation
+            messages) -> [bool], or a live model (a `Backend` or a backend config). Without
+            one, a task's nl_assertions are reported as "ungraded" in info["grading"].
         policy_model: profile whose prices charge the policy's own tokens (None: free).
         search_k: documents returned per search.
         profiles: a `Profiles` or the path of a profiles JSON (default: the bundled, calibrated
@@ -127,6 +130,7 @@ class OrchestraEnv(gym.Env[dict, str]):
         domains: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
         user: str = "scripted",
         user_backend: Any = None,
+        nl_judge: Any = None,
         policy_model: str | None = "qwen3-8b",
         search_k: int = 3,
         profiles: Profiles | str | os.PathLike | None = None,
@@ -153,6 +157,7 @@ class OrchestraEnv(gym.Env[dict, str]):
         self.max_latency_s = env_options.budget("max_latency_s", max_latency_s)
         domains = env_options.domains_option(domains, self.world_seed)
         users = env_options.users_option(user, user_backend)
+        judge = env_options.judge_option(nl_judge)
         self.user = user
         self.profiles = env_options.priced(env_options.profiles_option(profiles), prices)
         if policy_model is not None and policy_model not in self.profiles.models:
@@ -194,6 +199,7 @@ class OrchestraEnv(gym.Env[dict, str]):
             domains=domains,
             difficulty_offsets=self.profiles.difficulty_offsets,
             users=users,
+            judge=judge,
         )
 
         self.aliases = env_options.offered_aliases(self.profiles, self.suite, tools)

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestra_env.domain import DomainError, bundled_domains, validate_domain
+from orchestra_env.domain.grading import Judge, llm_judge
 from orchestra_env.domain.user import UserFactory, UserSimulator, llm_users
 from orchestra_env.models.profiles import Price, Profiles, load_profiles
 from orchestra_env.rewards import Preference
@@ -197,16 +198,38 @@ def users_option(user: Any, backend: Any) -> UserFactory:
         raise ValueError(
             "user='llm' needs user_backend: a Backend or a config {'backend': 'openai', ...}"
         )
+    return llm_users(_live_backend("user_backend", backend))
+
+
+def judge_option(judge: Any) -> Judge | None:
+    """What grades the conversations' nl_assertions: None (they are reported as ungraded), a
+    `Judge` callable, or a live model: a Backend or a backend config (as `user_backend`)."""
+    from orchestra_env.models.backends import Backend
+
+    if judge is None:
+        return None
+    if isinstance(judge, (Mapping, Backend)):
+        return llm_judge(_live_backend("nl_judge", judge))
+    if not callable(judge):
+        raise ValueError(
+            f"nl_judge must be a callable (assertions, conversation) -> [bool], a Backend or "
+            f"a backend config, got {type(judge).__name__}"
+        )
+    return judge
+
+
+def _live_backend(option: str, backend: Any):
+    """A Backend, or one made from a backend config (docs/live.md)."""
     from orchestra_env.models.backends import Backend, backend_from_config
 
     if isinstance(backend, Mapping):
-        backend = backend_from_config(backend, source="user_backend")
+        backend = backend_from_config(backend, source=option)
     if not isinstance(backend, Backend):
         raise ValueError(
-            f"user_backend must be a Backend (with generate(messages)) or a backend config, "
+            f"{option} must be a Backend (with generate(messages)) or a backend config, "
             f"got {type(backend).__name__}"
         )
-    return llm_users(backend)
+    return backend
 
 
 def profiles_option(profiles: Any) -> Profiles:

@@ -13,9 +13,11 @@ import pytest
 
 from orchestra_env import OrchestraEnv
 from orchestra_env.core import CallRecord, Evidence
-from orchestra_env.domain import SCHEMAS, DomainError, load_domain
+from orchestra_env.domain import SCHEMAS, DomainError, llm_judge, load_domain
+from orchestra_env.models.backends import Generation
 from orchestra_env.observation import tool_call
 from orchestra_env.tasks.function_calling import next_step
+from tests.test_domain import run_cli
 
 EXAMPLE = json.loads((SCHEMAS / "domain.example.json").read_text())
 
@@ -377,3 +379,82 @@ def test_a_table_of_fixed_rows_needs_no_generators(tmp_path):
     table["properties"]["name"] = {"type": "string"}
     world = load_domain(write_domain(tmp_path / "shop", doc)).build_world(0)
     assert world.query("SELECT COUNT(*) AS n FROM customers") == [{"n": 1}]
+
+
+ASSERTION = 'The agent tells {name} that "{title}" is due on {due_on}.'
+
+
+def judged_domain(tmp_path: Path) -> Path:
+    doc = copy.deepcopy(EXAMPLE)
+    doc["tasks"][0]["nl_assertions"] = [ASSERTION, "The agent is polite."]
+    return write_domain(tmp_path / "lib", doc)
+
+
+def test_nl_assertions_are_stored_rendered_and_exported(tmp_path):
+    folder = judged_domain(tmp_path)
+    task = load_domain(folder).task(0)
+    slots = task.slots
+    assert task.nl_assertions == [
+        f'The agent tells {slots["name"]} that "{slots["title"]}" is due on {slots["due_on"]}.',
+        "The agent is polite.",
+    ]
+    assert task.evaluation_criteria["reward_basis"] == ["DB", "COMMUNICATE", "NL_ASSERTION"]
+    out = tmp_path / "tasks.json"
+    code, _ = run_cli("domain", "export", "--domain", str(folder), "--n", "1", "--out", str(out))
+    exported = json.loads(out.read_text())[0]["evaluation_criteria"]
+    assert code == 0 and exported["nl_assertions"] == task.nl_assertions
+    assert load_domain(folder).task(1).evaluation_criteria["nl_assertions"] is None
+
+
+def test_nl_assertions_are_ungraded_without_a_judge_never_passed(tmp_path):
+    env = conversation_env(judged_domain(tmp_path))
+    task = env_task(env, "due_date")
+    say = f"<message>It is due on {'; '.join(task.case.communicate_info)}.</message>"
+    info, _ = play(env, task, [*golden(task), say])
+    assert info["grading"]["nl_assertions"] == "ungraded" and "nl" not in info["grading"]
+
+
+@pytest.mark.parametrize("verdict", [True, False])
+def test_a_judge_grades_nl_assertions_on_the_conversation(tmp_path, verdict):
+    seen = []
+
+    def judge(assertions, conversation):
+        seen.append((list(assertions), [m["content"] for m in conversation]))
+        return [True, verdict]
+
+    env = OrchestraEnv(
+        "function_calling", domains=[str(judged_domain(tmp_path))], max_turns=20, nl_judge=judge
+    )
+    task = env_task(env, "due_date")
+    words = f"It is due on {'; '.join(task.case.communicate_info)}."
+    info, _ = play(env, task, [*golden(task), f"<message>{words}</message>"])
+    assertions, contents = seen[-1]
+    assert assertions == task.case.nl_assertions and any(words in c for c in contents)
+    assert info["outcome"] == int(verdict) and info["grading"]["nl"] == float(verdict)
+    assert [v["met"] for v in info["grading"]["nl_assertions"]] == [True, verdict]
+
+
+class ScriptedBackend:
+    def __init__(self, text: str):
+        self.text = text
+
+    def generate(self, messages, *, tools=None, **sampling) -> Generation:
+        self.sent = messages
+        return Generation(text=self.text, prompt_tokens=1, completion_tokens=1, seconds=0)
+
+
+def test_llm_judge_reads_a_list_of_booleans_and_refuses_anything_else():
+    backend = ScriptedBackend("Verdicts: [true, false]")
+    conversation = [{"role": "assistant", "content": "Hello"}]
+    assert llm_judge(backend)(["a", "b"], conversation) == [True, False]
+    assert "1. a" in backend.sent[-1]["content"] and "Hello" in backend.sent[-1]["content"]
+    with pytest.raises(ValueError, match="not a JSON list of booleans"):
+        llm_judge(ScriptedBackend("yes"))(["a"], conversation)
+    with pytest.raises(ValueError, match="nl_judge must be"):
+        OrchestraEnv("function_calling", nl_judge=42)
+
+
+def test_nl_assertions_name_unknown_slots(tmp_path):
+    doc = copy.deepcopy(EXAMPLE)
+    doc["tasks"][0]["nl_assertions"] = ["The agent greets {nobody}."]
+    assert "/tasks/0/nl_assertions/0" in problems_of(write_domain(tmp_path / "lib", doc))

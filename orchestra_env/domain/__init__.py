@@ -6,8 +6,9 @@ A domain is a folder with `domain.json` (described by `schemas/domain.schema.jso
 built once per seed; `DomainWorld.reset` restores it in microseconds. Tools are parameterised
 SQL from the domain file: the agent's values are only ever bound parameters. Tasks come from
 templates; each is checked by replaying its golden actions, and graded tau2-style: the final
-database must equal the golden replay's (a canonical hash), and every `communicate_info` string
-must appear in what the agent told the user.
+database must equal the golden replay's (a canonical hash), every `communicate_info` string
+must appear in what the agent told the user, and a judge, when one is configured, must find
+every `nl_assertions` statement true of the conversation.
 
 Modules, lowest first: `errors` (Problem, DomainError), `slots` (text templates), `sql`
 (connections, compiling statements), `schema` (the JSON Schema; tables and columns as DDL),
@@ -26,7 +27,7 @@ from orchestra_env.domain.authoring import (
     validate_domain,
 )
 from orchestra_env.domain.errors import DomainError, Problem
-from orchestra_env.domain.grading import communicated
+from orchestra_env.domain.grading import Judge, communicated, llm_judge
 from orchestra_env.domain.load import bundled_domains, load_domain, shared_domain
 from orchestra_env.domain.model import Domain
 from orchestra_env.domain.parse import DEFAULT_TODAY
@@ -46,6 +47,7 @@ __all__ = [
     "DomainTask",
     "DomainTool",
     "DomainWorld",
+    "Judge",
     "Part",
     "Pristine",
     "Problem",
@@ -59,6 +61,7 @@ __all__ = [
     "bundled_domains",
     "communicated",
     "export_tau2_tasks",
+    "llm_judge",
     "load_domain",
     "shared_domain",
     "scaffold_domain",

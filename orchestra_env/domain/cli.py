@@ -1,6 +1,6 @@
-"""`orchestra domain validate|new|list` and `orchestra tasks export`: author, check and export
-JSON domains. `add_domain_commands` registers them on the `orchestra` parser's subparsers;
-each handler takes (args, console) and returns the exit status."""
+"""`orchestra domain validate|new|list|export` and `orchestra tasks export` (the same): author,
+check and export JSON domains. `add_domain_commands` registers them on the `orchestra` parser's
+subparsers; each handler takes (args, console) and returns the exit status."""
 
 from __future__ import annotations
 
@@ -43,10 +43,15 @@ def add_domain_commands(subparsers: argparse._SubParsersAction) -> None:
     new.set_defaults(func=cmd_new)
 
     sub.add_parser("list", help="the bundled domains").set_defaults(func=cmd_list)
+    _add_export(sub)
 
     tasks = subparsers.add_parser("tasks", help="export tasks")
-    tasks_sub = tasks.add_subparsers(dest="tasks_command", required=True)
-    export = tasks_sub.add_parser(
+    _add_export(tasks.add_subparsers(dest="tasks_command", required=True))
+
+
+def _add_export(subparsers: argparse._SubParsersAction) -> None:
+    """`export` (as `orchestra domain export` and `orchestra tasks export`)."""
+    export = subparsers.add_parser(
         "export", help="a domain's tasks in tau2-bench's task format (JSON)"
     )
     export.add_argument("--domain", required=True, metavar="PATH|NAME")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from orchestra_env.domain.grading import grade
+from orchestra_env.domain.grading import Judge, grade
 from orchestra_env.domain.lru import cached
 from orchestra_env.domain.schema import Table
 from orchestra_env.domain.tasks import DomainTask, TaskSampler
@@ -63,15 +63,21 @@ class Domain:
         return self._sampler.task(index, seed, split)
 
     def grade(
-        self, task: DomainTask, world_after: DomainWorld, messages_to_user: Iterable[str]
+        self,
+        task: DomainTask,
+        world_after: DomainWorld,
+        messages_to_user: Iterable[str],
+        judge: Judge | None = None,
+        conversation: Sequence[dict] = (),
     ) -> dict:
-        """tau2-style grade: db_match (final tables equal the golden replay's) × communicate."""
+        """tau2-style grade: db_match (final tables equal the golden replay's) × communicate,
+        × the nl_assertions when a `judge` reads `conversation` (see `grading.grade`)."""
         if world_after.domain.name != self.name or world_after.seed != task.seed:
             raise ValueError(
                 f"task {task.id} is for {self.name} seed {task.seed}, "
                 f"the world is {world_after.domain.name} seed {world_after.seed}"
             )
-        return grade(task, world_after, messages_to_user)
+        return grade(task, world_after, messages_to_user, judge, conversation)
 
     def _pristine_db(self, seed: int) -> Pristine:
         return cached(

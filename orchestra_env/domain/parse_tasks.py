@@ -103,9 +103,10 @@ def _parse_atomic(spec, pointer, conn, tools, declared_tools, locale, problems) 
                 where + "/arguments",
                 problems,
             )
-    for j, text in enumerate(spec.get("communicate_info", ()) if sampled else ()):
-        results = {f"result_{r}" for r in answered}
-        check_fields(text, slots | results, f"{pointer}/communicate_info/{j}", problems)
+    results = {f"result_{r}" for r in answered}
+    for key in ("communicate_info", "nl_assertions"):
+        for j, text in enumerate(spec.get(key, ()) if sampled else ()):
+            check_fields(text, slots | results, f"{pointer}/{key}/{j}", problems)
     return Template(
         name=spec["name"],
         pointer=pointer,
@@ -117,6 +118,7 @@ def _parse_atomic(spec, pointer, conn, tools, declared_tools, locale, problems) 
         communicate=tuple(spec.get("communicate_info", ())),
         slots=frozenset(slots),
         outcome=spec.get("outcome", "change"),
+        nl_assertions=tuple(spec.get("nl_assertions", ())),
     )
 
 
@@ -158,7 +160,7 @@ def _check_withheld(user: dict, known: set[str], pointer: str, problems: list) -
 def _parse_composed(
     spec: dict, pointer: str, atomic: dict[str, Template], problems: list
 ) -> Template:
-    for key in ("sample", "actions", "communicate_info", "outcome"):
+    for key in ("sample", "actions", "communicate_info", "nl_assertions", "outcome"):
         if key in spec:
             problems.append(
                 Problem(f"{pointer}/{key}", "a composed template takes this from its parts")

@@ -60,6 +60,10 @@ class DomainTask:
         return self.evaluation_criteria["communicate_info"]
 
     @property
+    def nl_assertions(self) -> list[str]:
+        return self.evaluation_criteria["nl_assertions"] or []
+
+    @property
     def difficulty(self) -> int:
         """The number of golden actions."""
         return len(self.actions)
@@ -293,6 +297,7 @@ class TaskSampler:
         actions: list[dict] = []
         failing: list[int] = []
         communicate: list[str] = []
+        assertions: list[str] = []
         for part, view in zip(template.parts, views, strict=True):
             before = world.table_hashes() if part.template.outcome == "refuse" else None
             results = _replay(part.template, view, world, actions, failing)
@@ -305,6 +310,10 @@ class TaskSampler:
             communicate += [
                 render(text, values, pointer + str(j))
                 for j, text in enumerate(part.template.communicate)
+            ]
+            assertions += [
+                render(text, values, f"{part.template.pointer}/nl_assertions/{j}")
+                for j, text in enumerate(part.template.nl_assertions)
             ]
         expected = world.table_hashes()
         # A refusal or a transfer is an outcome of its own, even when nothing changes.
@@ -328,8 +337,8 @@ class TaskSampler:
             evaluation_criteria={
                 "actions": actions,
                 "communicate_info": communicate,
-                "nl_assertions": None,
-                "reward_basis": ["DB", "COMMUNICATE"],
+                "nl_assertions": assertions or None,
+                "reward_basis": ["DB", "COMMUNICATE"] + ["NL_ASSERTION"] * bool(assertions),
             },
             known=known,
             slots=ns,

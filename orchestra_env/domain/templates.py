@@ -57,6 +57,7 @@ class Template:
     slots: frozenset[str]  # every slot name its texts may use
     composed: tuple[Part, ...] = ()
     outcome: str = "change"  # change | refuse (changes nothing) | transfer (ends on a transfer)
+    nl_assertions: tuple[str, ...] = ()  # what a judge checks of the conversation
 
     @property
     def parts(self) -> tuple[Part, ...]:

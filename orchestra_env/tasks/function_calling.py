@@ -34,6 +34,7 @@ from orchestra_env.core import Attempt, CallRecord, Check, Evidence, Grade
 from orchestra_env.domain import (
     Domain,
     DomainTask,
+    Judge,
     bundled_domains,
     communicated,
     shared_domain,
@@ -214,7 +215,9 @@ class FunctionCallingFamily:
     which deals each template's tasks to one split each and takes turns through the templates).
     Difficulties are raised by `difficulty_offset` ({skill: logit}; default: the bundled
     profiles' offset of "function_calling"). `users` makes each episode's user from the task's
-    scenario and the episode's seed (default: the rule-based `UserSimulator`)."""
+    scenario and the episode's seed (default: the rule-based `UserSimulator`). `judge` grades
+    the tasks' nl_assertions (`orchestra_env.domain.llm_judge` makes one of a live model);
+    without one they are reported as "ungraded" in the grading details."""
 
     tools = ("call_expert",)
     conversational = True
@@ -226,9 +229,11 @@ class FunctionCallingFamily:
         name: str = FAMILY,
         difficulty_offset: Mapping[str, float] | None = None,
         users: UserFactory | None = None,
+        judge: Judge | None = None,
     ):
         self.name = name
         self.users = users or UserSimulator
+        self.judge = judge
         self.seed = world_seed
         self.offset = family_offset(FAMILY, difficulty_offset)
         self.domains = tuple(shared_domain(d) for d in (domains or bundled_domains()))
@@ -293,7 +298,9 @@ class FunctionCallingFamily:
 
     def grade(self, task: FunctionCallingTask, episode: Episode) -> Grade:
         world = episode.resources.family["world"]
-        result = self._domain(task).grade(task.case, world, episode.evidence.said_to_user)
+        result = self._domain(task).grade(
+            task.case, world, episode.evidence.said_to_user, self.judge, episode.messages
+        )
         return Grade(
             outcome=int(result["reward"] == 1.0), details={"domain": task.case.domain, **result}
         )

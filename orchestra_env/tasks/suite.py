@@ -9,7 +9,7 @@ from functools import partial
 import numpy as np
 
 from orchestra_env.core import Task
-from orchestra_env.domain import bundled_domains
+from orchestra_env.domain import Judge, bundled_domains
 from orchestra_env.domain.user import UserFactory
 from orchestra_env.tasks.base import SPLITS, TaskFamily, index_in_split
 from orchestra_env.tasks.function_calling import FAMILY as FC
@@ -39,7 +39,7 @@ class TaskSuite:
     the "function_calling" family, e.g. with a domain of one's own. `difficulty_offsets`
     ({family: {skill: logit}}, as in a profiles file) sets a family's difficulty offset; a
     family it does not name keeps the bundled profiles' offset. `users` makes the user of each
-    conversation (see `FunctionCallingFamily`)."""
+    conversation and `judge` grades their nl_assertions (see `FunctionCallingFamily`)."""
 
     def __init__(
         self,
@@ -49,6 +49,7 @@ class TaskSuite:
         domains: Sequence[str] | None = None,
         difficulty_offsets: Mapping[str, Mapping[str, float]] | None = None,
         users: UserFactory | None = None,
+        judge: Judge | None = None,
     ):
         unknown = sorted(set(families) - set(FAMILIES))
         if unknown:
@@ -65,13 +66,17 @@ class TaskSuite:
         offsets = difficulty_offsets or {}
         self.families = {
             name: FunctionCallingFamily(
-                world_seed, domains=domains, difficulty_offset=offsets.get(FC), users=users
+                world_seed,
+                domains=domains,
+                difficulty_offset=offsets.get(FC),
+                users=users,
+                judge=judge,
             )
             if name == FC and domains
             else FAMILIES[name](
                 world_seed,
                 difficulty_offset=offsets.get(name.partition(".")[0]),
-                **({"users": users} if name.partition(".")[0] == FC else {}),
+                **({"users": users, "judge": judge} if name.partition(".")[0] == FC else {}),
             )
             for name in families
         }
