@@ -13,13 +13,11 @@ import pytest
 
 from orchestra_env import OrchestraEnv
 from orchestra_env.core import CallRecord, Evidence
-from orchestra_env.domain import SCHEMAS, DomainError, llm_judge, load_domain
+from orchestra_env.domain import DomainError, llm_judge, load_domain
 from orchestra_env.models.backends import Generation
 from orchestra_env.observation import tool_call
 from orchestra_env.tasks.function_calling import next_step
-from tests.test_domain import run_cli
-
-EXAMPLE = json.loads((SCHEMAS / "domain.example.json").read_text())
+from tests.test_domain import EXAMPLE, run_cli, write_domain
 
 TRANSFER = {
     "name": "transfer_to_human_agents",
@@ -33,13 +31,6 @@ TRANSFER = {
     },
     "returns": {"message": "Transfer successful."},
 }
-
-
-def write_domain(folder: Path, doc: dict) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "domain.json").write_text(json.dumps(doc))
-    (folder / "policy.md").write_text("# policy\n")
-    return folder
 
 
 def example(*tools: dict) -> dict:
