@@ -449,3 +449,36 @@ def test_nl_assertions_name_unknown_slots(tmp_path):
     doc = copy.deepcopy(EXAMPLE)
     doc["tasks"][0]["nl_assertions"] = ["The agent greets {nobody}."]
     assert "/tasks/0/nl_assertions/0" in problems_of(write_domain(tmp_path / "lib", doc))
+
+
+AUTHORING = Path(__file__).parent.parent / "docs" / "authoring.md"
+
+
+def authoring_block(after: str, language: str) -> str:
+    """The first ```language block after the line `after` in docs/authoring.md."""
+    text = AUTHORING.read_text(encoding="utf-8")
+    start = text.index(f"```{language}\n", text.index(after)) + len(language) + 4
+    return text[start : text.index("\n```", start)]
+
+
+@pytest.fixture
+def bikes(tmp_path, monkeypatch):
+    folder = tmp_path / "bikes"
+    folder.mkdir()
+    (folder / "domain.json").write_text(authoring_block("`bikes/domain.json`:", "json"))
+    (folder / "policy.md").write_text(authoring_block("`bikes/policy.md`:", "markdown"))
+    monkeypatch.chdir(tmp_path)
+    return folder
+
+
+def test_the_authoring_example_validates_and_its_python_runs(bikes):
+    exec(authoring_block("## Testing tools from Python", "python"), {})
+
+
+def test_each_authoring_template_plays_to_reward_one(bikes):
+    env = conversation_env(bikes)
+    for template in ("cancel", "cancel_started", "move_house", "damaged_bike"):
+        task = env_task(env, template)
+        done = "<message>That is done. Your request has been handled.</message>"
+        info, _ = play(env, task, [*golden(task), done])
+        assert info["outcome"] == 1, (template, info["grading"])
