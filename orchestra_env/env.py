@@ -100,7 +100,10 @@ class OrchestraEnv(gym.Env[dict, str]):
         # gym.make assigns the registered spec after construction, whatever the id; experts that
         # are real models (they declare `nondeterministic`) make that spec say so, for every id,
         # without a second set of "live" ids to register and keep in step.
-        live = getattr(getattr(self, "experts", None), "nondeterministic", False)
+        live = any(
+            getattr(getattr(self, part, None), "nondeterministic", False)
+            for part in ("experts", "nl_judge")
+        )
         if value is not None and (live or getattr(self, "user", "scripted") == "llm"):
             value = dataclasses.replace(value, nondeterministic=True)
         self._spec = value
@@ -157,7 +160,7 @@ class OrchestraEnv(gym.Env[dict, str]):
         self.max_latency_s = env_options.budget("max_latency_s", max_latency_s)
         domains = env_options.domains_option(domains, self.world_seed)
         users = env_options.users_option(user, user_backend)
-        judge = env_options.judge_option(nl_judge)
+        self.nl_judge = env_options.judge_option(nl_judge)
         self.user = user
         self.profiles = env_options.priced(env_options.profiles_option(profiles), prices)
         if policy_model is not None and policy_model not in self.profiles.models:
@@ -199,7 +202,7 @@ class OrchestraEnv(gym.Env[dict, str]):
             domains=domains,
             difficulty_offsets=self.profiles.difficulty_offsets,
             users=users,
-            judge=judge,
+            judge=self.nl_judge,
         )
 
         self.aliases = env_options.offered_aliases(self.profiles, self.suite, tools)

@@ -9,6 +9,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import gymnasium as gym
 import pytest
 
 from orchestra_env import OrchestraEnv
@@ -443,6 +444,8 @@ def test_llm_judge_reads_a_list_of_booleans_and_refuses_anything_else():
         llm_judge(ScriptedBackend("yes"))(["a"], conversation)
     with pytest.raises(ValueError, match="nl_judge must be"):
         OrchestraEnv("function_calling", nl_judge=42)
+    env = gym.make("ToolOrchestra-FunctionCalling-v0", nl_judge=ScriptedBackend("[true]"))
+    assert env.spec.nondeterministic  # a live judge makes rewards irreproducible
 
 
 def test_nl_assertions_name_unknown_slots(tmp_path):

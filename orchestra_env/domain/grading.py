@@ -114,4 +114,5 @@ def llm_judge(backend: Any, **sampling: Any) -> Judge:
             raise ValueError(f"the judge's reply is not a JSON list of booleans: {text!r}")
         return verdicts
 
+    judge.nondeterministic = True  # a live model: an env judged by it says so in its spec
     return judge
