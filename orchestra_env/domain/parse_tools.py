@@ -56,6 +56,8 @@ def _parse_tool(
         )
         return None
     names = list(parameters["properties"])
+    lets = _parse_lets(spec.get("let", {}), pointer, names, conn, problems)
+    names += [name for name, _ in lets]
     statements = tuple(clean_sql(s) for s in spec.get("statements", ()))
     if spec["kind"] == "read" and statements:
         problems.append(
@@ -100,6 +102,7 @@ def _parse_tool(
         returns_many="rows" in returns,
         message=returns.get("message"),
         defaults=defaults,
+        lets=lets,
         pointer=pointer,
         terminal=spec.get("terminal", spec["name"] == TRANSFER_TOOL),
     )
@@ -128,3 +131,21 @@ def _parse_rule(spec: dict, pointer: str, names: list[str], conn, problems: list
             )
         )
     return Rule(sql, spec["error"], spec.get("missing"), pointer)
+
+
+def _parse_lets(
+    spec: dict, pointer: str, names: list[str], conn: sqlite3.Connection, problems: list
+) -> tuple[tuple[str, str], ...]:
+    """Each named value compiled as `SELECT (<sql>)` over the arguments and the earlier names."""
+    lets = []
+    known = list(names)
+    for name, expression in spec.items():
+        where = f"{pointer}/let/{name}"
+        if name in known:
+            problems.append(Problem(where, f"{name!r} is already a parameter or an earlier let"))
+            continue
+        sql = f"SELECT ({clean_sql(expression)})"
+        if compile_sql(conn, sql, known, where, problems, reads=True) is not None:
+            lets.append((name, sql))
+        known.append(name)
+    return tuple(lets)

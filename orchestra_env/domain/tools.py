@@ -67,6 +67,7 @@ class DomainTool:
     message: str | None
     defaults: tuple[tuple[str, Any], ...]  # every declared parameter with its default
     pointer: str
+    lets: tuple[tuple[str, str], ...] = ()  # name -> `SELECT (<sql>)`, computed once per call
     terminal: bool = False  # a successful call ends the episode (a transfer, say)
 
     @property
@@ -98,6 +99,8 @@ class DomainTool:
         return outcome
 
     def _execute(self, conn: sqlite3.Connection, params: dict) -> ToolOutcome:
+        for name, sql in self.lets:  # before the checks, on the database as the call found it
+            params[name] = conn.execute(sql, params).fetchone()[0]
         for rule in self.checks:
             message = rule.failure(conn, params)
             if message is not None:
