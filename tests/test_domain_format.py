@@ -533,6 +533,56 @@ def test_named_value_mistakes_are_named(tmp_path, let, pointer, words):
     assert pointer in problems and words in problems, problems
 
 
+FIXED = {  # a fixed task: no sample query, so one task only
+    "name": "first_member",
+    "description": "The first member asks for their name on file.",
+    "user": {
+        "reason_for_call": "You want to know the name on file.",
+        "known": {"member id": "MEM-0001"},
+    },
+    "actions": [{"name": "get_member", "arguments": {"member_id": "MEM-0001"}}],
+    "communicate_info": ["{result_0[name]}"],
+}
+
+
+def split_templates(domain, split: str) -> set[str]:
+    return {domain.task(i, 0, split).template for i in range(2 * len(domain.templates))}
+
+
+@pytest.mark.parametrize("split", [None, "test", "validation"])
+def test_a_fixed_task_is_in_exactly_one_split_its_own_or_train(tmp_path, split):
+    doc = copy.deepcopy(EXAMPLE)
+    doc["tasks"].append({**FIXED, **({"split": split} if split else {})})
+    domain = load_domain(write_domain(tmp_path / "lib", doc))
+    holding = [
+        s for s in ("train", "test", "validation") if "first_member" in split_templates(domain, s)
+    ]
+    assert holding == [split or "train"]
+
+
+def test_a_templates_split_holds_all_its_sampled_tasks(tmp_path):
+    doc = copy.deepcopy(EXAMPLE)
+    doc["tasks"][0]["split"] = "test"
+    domain = load_domain(write_domain(tmp_path / "lib", doc))
+    assert "due_date" not in split_templates(domain, "train") | split_templates(
+        domain, "validation"
+    )
+    dealt = load_domain(write_domain(tmp_path / "plain", EXAMPLE))
+
+    def loans(d, split: str) -> set[tuple]:
+        tasks = (d.task(i, 0, split) for i in range(60))
+        return {(t.slots["member_id"], t.slots["title"]) for t in tasks if t.template == "due_date"}
+
+    # Rows the default deal gives to train are now the test split's too.
+    assert loans(domain, "test") & loans(dealt, "train")
+
+
+def test_a_split_must_be_named(tmp_path):
+    doc = copy.deepcopy(EXAMPLE)
+    doc["tasks"][0]["split"] = "eval"
+    assert "/tasks/0/split" in problems_of(write_domain(tmp_path / "lib", doc))
+
+
 AUTHORING = Path(__file__).parent.parent / "docs" / "authoring.md"
 
 

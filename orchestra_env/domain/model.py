@@ -58,7 +58,8 @@ class Domain:
         With `split` ("train", "validation" or "test"), task `index` of that split: each
         template's tasks are dealt to the splits by the row of its first sample query (see
         SPLIT_DEAL), so no task is in two splits, and the templates that have tasks in the split
-        take turns. A template that queries nothing trains only.
+        take turns. A template that queries nothing trains only; one with a `split` puts all its
+        tasks in that split.
         """
         return self._sampler.task(index, seed, split)
 

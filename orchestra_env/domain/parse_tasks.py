@@ -119,6 +119,7 @@ def _parse_atomic(spec, pointer, conn, tools, declared_tools, locale, problems) 
         slots=frozenset(slots),
         outcome=spec.get("outcome", "change"),
         nl_assertions=tuple(spec.get("nl_assertions", ())),
+        split=spec.get("split"),
     )
 
 
@@ -202,4 +203,5 @@ def _parse_composed(
         communicate=(),
         slots=slots,
         composed=tuple(parts),
+        split=spec.get("split"),
     )

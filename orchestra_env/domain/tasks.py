@@ -255,11 +255,14 @@ class TaskSampler:
         return self._split_templates[key]
 
     def _has_tasks(self, template: Template, seed: int, split: str) -> bool:
-        """Whether `template` has tasks in `split`. One that queries nothing deals no rows, so
-        trains only; otherwise its first task in the split must be possible (a split may hold
-        too few of the first query's rows, or only rows a composition's later parts reject)."""
+        """Whether `template` has tasks in `split`. One with a `split` has them there only; one
+        that queries nothing deals no rows, so trains only; otherwise its first task in the split
+        must be possible (a split may hold too few of the first query's rows, or only rows a
+        composition's later parts reject)."""
+        if template.split is not None and split != template.split:
+            return False
         if not any(step.query for part in template.parts for step in part.template.steps):
-            return split == "train"
+            return split == (template.split or "train")
         return isinstance(self._try_task(template, 0, 0, seed, split), DomainTask)
 
     def _make_task(
@@ -392,7 +395,7 @@ class TaskSampler:
         """The row of the template's first sample query, as slots. Task k takes row k (modulo)
         of a fixed shuffle of the rows (with a split: of the distinct rows dealt to it); a retry
         (k None) any of them at random. The rows depend only on the slots drawn before (`ns`),
-        so a task's slots decide its split."""
+        so a task's slots decide its split. A template with a `split` keeps every row there."""
         key = (template.name, seed, tuple(ns.items()))
         deal = partial(_deal_rows, rows, stable_seed(self.name, template.name, seed, "order"))
         try:
@@ -401,7 +404,7 @@ class TaskSampler:
             dealt = deal()
         else:
             dealt = cached(self._dealt, key, deal, SAMPLE_CACHE)
-        ordered = dealt[split]
+        ordered = dealt[None if template.split else split]
         if not ordered:
             raise SampleMiss(
                 step.pointer, f"no row of the first sample query is in the {split} split"

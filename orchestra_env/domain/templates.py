@@ -58,6 +58,7 @@ class Template:
     composed: tuple[Part, ...] = ()
     outcome: str = "change"  # change | refuse (changes nothing) | transfer (ends on a transfer)
     nl_assertions: tuple[str, ...] = ()  # what a judge checks of the conversation
+    split: str | None = None  # the one split all its tasks go to; None: dealt (SPLIT_DEAL)
 
     @property
     def parts(self) -> tuple[Part, ...]:
