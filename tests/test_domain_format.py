@@ -1,6 +1,7 @@
 """The domain format's features for real tau2-style domains: terminal tools (a transfer ends the
 episode), refusal / transfer tasks and golden traces with failing calls, fixed seed rows,
-list- and object-valued columns, and nl_assertions."""
+list- and object-valued columns, nl_assertions, tools' named values (`let`) and a template's
+split."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from orchestra_env import OrchestraEnv
 from orchestra_env.core import CallRecord, Evidence
 from orchestra_env.domain import DomainError, llm_judge, load_domain
+from orchestra_env.domain.tools import ToolOutcome
 from orchestra_env.models.backends import Generation
 from orchestra_env.observation import tool_call
 from orchestra_env.tasks.function_calling import next_step
@@ -479,19 +481,24 @@ def with_lets(doc: dict) -> dict:
     return doc
 
 
-def test_a_tools_named_values_are_computed_once_before_the_statements(tmp_path):
-    domain = load_domain(write_domain(tmp_path / "lib", with_lets(EXAMPLE)))
-    plain = load_domain(write_domain(tmp_path / "plain", EXAMPLE))
-    world = domain.build_world(0)
-    member, opened = world._conn.execute(
-        f"SELECT member_id, {OPEN_LOANS.replace(':member_id', 'm.member_id')} FROM members m "
-        "WHERE status = 'active' AND loan_limit - 1 > "
-        f"{OPEN_LOANS.replace(':member_id', 'm.member_id')} LIMIT 1"
+def borrow_once(world) -> tuple[ToolOutcome, int]:
+    """borrow_book called by an active member with open loans and room for one more; the
+    outcome and how many loans the member had open."""
+    opened = OPEN_LOANS.replace(":member_id", "m.member_id")
+    member, count = world._conn.execute(
+        f"SELECT member_id, {opened} FROM members m "
+        f"WHERE status = 'active' AND {opened} BETWEEN 1 AND loan_limit - 1 LIMIT 1"
     ).fetchone()
     book = world._conn.execute(
         "SELECT book_id FROM books WHERE copies_available > 0 LIMIT 1"
     ).fetchone()[0]
-    outcome = world.call("borrow_book", {"member_id": member, "book_id": book})
+    return world.call("borrow_book", {"member_id": member, "book_id": book}), count
+
+
+def test_a_tools_named_values_are_computed_once_before_the_statements(tmp_path):
+    domain = load_domain(write_domain(tmp_path / "lib", with_lets(EXAMPLE)))
+    plain = load_domain(write_domain(tmp_path / "plain", EXAMPLE))
+    outcome, opened = borrow_once(domain.build_world(0))
     assert outcome.ok, outcome.error
     # next_loan was computed before the INSERT, so the new loan has the id the message names.
     assert outcome.data["loan_id"] in outcome.content
@@ -504,15 +511,7 @@ def test_a_named_value_reads_in_a_checks_error(tmp_path):
     doc = with_lets(EXAMPLE)
     borrow = next(t for t in doc["tools"] if t["name"] == "borrow_book")
     borrow["checks"][2]["condition"] = ":open_loans < 0"  # every borrow is over the limit
-    world = load_domain(write_domain(tmp_path / "lib", doc)).build_world(0)
-    member, opened = world._conn.execute(
-        f"SELECT member_id, {OPEN_LOANS.replace(':member_id', 'm.member_id')} FROM members m "
-        "WHERE status = 'active' LIMIT 1"
-    ).fetchone()
-    book = world._conn.execute(
-        "SELECT book_id FROM books WHERE copies_available > 0 LIMIT 1"
-    ).fetchone()[0]
-    outcome = world.call("borrow_book", {"member_id": member, "book_id": book})
+    outcome, opened = borrow_once(load_domain(write_domain(tmp_path / "lib", doc)).build_world(0))
     assert f"already has {opened} books out" in outcome.error
 
 
