@@ -9,7 +9,7 @@ key naming what it is about (a fact, an item's program, a hop's query). A model 
 a the discrimination from `profiles.json`. Whether it passes is decided by a latent that belongs
 to the (model, key) pair, not to the call:
 
-    pass_i  ⇔  ρ · z(model, key_i) + s · ε_i  <  Φ⁻¹(p_i),        ρ = √(1 − s²),
+    pass_i  ⇔  Φ(ρ · z(model, key_i) + s · ε_i)  <  p_i,        ρ = √(1 − s²),
 
 z ~ N(0, 1) fixed by the model and the key (the same in every call, episode and process), ε a
 fresh N(0, 1) per call and s the profiles' `sampling_noise`. Each call still passes with
@@ -61,11 +61,6 @@ def latent(model: str, key: str) -> float:
     return random.Random(f"latent|{model}|{key}").gauss(0.0, 1.0)
 
 
-@functools.lru_cache(maxsize=1 << 12)
-def _threshold(p: float) -> float:
-    return _NORMAL.inv_cdf(min(max(p, 1e-12), 1.0 - 1e-12))
-
-
 def call_draw(seed: str) -> tuple[float, random.Random]:
     """A call's uniform draw u (for unkeyed checks: the call passes them iff u < Π p), and the
     call's generator after it, which draws the keyed checks' noise, writes the artefact and
@@ -90,7 +85,7 @@ def attempt(
         p = pass_probability(abilities[check.skill], check, a)
         if not check.key:
             unkeyed *= p
-        elif rho * latent(model, check.key) + s * rng.gauss(0.0, 1.0) >= _threshold(p):
+        elif _NORMAL.cdf(rho * latent(model, check.key) + s * rng.gauss(0.0, 1.0)) >= p:
             failed.append(check.key)
     if u >= unkeyed:
         failed.append("")

@@ -45,7 +45,6 @@ from orchestra_env.tasks.questions import (
     final_answer,
 )
 from orchestra_env.world import Hop, KnowledgeWorld, MultihopQuestion, knowledge_world
-from orchestra_env.world.questions import COMBINE_DIFFICULTY
 
 FAMILY = "multihop"
 # Reading a fact off a document in context: easy, harder with every document beside it and
@@ -168,9 +167,8 @@ class MultihopTask:
         return Check("query_writing", difficulty, key=f"{self._key}:query:{i}")
 
     def _combine_check(self) -> Check:
-        q = self.question
-        big = q.kind == "arithmetic" and any(h.value.isdigit() and len(h.value) > 5 for h in q.hops)
-        difficulty = COMBINE_DIFFICULTY[q.kind] + 0.3 * (len(q.hops) - 2) + 0.5 * big
+        # The question's own "reasoning" difficulty: its kind, its hops, big numbers.
+        difficulty = self.question.difficulty["reasoning"]
         return Check("reasoning", difficulty, key=f"{self._key}:combine")
 
     @functools.cached_property

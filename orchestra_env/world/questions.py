@@ -55,6 +55,7 @@ class KnowledgeWorld:
             stems.setdefault(e.stem, []).append(e.id)
         self._by_kind = MappingProxyType({k: tuple(v) for k, v in kinds.items()})
         self._by_stem = MappingProxyType({k: tuple(v) for k, v in stems.items()})
+        self._lookalikes: dict[int, tuple[int, ...]] = {}  # filled as entities are asked about
 
     def __reduce__(self):
         # Pickles as its seed: the other process gets (or builds) the identical world.
@@ -72,7 +73,12 @@ class KnowledgeWorld:
 
     def lookalikes(self, entity_id: int) -> tuple[int, ...]:
         """The other entities whose names share this one's stem (surname, company stem…)."""
-        return tuple(i for i in self._by_stem[self.entities[entity_id].stem] if i != entity_id)
+        found = self._lookalikes.get(entity_id)
+        if found is None:
+            stem = self.entities[entity_id].stem
+            found = tuple(i for i in self._by_stem[stem] if i != entity_id)
+            self._lookalikes[entity_id] = found
+        return found
 
     def question(self, index: int) -> MultihopQuestion:
         """Question `index` (any index >= 0): the same in every process."""
