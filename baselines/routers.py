@@ -1,8 +1,10 @@
 """Non-LLM routers: policies that pick tools by rule, for comparison with learned orchestrators.
 
 A router sees only what any policy sees — the observation, and the reset's `info` with the
-user's preference and the episode's prices as data — except `Oracle`, the upper bound, which
-replays the episode to find the cheapest plan that succeeds (and says so in its name).
+user's preference — except `Oracle`, the upper bound, which replays the episode to find the
+cheapest plan that succeeds (and says so in its name). The routers that weigh prices read them
+from the model tables the tool descriptions print, so they stay honest under any price table and
+under `randomize="paper"`, where an alias is served by a different model every episode.
 Every router handles both kinds of task: question answering (search / enhance_reasoning /
 answer) and conversations (domain tools and call_expert), read off the offered tools.
 """
@@ -16,17 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from orchestra_env.models.profiles import default_profiles
-from orchestra_env.observation import aliases, evidence_strength, offered, pick, tool_call
+from orchestra_env.observation import aliases, evidence_strength, menu, offered, pick, tool_call
 from orchestra_env.spaces import sample_arguments
 
-# Aliases by strength within each tool: the tiers of profiles.json. OPEN holds open-weight
-# models only: what "avoid paid APIs" leaves.
+# Aliases by strength within each tool: the tiers of profiles.json, for the routers that are
+# one fixed tier on purpose (`SingleModel`) and the oracle's candidate plans. OPEN holds
+# open-weight models only: what "avoid paid APIs" leaves.
 STRONG, MID, CHEAP, OPEN = (
     dict(default_profiles().tiers[tier]) for tier in ("strong", "mid", "cheap", "open")
 )
-# The models a router that reads prices chooses among: those the tiers name (general-purpose
-# models, not specialists such as the math answerers).
-MENU = {tool: {tier[tool] for tier in (STRONG, MID, CHEAP, OPEN)} for tool in CHEAP}
 
 _NUMERIC_QUESTION = re.compile(
     r"\b(how many|sum|remainder|probability|modulo|what is .*[+\-*/^]|days|year)\b", re.I
@@ -43,16 +43,39 @@ def wants_speed(info: dict) -> bool:
     return info["preference"]["latency"] >= 0.5
 
 
-def cheapest(observation: dict, info: dict, tool: str, *, open_only: bool = False) -> str:
-    """The offered alias of `tool` (of `MENU`, when one is offered) whose model costs least at
-    this episode's prices (`info["prices"]`: input + output $/M tokens); an open model when
-    `open_only` and one is offered."""
-    prices = info["prices"]
-    offered_aliases = aliases(observation, tool)
-    menu = [a for a in offered_aliases if a in MENU[tool]] or offered_aliases
-    if open_only:
-        menu = [a for a in menu if not prices[a]["paid_api"]] or menu
-    return min(menu, key=lambda a: prices[a]["input_per_mtok"] + prices[a]["output_per_mtok"])
+def ranked(observation: dict, info: dict, tool: str) -> list[str]:
+    """The offered aliases of `tool`, cheapest first by the price its description prints
+    (input + output $/M tokens). Generalists only when one is offered (a maths specialist is
+    cheap but answers little else); when the user avoids paid APIs, only the aliases their
+    preference welcomes (weight > 0 in `info["preference"]["tools"]`) when one is offered."""
+    listed = menu(observation)
+    candidates = [a for a in aliases(observation, tool) if a in listed]
+    if not candidates:
+        raise ValueError(f"tool {tool!r} prints no model table with prices to rank its aliases by")
+    if avoids_paid_apis(info):
+        welcome = info["preference"]["tools"]
+        candidates = [a for a in candidates if welcome.get(a, 0) > 0] or candidates
+    general = [a for a in candidates if "specialist" not in listed[a].strengths]
+    return sorted(
+        general or candidates, key=lambda a: listed[a].input_per_mtok + listed[a].output_per_mtok
+    )
+
+
+def rankings(observation: dict, info: dict) -> dict[str, list[str]]:
+    """`ranked` for every offered tool whose description prints a model table."""
+    tools = {entry.tool for entry in menu(observation).values()} & offered(observation).keys()
+    return {tool: ranked(observation, info, tool) for tool in sorted(tools)}
+
+
+def median(ranking: Sequence[str]) -> str:
+    """The mid-priced alias of a ranking (the upper median): a step up from the cheapest."""
+    return ranking[len(ranking) // 2]
+
+
+def fastest(observation: dict, ranking: Sequence[str]) -> str:
+    """The alias of `ranking` with the lowest mean latency its tool's description prints."""
+    listed = menu(observation)
+    return min(ranking, key=lambda a: listed[a].latency_s)
 
 
 def turns_taken(observation: dict) -> int:
@@ -134,22 +157,21 @@ class SingleModel:
 
 @dataclass
 class EvidenceFirst:
-    """Gather with cheap calls (three searches, code for numeric questions), answer with a mid
-    model. Honours "avoid paid APIs" by answering with an open model, and a latency preference
-    by searching once and answering with the fastest model."""
+    """Gather with cheap calls (three searches, code for numeric questions), answer with a
+    mid-priced generalist (the median of the printed-price ranking). Honours "avoid paid APIs"
+    by choosing among the aliases the preference welcomes (open models), and a latency
+    preference by searching once and calling the models with the fastest printed latency.
+    Conversations: the cheapest expert."""
 
     name: str = "evidence-first"
 
     def reset(self, observation: dict, info: dict) -> None:
-        self._open = avoids_paid_apis(info)
         self._fast = wants_speed(info)
+        self._ranks = rankings(observation, info)
 
     def act(self, observation: dict) -> str:
-        tools = offered(observation)
-        if "call_expert" in tools:
-            return tool_call(
-                "call_expert", {"expert": pick(observation, "call_expert", CHEAP["call_expert"])}
-            )
+        if "call_expert" in self._ranks:
+            return tool_call("call_expert", {"expert": self._ranks["call_expert"][0]})
         question = observation["messages"][1]["content"]
         searches = 1 if self._fast else 3
         plan = (
@@ -158,48 +180,43 @@ class EvidenceFirst:
             + ["answer"]
         )
         tool = plan[min(turns_taken(observation), len(plan) - 1)]
-        tier = CHEAP if self._fast else OPEN if self._open or tool != "answer" else MID
-        return tool_call(
-            tool,
-            {"model": pick(observation, tool, tier[tool] if tool != "search" else CHEAP[tool])},
-        )
+        ranking = self._ranks[tool]
+        if self._fast:
+            model = fastest(observation, ranking)
+        else:
+            model = median(ranking) if tool == "answer" else ranking[0]
+        return tool_call(tool, {"model": model})
 
 
 @dataclass
 class CheapestFirst:
-    """Escalate only when the evidence is weak: search with the cheapest model at this
-    episode's prices; when the gathered documents mention the question's named entities, answer
-    with the cheapest, else search again with a stronger model and answer with a stronger one.
-    Conversations: the cheapest expert, a stronger one after an error. Honours "avoid paid
-    APIs" by choosing among open models only, and a latency preference by searching at most
-    twice."""
+    """Escalate only when the evidence is weak: search with the model whose printed price is
+    lowest; when the gathered documents mention the question's named entities, answer with the
+    cheapest, else search again with a mid-priced generalist (the median of the printed-price
+    ranking) and answer with one. Conversations: the cheapest expert, a mid-priced one after an
+    error. Honours "avoid paid APIs" by choosing among the aliases the preference welcomes (open
+    models), and a latency preference by searching at most twice."""
 
     max_searches: int = 4
     name: str = "cheapest-first"
 
     def reset(self, observation: dict, info: dict) -> None:
-        self._open = avoids_paid_apis(info)
         self._searches = min(self.max_searches, 2) if wants_speed(info) else self.max_searches
-        tools = [t for t in offered(observation) if t in MENU]
-        self._cheapest = {t: cheapest(observation, info, t, open_only=self._open) for t in tools}
+        self._ranks = rankings(observation, info)
 
     def act(self, observation: dict) -> str:
-        tools = offered(observation)
         last = observation["messages"][-1]["content"] if len(observation["messages"]) > 2 else ""
-        if "call_expert" in tools:
-            expert = self._cheapest["call_expert"]
-            if "Error" in last and not self._open:
-                expert = pick(observation, "call_expert", MID["call_expert"])
+        if "call_expert" in self._ranks:
+            experts = self._ranks["call_expert"]
+            expert = median(experts) if "Error" in last else experts[0]
             return tool_call("call_expert", {"expert": expert})
         turn = turns_taken(observation)
-        strength = evidence_strength(observation)
         if turn == 0:
-            return tool_call("search", {"model": self._cheapest["search"]})
-        if strength >= 0.99:
-            return tool_call("answer", {"model": self._cheapest["answer"]})
-        stronger = OPEN if self._open else MID
+            return tool_call("search", {"model": self._ranks["search"][0]})
+        if evidence_strength(observation) >= 0.99:
+            return tool_call("answer", {"model": self._ranks["answer"][0]})
         tool = "answer" if turn >= self._searches else "search"
-        return tool_call(tool, {"model": pick(observation, tool, stronger[tool])})
+        return tool_call(tool, {"model": median(self._ranks[tool])})
 
 
 class Oracle:

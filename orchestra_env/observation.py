@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -52,6 +54,52 @@ def observation_mask(route_list: Sequence[tuple[str, dict]], tools_json: str) ->
     return np.array(
         [t in allowed and next(iter(a.values())) in allowed[t] for t, a in route_list], dtype=bool
     )
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """One row of a tool description's model table: what a policy knows of an alias."""
+
+    tool: str
+    model: str  # the display name the table prints ("GPT-5")
+    strengths: str
+    input_per_mtok: float
+    output_per_mtok: float
+    latency_s: float
+
+
+# | alias | backed by | strengths | in / out | latency s |  (catalogue.alias_table)
+_MENU_ROW = re.compile(
+    r"^\| ([\w.-]+) \| ([^|]+) \| ([^|]*) \| ([\d.e+-]+) / ([\d.e+-]+) \| ([\d.e+-]+) s \|$",
+    re.MULTILINE,
+)
+
+
+def menu(observation: dict) -> dict[str, MenuEntry]:
+    """Every alias the observation's tool descriptions list, with the model, strengths, prices
+    ($/M tokens) and mean latency their tables print: the prices a policy can honestly read
+    under any price table or randomisation. Empty for tools without such tables."""
+    return _menu(observation["tools"])
+
+
+@lru_cache(maxsize=64)
+def _menu(tools_json: str) -> dict[str, MenuEntry]:
+    # cached per episode's tool list (the same string every turn); callers must not mutate
+    out = {}
+    for tool in json.loads(tools_json):
+        fn = tool["function"]
+        for alias, model, strengths, p_in, p_out, latency in _MENU_ROW.findall(
+            fn.get("description", "")
+        ):
+            out[alias] = MenuEntry(
+                fn["name"],
+                model.strip(),
+                strengths.strip(),
+                float(p_in),
+                float(p_out),
+                float(latency),
+            )
+    return out
 
 
 _NAME = re.compile(r"(?:'[^']+'|\b[A-Z][a-z]+(?:\s+[A-Z][a-z-]+)+)")

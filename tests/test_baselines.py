@@ -9,6 +9,7 @@ from orchestra_env.baselines.routers import CheapestFirst, EvidenceFirst
 from orchestra_env.eval import AgentSpec, agent_names, evaluate, make_agent
 from orchestra_env.eval.records import read_run
 from orchestra_env.models.profiles import default_profiles
+from orchestra_env.observation import menu
 from orchestra_env.rewards import Preference
 
 from .conftest import play
@@ -21,12 +22,15 @@ def episodes(agent, preference):
     return [play(env, agent, seed=s, options={"preference": preference}) for s in SEEDS], env
 
 
+def call_of(action):
+    """The {"name", "arguments"} of a router's one-call action."""
+    return json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))
+
+
 def models_called(actions, env):
     called = []
     for action in actions:
-        arguments = json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))[
-            "arguments"
-        ]
+        arguments = call_of(action)["arguments"]
         alias = arguments.get("model") or arguments.get("expert")
         called.append((env.profiles.aliases[alias].model, arguments.get("source", "local")))
     return called
@@ -42,14 +46,16 @@ def test_routers_honour_avoid_paid_apis(router):
 
 @pytest.mark.parametrize("router", [EvidenceFirst(), CheapestFirst()], ids=lambda r: r.name)
 def test_routers_read_the_preference_not_its_wording(router):
-    # The flag alone, with no instruction for the user to read: the routers still honour it
-    # (they read info["preference"]); without the flag they do call paid models.
+    # The preference's data alone (the flag and the aliases it welcomes), with no instruction
+    # for the user to read: the routers still honour it; without it they do call paid models.
     def paid_calls(preference):
         played, env = episodes(router, preference)
         called = [m for actions, _, _ in played for m, _ in models_called(actions, env)]
         return sum(default_profiles().models[m].paid_api for m in called)
 
-    assert paid_calls(Preference(avoid_paid_apis=True)) == 0 < paid_calls(Preference())
+    welcomed = OrchestraEnv(split="test").reset(seed=0, options={"preference": "avoid_paid_apis"})
+    tools = welcomed[1]["preference"]["tools"]
+    assert paid_calls(Preference(avoid_paid_apis=True, tools=tools)) == 0 < paid_calls(Preference())
 
 
 @pytest.mark.parametrize("router", [EvidenceFirst(), CheapestFirst()], ids=lambda r: r.name)
@@ -61,17 +67,71 @@ def test_routers_are_faster_when_asked_to_be(router):
     assert mean_latency("fast") < 0.8 * mean_latency("accuracy")
 
 
-@pytest.mark.parametrize("preference", ["accuracy", "avoid_paid_apis"])
-def test_cheapest_first_reads_the_episodes_prices(preference):
-    def first_model(prices):
-        env = OrchestraEnv(split="test", prices=prices, preference=preference)
-        played = [play(env, CheapestFirst(), seed=s) for s in range(5)]
-        return {models_called(actions, env)[0][0] for actions, _, _ in played}
+def called(actions, info, tool):
+    """The models of the episode's `tool` calls, by its price sheet (the aliases' models)."""
+    calls = [call_of(a) for a in actions]
+    return [info["prices"][c["arguments"]["model"]]["model"] for c in calls if c["name"] == tool]
 
-    assert first_model("paper") == {"qwen3-32b"}
-    # GPT-5 made the cheapest model: the router follows the prices, unless told to avoid it.
+
+@pytest.mark.parametrize("preference", ["accuracy", "avoid_paid_apis"])
+@pytest.mark.parametrize("router", [EvidenceFirst, CheapestFirst], ids=lambda r: r.name)
+def test_routers_read_the_episodes_prices(router, preference):
+    def models(prices, tool, pick):
+        env = OrchestraEnv(split="test", prices=prices, preference=preference)
+        played = [play(env, router(), seed=s) for s in range(5)]
+        return {pick(called(actions, info, tool)) for actions, info, _ in played}
+
+    def first_search(prices):
+        return models(prices, "search", lambda ms: ms[0])
+
+    avoid = preference == "avoid_paid_apis"
+    assert first_search("paper") == {"qwen3-32b"}
+    # GPT-5 made the cheapest model: the routers follow the prices, unless told to avoid it.
     swapped = {"gpt-5": (0.01, 0.01)}
-    assert first_model(swapped) == ({"qwen3-32b"} if preference == "avoid_paid_apis" else {"gpt-5"})
+    assert first_search(swapped) == ({"qwen3-32b"} if avoid else {"gpt-5"})
+    if router is EvidenceFirst:
+        # It answers with the mid-priced generalist: GPT-5-mini at the paper's prices; once
+        # GPT-5 is the cheapest, the median moves a rank down to Llama (the open pick anyway).
+        def answerer(prices):
+            return models(prices, "answer", lambda ms: ms[-1])
+
+        assert answerer("paper") == ({"llama-3.3-70b"} if avoid else {"gpt-5-mini"})
+        assert answerer(swapped) == {"llama-3.3-70b"}
+
+
+@pytest.mark.parametrize("router", [EvidenceFirst, CheapestFirst], ids=lambda r: r.name)
+def test_routers_follow_the_printed_prices_when_aliases_are_reshuffled(router):
+    # randomize="paper": each episode serves every alias by another model at another price, so
+    # a fixed alias would be a random model; the routers read the tables the tools print.
+    env = OrchestraEnv(split="test", randomize="paper", preference="accuracy")
+    first = set()
+    for seed in range(20):
+        obs, info = env.reset(seed=seed)
+        agent = router()
+        agent.reset(obs, info)
+        call = call_of(agent.act(obs))
+        listed = {a: e for a, e in menu(obs).items() if e.tool == "search"}
+        general = {a: e for a, e in listed.items() if "specialist" not in e.strengths} or listed
+        cheapest = min(general.values(), key=lambda e: e.input_per_mtok + e.output_per_mtok)
+        assert listed[call["arguments"]["model"]] == cheapest
+        first.add(call["arguments"]["model"])
+    assert len(first) > 1  # the cheapest model sits behind different aliases
+
+
+@pytest.mark.parametrize("router", [EvidenceFirst, CheapestFirst], ids=lambda r: r.name)
+def test_routers_avoid_paid_apis_when_aliases_are_reshuffled(router):
+    # Whichever aliases the open models sit behind this episode, the routers call those (the
+    # ones the preference welcomes), unless the episode offers a tool only through paid ones.
+    env = OrchestraEnv(split="test", randomize="paper", preference="avoid_paid_apis")
+    for seed in range(20):
+        obs, info = env.reset(seed=seed)
+        actions, _, _ = play(env, router(), seed=seed)
+        open_tools = {e.tool for a, e in menu(obs).items() if a in info["preference"]["tools"]}
+        for tool in open_tools & {"search", "enhance_reasoning", "answer"}:
+            paid = [m for m in called(actions, info, tool) if default_profiles().models[m].paid_api]
+            assert not paid, (
+                f"seed {seed}: {tool} called paid {paid} though an open one was offered"
+            )
 
 
 def test_registry_names_the_papers_baselines():
