@@ -332,7 +332,7 @@ class OrchestraEnv(gym.Env[dict, str]):
                 grade.outcome,
                 info["ledger"],
                 ep.preference,
-                *self._reference,
+                self._reference,
                 len(ep.task.reference_plan),
             )
             reward += terms["total"]

@@ -2,10 +2,13 @@
 
 Two rewards, both from the paper (docs/architecture.md):
 
-* `episode_reward` — what the env pays at the end of one episode, alone. Each term is put on a
-  per-task reference scale so it means something without a group: cost and latency score
-  1 − spent / reference (clipped to [0, 1]), where the reference is what the task's reference
-  plan costs with the priciest alias of each tool; a tool's usage scores calls / plan length.
+* `episode_reward` — what the env pays at the end of one episode, alone: the paper's min–max
+  normalisation with the group's extremes replaced by the task's own. Cost scores
+  (log high − log spent) / (log high − log low), clipped to [0, 1], where low and high are what
+  the task's reference plan costs with the cheapest and with the priciest alias of each tool;
+  latency likewise. Logs, because spending spans orders of magnitude (a cent for local search,
+  a dollar for a frontier model): on a linear scale every cheap plan scores about 1 and the
+  term barely tells a $0.02 plan from a $0.20 one. A tool's usage scores calls / plan length.
   R = (Σ_k p_k · term_k) / Σ_k p_k if the answer is right, else 0.
 * `group_normalized` — the paper's GRPO reward over a group of rollouts of one task: build
   M = [m_1 … m_n, outcome, −cost, −latency], min–max normalise each column over the group
@@ -14,6 +17,7 @@ Two rewards, both from the paper (docs/architecture.md):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -84,25 +88,50 @@ def preset_preferences(profiles: Profiles, tool_keys: Sequence[str]) -> dict[str
     }
 
 
-def reference_scales(
-    plan: Sequence[str], profiles: Profiles, prompt_tokens: int
-) -> tuple[float, float]:
-    """(usd, seconds) of running `plan` with the priciest and slowest alias of each tool.
+@dataclass(frozen=True)
+class Reference:
+    """What a task's reference plan costs (USD) and takes (seconds) when every step uses the
+    cheapest (`low`) or the priciest and slowest (`high`) alias of its tool: the scale the
+    episode reward puts spending on."""
+
+    usd_low: float
+    usd_high: float
+    s_low: float
+    s_high: float
+
+
+def reference_scales(plan: Sequence[str], profiles: Profiles, prompt_tokens: int) -> Reference:
+    """The `Reference` of `plan` under `profiles`' prices.
 
     Prompt size per call is `prompt_tokens` plus 1,000 tokens of context per earlier step.
     """
-    usd = seconds = 0.0
+    usd_low = usd_high = s_low = s_high = 0.0
     for step, tool in enumerate(plan):
-        roles_models = [
-            profiles.models[a.model] for a in profiles.aliases.values() if a.tool == tool
-        ]
-        if not roles_models:
+        models = [profiles.models[a.model] for a in profiles.aliases.values() if a.tool == tool]
+        if not models:
             continue
         role = _ROLE_OF_TOOL.get(tool, "act")
         prompt = prompt_tokens + 1000 * step
-        usd += max(m.price.usd(prompt, m.completion_tokens[role]) for m in roles_models)
-        seconds += max(m.seconds(m.completion_tokens[role]) for m in roles_models)
-    return max(usd, 1e-6), max(seconds, 1e-3)
+        usd = [m.price.usd(prompt, m.completion_tokens[role]) for m in models]
+        seconds = [m.seconds(m.completion_tokens[role]) for m in models]
+        usd_low, usd_high = usd_low + min(usd), usd_high + max(usd)
+        s_low, s_high = s_low + min(seconds), s_high + max(seconds)
+    usd_high, s_high = max(usd_high, 1e-6), max(s_high, 1e-3)
+    return Reference(_below(usd_low, usd_high), usd_high, _below(s_low, s_high), s_high)
+
+
+def _below(low: float, high: float) -> float:
+    """`low`, or a tenth of `high` where the plan's aliases all cost the same (no range)."""
+    return low if 0.0 < low < high else high / 10
+
+
+def log_scaled(spent: float, low: float, high: float) -> float:
+    """1 at or below `low`, 0 at or above `high`, linear in log(spent) between."""
+    if spent <= low:
+        return 1.0
+    if spent >= high:
+        return 0.0
+    return (math.log(high) - math.log(spent)) / (math.log(high) - math.log(low))
 
 
 _ROLE_OF_TOOL = {
@@ -117,15 +146,14 @@ def episode_reward(
     outcome: int,
     ledger: Mapping,
     preference: Preference,
-    reference_usd: float,
-    reference_s: float,
+    reference: Reference,
     plan_length: int,
 ) -> dict[str, float]:
     """The end-of-episode reward terms (each in [0, 1]) and their weighted `total`."""
     terms = {
         "outcome": float(outcome),
-        "cost": min(1.0, max(0.0, 1.0 - ledger["cost_usd"] / reference_usd)),
-        "latency": min(1.0, max(0.0, 1.0 - ledger["latency_s"] / reference_s)),
+        "cost": log_scaled(ledger["cost_usd"], reference.usd_low, reference.usd_high),
+        "latency": log_scaled(ledger["latency_s"], reference.s_low, reference.s_high),
     }
     counts = {**ledger["calls_by_alias"], **ledger["calls"]}
     weighted = preference.outcome + preference.cost + preference.latency

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from orchestra_env import Preference, episode_reward, group_normalized
+from orchestra_env.rewards import Reference, reference_scales
 
 
 def ledger(cost, latency, **calls):
@@ -47,14 +48,40 @@ def test_group_normalized_checks_lengths():
 
 def test_episode_reward_terms():
     p = Preference(outcome=1.0, cost=1.0, latency=0.0, tools={"search-3": 1.0})
-    terms = episode_reward(1, ledger(0.25, 10, **{"search-3": 1}), p, 1.0, 100.0, plan_length=4)
-    assert terms["cost"] == pytest.approx(0.75)
-    assert terms["latency"] == pytest.approx(0.9)
+    scale = Reference(usd_low=0.01, usd_high=1.0, s_low=1.0, s_high=100.0)
+    terms = episode_reward(1, ledger(0.1, 10, **{"search-3": 1}), p, scale, plan_length=4)
+    assert terms["cost"] == pytest.approx(0.5)  # a tenth of the priciest plan: halfway in logs
+    assert terms["latency"] == pytest.approx(0.5)
     assert terms["tool:search-3"] == pytest.approx(0.25)
-    assert terms["total"] == pytest.approx((1 + 0.75 + 0.25) / 3)
-    assert episode_reward(0, ledger(0.25, 10), p, 1.0, 100.0, 4)["total"] == 0.0
-    over = episode_reward(1, ledger(5.0, 1000), Preference(outcome=0.0, cost=1.0), 1.0, 100.0, 4)
+    assert terms["total"] == pytest.approx((1 + 0.5 + 0.25) / 3)
+    assert episode_reward(0, ledger(0.1, 10), p, scale, 4)["total"] == 0.0
+    over = episode_reward(1, ledger(5.0, 1000), Preference(outcome=0.0, cost=1.0), scale, 4)
     assert over["cost"] == 0.0 and over["total"] == 0.0
+    under = episode_reward(1, ledger(0.001, 0.5), Preference(cost=1.0, latency=1.0), scale, 4)
+    assert under["cost"] == 1.0 and under["latency"] == 1.0
+
+
+def test_cost_term_tells_a_cheap_plan_from_a_frontier_one():
+    """The reason for the log scale: $0.02 and $0.20 both sit far below a $1 priciest plan,
+    yet under "cheap" the first must pay clearly more."""
+    scale = Reference(usd_low=0.005, usd_high=1.0, s_low=1.0, s_high=100.0)
+    cheap, frontier = (
+        episode_reward(1, ledger(usd, 10), Preference(cost=1.0), scale, 3)["cost"]
+        for usd in (0.02, 0.20)
+    )
+    assert cheap - frontier > 0.4
+
+
+def test_reference_spans_the_cheapest_and_priciest_aliases():
+    from orchestra_env.models.profiles import default_profiles
+
+    profiles = default_profiles()
+    scale = reference_scales(["search", "answer"], profiles, prompt_tokens=500)
+    assert 0 < scale.usd_low < scale.usd_high and 0 < scale.s_low < scale.s_high
+    # one alias per tool: no range, so a tenth of the plan's cost scores 1
+    same = {a: "gpt-5" for a in profiles.aliases}
+    flat = reference_scales(["search", "answer"], profiles.with_alias_models(same), 500)
+    assert flat.usd_low == pytest.approx(flat.usd_high / 10)
 
 
 def test_preference_validates_weights():
