@@ -28,6 +28,13 @@ per episode. TRL fixes a tool's schema once, so under randomisation the schemas 
 aliases without a price table and `reset` appends the episode's tables (models, prices and
 latencies in force, read from the observation's `tools`) to the prompt.
 
+The paper's recipe (examples/grpo_train.py): `PaperGRPOTrainer(reward_funcs=
+[GroupPreferenceReward(num_generations)], environment_factory=...)`. The reward function pays
+each rollout `rewards.group_normalized` over the rollouts of its task; the trainer gives the
+paper's advantage (z-score in the group clipped to [-3, 3], groups with reward std < 0.1
+dropped) and drops from the loss the turns that are not valid tool calls on a live episode.
+Importing it imports TRL.
+
 Single-turn (one completion is one action, graded at once): `EnvReward(env_id)` is a reward
 function for `GRPOTrainer(reward_funcs=...)` over a `task_dataset`.
 """
@@ -35,6 +42,7 @@ function for `GRPOTrainer(reward_funcs=...)` over a `task_dataset`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import keyword
 import re
@@ -46,7 +54,7 @@ import gymnasium as gym
 import numpy as np
 
 from orchestra_env.hermes import format_call
-from orchestra_env.rewards import Preference, preset_preferences
+from orchestra_env.rewards import Preference, group_normalized, preset_preferences
 from orchestra_env.tools.spec import ToolSpec
 
 MESSAGE_TOOL = "message_user"
@@ -437,3 +445,205 @@ class EnvReward:
             rewards.append(float(reward))
             self.last_infos.append(info)
         return rewards
+
+
+# -- the paper's GRPO reward, advantage and samples -----------------------------------------------
+
+
+def _group_key(env: OrchestraTRLEnv) -> tuple[str, str]:
+    """The task and preference an environment's episode plays: rollouts sharing them are a group."""
+    return env.info["task_id"], json.dumps(env.info["preference"], sort_keys=True)
+
+
+def group_rewards(envs: Sequence[OrchestraTRLEnv]) -> np.ndarray:
+    """`rewards.group_normalized` over rollouts of one task: each episode's outcome (0 for one
+    that never answered) and ledger, weighted by the episode's preference."""
+    outcomes = [int(env.info.get("outcome") or 0) for env in envs]
+    ledgers = [env.info["ledger"] for env in envs]
+    return group_normalized(outcomes, ledgers, envs[0].env.unwrapped.preference)
+
+
+class GroupPreferenceReward:
+    """The paper's GRPO reward as a TRL reward function: each rollout is paid
+    `rewards.group_normalized` over the rollouts of its task (its GRPO group), R = M_norm · P if
+    its answer is right, else 0.
+
+    Needs `GRPOTrainer(environment_factory=...)`: TRL passes the batch's `environments`, and the
+    groups are formed from the task and preference each environment played (not from batch
+    order); a task with several groups in one batch is split into consecutive runs of
+    `group_size` rollouts, as TRL lays them out.
+
+    Args:
+        group_size: the rollouts per task (`GRPOConfig.num_generations`).
+    """
+
+    def __init__(self, group_size: int):
+        if group_size < 2:
+            raise ValueError(
+                f"group_size must be >= 2 (a group of one has no spread), got {group_size}"
+            )
+        self.__name__ = "group_preference"  # TRL names the reward column after it
+        self.group_size = group_size
+
+    def __call__(
+        self, environments: Sequence[OrchestraTRLEnv] | None = None, **_: Any
+    ) -> list[float]:
+        if environments is None:
+            raise ValueError("GroupPreferenceReward needs GRPOTrainer(environment_factory=...)")
+        members: dict[tuple[str, str], list[int]] = {}
+        for i, env in enumerate(environments):
+            members.setdefault(_group_key(env), []).append(i)
+        paid = [0.0] * len(environments)
+        for (task_id, _preference), indices in members.items():
+            if len(indices) % self.group_size:
+                raise ValueError(
+                    f"task {task_id!r} has {len(indices)} rollouts in this batch, not a "
+                    f"multiple of group_size={self.group_size}: a group must be scored whole "
+                    "(on several processes, make per_device_train_batch_size * "
+                    "steps_per_generation a multiple of num_generations)"
+                )
+            for start in range(0, len(indices), self.group_size):
+                group = indices[start : start + self.group_size]
+                for i, reward in zip(
+                    group, group_rewards([environments[i] for i in group]), strict=True
+                ):
+                    paid[i] = float(reward)
+        return paid
+
+
+def paper_advantages(rewards, group_size: int, *, clip: float = 3.0, min_std: float = 0.1):
+    """The paper's GRPO advantage of a batch of rewards (a torch tensor, `group_size` rollouts
+    of each task in a row): the z-score within the group (population std + 1e-6) clipped to
+    [-clip, clip]. Groups whose std is below `min_std` carry no signal: advantage 0, kept False.
+    NaN rewards (unscorable rollouts) are left out of their group's statistics.
+
+    Returns (advantages, kept), both of the rewards' shape.
+    """
+    grouped = rewards.view(-1, group_size)
+    centred = grouped - grouped.nanmean(dim=1, keepdim=True)
+    std = (centred**2).nanmean(dim=1, keepdim=True).sqrt()
+    kept = (std >= min_std).expand_as(grouped)
+    advantages = (centred / (std + 1e-6)).clamp(-clip, clip).nan_to_num(0.0)
+    return advantages.where(kept, 0.0).flatten(), kept.flatten()
+
+
+def _reached_env(tool_message: Mapping[str, Any]) -> bool:
+    """Whether a tool result came from a live episode (not the ended-episode reply, nor TRL's
+    `{'error': ...}` for a call it could not run, e.g. to an unknown tool)."""
+    content = tool_message["content"]
+    return content != _ENDED and not str(content).startswith("{'error': ")
+
+
+def drop_invalid_turns(mask: list[int], messages: Sequence[Mapping[str, Any]]) -> None:
+    """Zero, in one rollout's loss mask (TRL's `tool_mask`: 1 on generated tokens), the turns
+    that are not valid tool calls on a live episode: output that did not parse into a tool call,
+    and calls that reached no live episode (after it ended, or to a tool that does not exist).
+
+    `messages` are the rollout's completion messages; assistant message k is the k-th run of
+    ones in `mask` (tool results are the zeros between runs).
+    """
+    runs, start = [], None
+    for i, bit in enumerate([*mask, 0]):
+        if bit and start is None:
+            start = i
+        elif not bit and start is not None:
+            runs.append((start, i))
+            start = None
+    turns = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
+    for (begin, end), k in zip(runs, turns, strict=True):
+        results = []
+        for message in messages[k + 1 :]:
+            if message["role"] != "tool":
+                break
+            results.append(message)
+        # No results: TRL ran the calls but left their replies out (over the length budget).
+        valid = bool(messages[k].get("tool_calls")) and (
+            not results or any(_reached_env(r) for r in results)
+        )
+        if not valid:
+            mask[begin:end] = [0] * (end - begin)
+
+
+@functools.cache
+def _paper_trainer_class() -> type:
+    from trl import GRPOTrainer
+
+    class PaperGRPOTrainer(GRPOTrainer):
+        """`GRPOTrainer` with the ToolOrchestra paper's advantage and training samples.
+
+        * Advantage: `paper_advantages` of the summed rewards (z-score within the group,
+          clipped to [-3, 3]) replaces TRL's; groups whose reward std is below 0.1 are dropped
+          (advantage 0 and no tokens in the loss). TRL's `scale_rewards` and
+          `multi_objective_aggregation` are not used.
+        * Samples: TRL trains each rollout as one sequence, every assistant turn's tokens with
+          the rollout's advantage and the tool results masked. With a token-level loss
+          (`loss_type="dapo"`, TRL's default) that is the paper's per-turn samples, each turn
+          carrying its trajectory's advantage. As the paper drops turns that are not valid tool
+          calls, `drop_invalid_turns` takes out of the loss output that did not parse into a
+          tool call (which also ends TRL's rollout) and calls made after the episode ended.
+        * With `reward_funcs` given, the environments' own rewards (`get_reward`) are logged as
+          `rewards/<env class>/mean` but weigh 0.
+        """
+
+        def __init__(
+            self,
+            model,
+            reward_funcs=None,
+            *args,
+            advantage_clip: float = 3.0,
+            min_group_std: float = 0.1,
+            **kwargs,
+        ):
+            if reward_funcs is not None and not isinstance(reward_funcs, list):
+                reward_funcs = [reward_funcs]
+            given = len(reward_funcs or ())  # counted now: TRL appends to the list it is given
+            super().__init__(model, reward_funcs, *args, **kwargs)
+            self.advantage_clip, self.min_group_std = advantage_clip, min_group_std
+            if given:  # the columns after them are the environments' get_reward
+                self.reward_weights[given:] = 0.0
+            self._rewards_per_func = None
+
+        def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+            self._rewards_per_func = super()._calculate_rewards(
+                inputs, prompts, completions, completion_ids_list
+            )  # gathered over processes: the advantage below needs whole groups
+            return self._rewards_per_func
+
+        def _tool_call_loop(self, prompts, prompt_ids, completion_ids, completions, *rest):
+            tool_mask, completions, *others = super()._tool_call_loop(
+                prompts, prompt_ids, completion_ids, completions, *rest
+            )
+            for mask, messages in zip(tool_mask, completions, strict=True):
+                drop_invalid_turns(mask, messages)
+            return (tool_mask, completions, *others)
+
+        def _generate_and_score_completions(self, inputs):
+            out = super()._generate_and_score_completions(inputs)
+            per_func = self._rewards_per_func
+            rewards = (per_func * self.reward_weights.to(per_func.device)).nansum(dim=1)
+            rewards[per_func.isnan().all(dim=1)] = float("nan")
+            mode = "train" if self.model.training else "eval"
+            group = self.num_generations if mode == "train" else self.num_generations_eval
+            advantages, kept = paper_advantages(
+                rewards, group, clip=self.advantage_clip, min_std=self.min_group_std
+            )
+            start = self.accelerator.process_index * len(inputs)
+            local = slice(start, start + len(inputs))
+            out["advantages"] = advantages[local]
+            completion_mask = out["completion_mask"]
+            mask = out.get("tool_mask", completion_mask.new_ones(completion_mask.shape))
+            out["tool_mask"] = mask * kept[local].unsqueeze(1).to(mask.dtype)
+            loss_tokens = (completion_mask * out["tool_mask"]).sum()
+            out["num_items_in_batch"] = self.accelerator.gather(loss_tokens).sum()
+            self._metrics[mode]["frac_groups_dropped"].append(1.0 - kept.float().mean().item())
+            return out
+
+    PaperGRPOTrainer.__module__, PaperGRPOTrainer.__qualname__ = __name__, "PaperGRPOTrainer"
+    return PaperGRPOTrainer
+
+
+def __getattr__(name: str) -> Any:
+    # `PaperGRPOTrainer` subclasses TRL's trainer: import TRL (seconds) only when it is asked for.
+    if name == "PaperGRPOTrainer":
+        return _paper_trainer_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
