@@ -2,10 +2,11 @@
 shipped with its checkpoint, acting on the raw env like any other agent.
 
 The evaluator does not wrap the env, so the agent computes the very features the wrapper
-`FeatureObservation` computed in training (`observation_features`, with the prices of the
-reset's `info`), masks the routes the observation's tools do not offer (`observation_mask`),
-takes the most likely route and writes it as a Hermes tool call. Numpy only: evaluating it
-needs no torch.
+`FeatureObservation` computed in training (`observation_features`: the state, and per route
+the model, strengths, prices and latency the tool descriptions print), scores every route with
+the actor, masks the routes the observation's tools do not offer (`observation_mask`), takes
+the most likely one and writes it as a Hermes tool call. Numpy only: evaluating it needs no
+torch.
 
     from orchestra_env.agents.mini import OrchestraMini
     agent = OrchestraMini()                     # the shipped checkpoint
@@ -22,10 +23,12 @@ import numpy as np
 
 from orchestra_env.observation import observation_mask, offered, tool_call
 from orchestra_env.spaces import sample_arguments
-from orchestra_env.wrappers.routing import feature_size, observation_features
+from orchestra_env.wrappers.routing import FeatureLayout, observation_features
 
 CHECKPOINT_NAME = "orchestra-mini"  # <folder>/orchestra-mini.npz + orchestra-mini.json
-CHECKPOINT_FORMAT = "orchestra-mini/1"  # written by orchestra_env.train.mini
+CHECKPOINT_FORMAT = (
+    "orchestra-mini/2"  # /2: routes scored from their cards  # written by orchestra_env.train.mini
+)
 
 
 def shipped_checkpoint() -> Path:
@@ -48,7 +51,7 @@ def _checkpoint_paths(checkpoint: str | Path | None) -> tuple[Path, Path]:
 
 
 class OrchestraMini:
-    """Greedy orchestra-mini: one MLP forward pass per turn over the observation's features.
+    """Greedy orchestra-mini: one actor pass per turn over the observation's features.
 
     Args:
         checkpoint: a folder holding `orchestra-mini.npz` + `.json`, or the `.npz` path;
@@ -64,24 +67,23 @@ class OrchestraMini:
                 f"{meta_path}: format {meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r}"
             )
         with np.load(npz) as data:
-            n_layers = sum(1 for k in data.files if k.startswith("w"))
-            self._layers = [(data[f"w{i}"], data[f"b{i}"]) for i in range(n_layers)]
+            self._weights = {k: data[k] for k in data.files}
         self.name = name
         self.routes: list[tuple[str, dict]] = [(tool, dict(args)) for tool, args in meta["routes"]]
-        self.aliases: list[str] = list(meta["aliases"])
-        self.max_turns: int = int(meta["max_turns"])
-        self.n_preference = int(meta["n_features"]) - feature_size(len(self.aliases), 0)
+        self.layout = FeatureLayout(
+            tuple((tool, args) for tool, args in self.routes),
+            tuple(meta["tool_keys"]),
+            int(meta["max_turns"]),
+        )
         self._texts = [tool_call(tool, args) for tool, args in self.routes]
-        self._prices: dict = {}  # the episode's info["prices"], read at reset
 
     def reset(self, observation: dict, info: dict) -> None:
-        n = len(observation["preference"])
-        if n != self.n_preference:
+        n, expected = len(observation["preference"]), 3 + len(self.layout.tool_keys)
+        if n != expected:
             raise ValueError(
                 f"this env's preference vector has {n} entries but orchestra-mini was trained on "
-                f"{self.n_preference} (tool keys of ToolOrchestra-v0 with its default tools)"
+                f"{expected} (tool keys of ToolOrchestra-v0 with its default tools)"
             )
-        self._prices = info["prices"]
 
     def act(self, observation: dict) -> str:
         mask = observation_mask(self.routes, observation["tools"])
@@ -91,14 +93,14 @@ class OrchestraMini:
         return self._texts[int(np.argmax(np.where(mask, logits, -np.inf)))]
 
     def logits(self, observation: dict) -> np.ndarray:
-        """The policy's unmasked logits over `self.routes` for a raw observation of the episode
-        last `reset` (whose info gave the prices)."""
-        h = observation_features(observation, self.aliases, self.max_turns, self._prices)
-        for i, (w, b) in enumerate(self._layers):
-            h = w @ h + b
-            if i < len(self._layers) - 1:
-                h = np.tanh(h)
-        return h
+        """The actor's unmasked score of each of `self.routes` for a raw observation."""
+        w = self._weights
+        x = observation_features(observation, self.layout)
+        state = x[: self.layout.state_size]
+        route = x[self.layout.state_size :].reshape(len(self.routes), -1)
+        h = np.tanh(w["state_w"] @ state + w["state_b"] + route @ w["route_w"].T)
+        h = np.tanh(h @ w["w1"].T + w["b1"])
+        return (h @ w["w2"].T + w["b2"]).ravel()
 
 
 def _any_valid_call(observation: dict) -> str:

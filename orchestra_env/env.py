@@ -28,7 +28,13 @@ from orchestra_env.ledger import Charge
 from orchestra_env.models.base import Expert
 from orchestra_env.models.profiles import Price, Profiles
 from orchestra_env.models.simulated import SimulatedExperts
-from orchestra_env.rewards import Preference, episode_reward, preset_preferences, reference_scales
+from orchestra_env.rewards import (
+    Preference,
+    episode_reward,
+    paid_calls,
+    preset_preferences,
+    reference_scales,
+)
 from orchestra_env.spaces import ToolCallText, observation_space
 from orchestra_env.tasks.base import SPLITS, TaskFamily
 from orchestra_env.tasks.suite import TaskSuite
@@ -334,6 +340,7 @@ class OrchestraEnv(gym.Env[dict, str]):
                 ep.preference,
                 self._reference,
                 len(ep.task.reference_plan),
+                paid_calls(info["ledger"], self._profiles_now),
             )
             reward += terms["total"]
             info.update(outcome=grade.outcome, grading=grade.details, reward_terms=terms)

@@ -9,7 +9,9 @@ Two rewards, both from the paper (docs/architecture.md):
   latency likewise. Logs, because spending spans orders of magnitude (a cent for local search,
   a dollar for a frontier model): on a linear scale every cheap plan scores about 1 and the
   term barely tells a $0.02 plan from a $0.20 one. A tool's usage scores calls / plan length.
-  R = (Σ_k p_k · term_k) / Σ_k p_k if the answer is right, else 0.
+  R = (Σ_k p_k · term_k) / Σ_k p_k if the answer is right, else 0; and 0 as well when the user
+  asked to avoid paid APIs and the episode called one (a request not honoured is a task not
+  done: the usage terms alone only nudge towards open models).
 * `group_normalized` — the paper's GRPO reward over a group of rollouts of one task: build
   M = [m_1 … m_n, outcome, −cost, −latency], min–max normalise each column over the group
   (0 where max = min), R = M_norm · P if outcome = 1 else 0. Cheaper and faster normalise higher.
@@ -148,8 +150,10 @@ def episode_reward(
     preference: Preference,
     reference: Reference,
     plan_length: int,
+    paid_calls: int = 0,
 ) -> dict[str, float]:
-    """The end-of-episode reward terms (each in [0, 1]) and their weighted `total`."""
+    """The end-of-episode reward terms (each in [0, 1]) and their weighted `total`;
+    `paid_calls` counts the episode's calls to paid APIs (paid models, web search)."""
     terms = {
         "outcome": float(outcome),
         "cost": log_scaled(ledger["cost_usd"], reference.usd_low, reference.usd_high),
@@ -167,8 +171,19 @@ def episode_reward(
         terms[f"tool:{key}"] = usage
         total += w * usage
         weighted += w
-    terms["total"] = (total / weighted if weighted > 0 else 1.0) if outcome else 0.0
+    honoured = not (preference.avoid_paid_apis and paid_calls)
+    terms["total"] = (total / weighted if weighted > 0 else 1.0) if outcome and honoured else 0.0
     return terms
+
+
+def paid_calls(ledger: Mapping, profiles: Profiles) -> int:
+    """Calls of a `Ledger.as_dict()` to paid APIs: models behind one, and web search."""
+    models = sum(
+        n
+        for alias, n in ledger["calls_by_alias"].items()
+        if alias in profiles.aliases and profiles.model_of(alias).paid_api
+    )
+    return models + ledger["calls"].get("web_search", 0)
 
 
 def group_normalized(

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from orchestra_env import Preference, episode_reward, group_normalized
-from orchestra_env.rewards import Reference, reference_scales
+from orchestra_env.rewards import Reference, paid_calls, reference_scales
 
 
 def ledger(cost, latency, **calls):
@@ -59,6 +59,25 @@ def test_episode_reward_terms():
     assert over["cost"] == 0.0 and over["total"] == 0.0
     under = episode_reward(1, ledger(0.001, 0.5), Preference(cost=1.0, latency=1.0), scale, 4)
     assert under["cost"] == 1.0 and under["latency"] == 1.0
+
+
+def test_a_paid_call_voids_the_reward_when_the_user_avoids_paid_apis():
+    scale = Reference(usd_low=0.01, usd_high=1.0, s_low=1.0, s_high=100.0)
+    avoid = Preference(tools={"search-3": 1.0}, avoid_paid_apis=True)
+    honoured = episode_reward(1, ledger(0.1, 10, **{"search-3": 1}), avoid, scale, 4)
+    assert honoured["total"] > 0
+    broken = episode_reward(1, ledger(0.1, 10, **{"search-3": 1}), avoid, scale, 4, paid_calls=1)
+    assert broken["total"] == 0.0
+    # only a user who asked is owed it
+    assert episode_reward(1, ledger(0.1, 10), Preference(), scale, 4, paid_calls=3)["total"] == 1
+
+
+def test_paid_calls_counts_paid_models_and_web_search():
+    from orchestra_env.models.profiles import default_profiles
+
+    calls = {"search-1": 2, "search-3": 1, "answer-2": 1}  # GPT-5, Qwen3-32B, GPT-5-mini
+    spent = {"cost_usd": 0, "latency_s": 0, "calls": {"web_search": 1}, "calls_by_alias": calls}
+    assert paid_calls(spent, default_profiles()) == 2 + 1 + 1
 
 
 def test_cost_term_tells_a_cheap_plan_from_a_frontier_one():

@@ -9,7 +9,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from orchestra_env.wrappers import DiscreteRouting, FeatureObservation
-from orchestra_env.wrappers.routing import HASH_DIM
+from orchestra_env.wrappers.routing import HASH_DIM, ROUTE_DIM, ROUTE_TOOLS
 
 
 def make(**kwargs):
@@ -61,18 +61,39 @@ def test_features_reflect_spending_and_evidence_but_not_the_answer():
     assert np.array_equal(other.observation(o), obs0)
 
 
-def test_price_features_are_the_prices_the_tools_print():
-    # orchestra-mini was trained on prices as the descriptions print them: features read from
-    # info["prices"] (exact, jittered) must round as the table does, to the last bit.
-    env = make(price_jitter=0.5, tool_subsample=0.3)
-    aliases = env.unwrapped.aliases
+def test_route_features_read_the_tool_descriptions_under_any_randomisation():
+    # Under the paper's randomisation an alias names another model each episode: a route's
+    # block carries the prices the descriptions print for that episode, so two aliases backed
+    # by the same model and price read alike whichever names they wear.
+    env = make(randomize="paper", price_jitter=0.5)
+    layout = env.layout
     for seed in range(20):
         vector, _ = env.reset(seed=seed)
-        obs, _ = env.unwrapped.reset(seed=seed)  # the same episode, as a text policy reads it
+        obs, info = env.unwrapped.reset(seed=seed)  # the same episode, as a text policy reads it
         text = " ".join(t["function"]["description"] for t in json.loads(obs["tools"]))
-        printed = np.zeros(2 * len(aliases), dtype=np.float32)
-        for i, alias in enumerate(aliases):
+        blocks = vector[layout.state_size :].reshape(len(layout.routes), ROUTE_DIM)
+        for block, (tool, args) in zip(blocks, layout.routes, strict=True):
+            alias = next(iter(args.values()))
             row = re.search(rf"\| {alias} \|[^|]*\|[^|]*\| ([\d.e-]+) / ([\d.e-]+) \|", text)
-            if row:
-                printed[2 * i : 2 * i + 2] = np.log1p(tuple(map(float, row.groups())))
-        np.testing.assert_array_equal(vector[-2 * len(aliases) :], printed)
+            if row is None:  # not offered this episode: an empty block
+                assert not block[:8].any()
+                continue
+            assert alias in info["prices"] and block[ROUTE_TOOLS.index(tool)] == 1.0
+            np.testing.assert_array_equal(
+                block[5:7], np.log1p(tuple(map(float, row.groups()))).astype(np.float32)
+            )
+
+
+def test_route_features_count_the_calls_to_each_alias():
+    env = make(preference="accuracy", families="multihop")
+    layout = env.layout
+    _, info = env.reset(seed=0)
+    search = next(
+        i for i, ok in enumerate(info["action_mask"]) if ok and layout.routes[i][0] == "search"
+    )
+    vector, *_ = env.step(search)
+    blocks = vector[layout.state_size :].reshape(len(layout.routes), ROUTE_DIM)
+    called = layout.route_aliases[search]
+    for r, alias in enumerate(layout.route_aliases):
+        count, last = blocks[r, -2:]
+        assert (count, last) == ((1 / 3, 1.0) if alias == called else (0.0, 0.0))

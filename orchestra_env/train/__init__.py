@@ -25,6 +25,10 @@ class MiniConfig:
     # under the "accuracy" preference a useless extra call is otherwise free, and a policy
     # that never answers is only caught by max_turns.
     step_penalty: float = 0.01
+    # Subtracted per dollar spent, every turn (a training prior, like step_penalty, in every
+    # preset): under "accuracy" the reward ignores cost, and a call that buys a point of
+    # accuracy for a dollar is not one a user who only asked for accuracy would want either.
+    cost_penalty: float = 1.0
     gae_lambda: float = 0.95
     num_minibatches: int = 4
     update_epochs: int = 4

@@ -52,6 +52,16 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         default=defaults.env_kwargs["price_jitter"],
         help="per-episode log-uniform price scale per model (randomised providers)",
     )
+    train.add_argument(
+        "--holdout-models",
+        nargs="+",
+        default=None,
+        metavar="MODEL",
+        help="models no training episode puts behind an alias (to test generalisation)",
+    )
+    train.add_argument(
+        "--holdout-provider", default=None, help="a provider whose prices training never draws"
+    )
     train.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib needed)")
     train.add_argument(
         "--export",
@@ -66,6 +76,10 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
 def config_from_args(args: argparse.Namespace) -> MiniConfig:
     """The `MiniConfig` the command line asks for."""
     env_kwargs = {**MiniConfig().env_kwargs, "price_jitter": args.price_jitter}
+    if args.holdout_models:
+        env_kwargs["holdout_models"] = list(args.holdout_models)
+    if args.holdout_provider:
+        env_kwargs["holdout_provider"] = args.holdout_provider
     return MiniConfig(
         seed=args.seed,
         total_steps=args.steps,

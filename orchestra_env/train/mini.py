@@ -1,11 +1,14 @@
 """The mini policy: PPO with action masking on `FeatureObservation(DiscreteRouting(env))`.
 
 A CleanRL-style single file: the whole algorithm — rollouts, GAE, the clipped PPO update — is
-here, top to bottom, and nothing else is needed to read it. The policy is a small MLP over the
-wrapper's numeric features (hashed problem words, evidence gathered, spending, the preference
-vector and the prices shown in the tool descriptions); its action is one of the discrete
-routes (tool, model). Invalid routes (another family's tools) get logit -1e8, so they are
-never sampled and never trained on.
+here, top to bottom, and nothing else is needed to read it. The action is one of the discrete
+routes (tool, alias). The actor scores each route with one small MLP over the state (hashed
+problem words, evidence gathered, spending, the preference vector) and that route's card (the
+model, strengths, prices and latency its tool description prints, the preference's weight on
+it, its calls so far): the same weights for every route, so what it learns about "a cheap
+open model" or "GPT-5 at this price" holds whichever alias names it, and carries over to
+models and prices it never saw. Invalid routes (another family's tools) get logit -1e8, so
+they are never sampled and never trained on.
 
 Why PPO and not GRPO: the wrapped env gives one observation per turn and one reward at the
 end. PPO's learned critic, conditioned on the features (preference and prices included), is
@@ -13,7 +16,8 @@ a per-state baseline from ordinary rollouts of random tasks; GRPO would need gro
 rollouts of one task (pinning `task_id`) and gives every turn of a rollout the same
 advantage. PPO needs fewer episodes for the same signal, which is what matters on 2 cores.
 
-Training draws tasks from the train split, samples a preference preset per episode
+The training reward is the env's, less `step_penalty` per turn and `cost_penalty` per dollar
+(the curve logs the env's own). Training draws tasks from the train split, samples a preference preset per episode
 (`preference="sample"`) and randomises each episode as the paper does (`randomize="paper"`:
 which model serves each alias, which provider prices each model, which tools are offered),
 with prices jittered on top (`price_jitter`), so the policy learns to read all of them.
@@ -43,7 +47,8 @@ from torch import nn
 
 from orchestra_env.agents.mini import CHECKPOINT_FORMAT, CHECKPOINT_NAME  # what the agent reads
 from orchestra_env.train import MiniConfig, write_together
-from orchestra_env.wrappers import DiscreteRouting, FeatureObservation
+from orchestra_env.wrappers import DiscreteRouting, FeatureLayout, FeatureObservation
+from orchestra_env.wrappers.routing import ROUTE_DIM
 
 MASKED_LOGIT = -1e8
 LOGGED_FAMILIES = ("multihop", "reasoning", "function_calling")
@@ -90,33 +95,50 @@ def _layer(n_in: int, n_out: int, std: float = math.sqrt(2)) -> nn.Linear:
 
 
 class Policy(nn.Module):
-    """Separate actor and critic MLPs (two tanh layers each) over the feature vector."""
+    """Actor: one MLP scores every route from the state and that route's block of features
+    (the same weights for every route, so a route is judged by what its card says: an alias
+    remapped to another model, a new price table or an unseen model is scored by the same
+    function). Critic: an MLP over the state and the mean route block. Two tanh layers each;
+    the actor's first layer is split into a state part (computed once per state) and a
+    route part."""
 
-    def __init__(self, n_features: int, n_actions: int, hidden: int = 128):
+    def __init__(self, layout: FeatureLayout, hidden: int = 128):
         super().__init__()
+        self.state_size, self.n_routes = layout.state_size, len(layout.routes)
+        self.actor_state = _layer(self.state_size, hidden)
+        self.actor_route = _layer(ROUTE_DIM, hidden)
+        self.actor_route.bias.requires_grad_(False)  # the state part carries the bias
         self.actor = nn.Sequential(
-            _layer(n_features, hidden),
-            nn.Tanh(),
-            _layer(hidden, hidden),
-            nn.Tanh(),
-            _layer(hidden, n_actions, std=0.01),
+            nn.Tanh(), _layer(hidden, hidden), nn.Tanh(), _layer(hidden, 1, std=0.01)
         )
         self.critic = nn.Sequential(
-            _layer(n_features, hidden),
+            _layer(self.state_size + ROUTE_DIM, hidden),
             nn.Tanh(),
             _layer(hidden, hidden),
             nn.Tanh(),
             _layer(hidden, 1, std=1.0),
         )
 
+    def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(state (B, S), route blocks (B, R, ROUTE_DIM)) of flat feature vectors."""
+        return x[:, : self.state_size], x[:, self.state_size :].reshape(
+            -1, self.n_routes, ROUTE_DIM
+        )
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        state, route = self.split(x)
+        h = self.actor_state(state).unsqueeze(1) + self.actor_route(route)
+        return self.actor(h).squeeze(-1)
+
     def value(self, x: torch.Tensor) -> torch.Tensor:
-        return self.critic(x).squeeze(-1)
+        state, route = self.split(x)
+        return self.critic(torch.cat([state, route.mean(dim=1)], dim=-1)).squeeze(-1)
 
     def act(
         self, x: torch.Tensor, mask: torch.Tensor, action: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(action, log-prob, entropy, value); samples an action unless one is given."""
-        logits = self.actor(x).masked_fill(~mask, MASKED_LOGIT)
+        logits = self.logits(x).masked_fill(~mask, MASKED_LOGIT)
         dist = torch.distributions.Categorical(logits=logits)
         if action is None:
             action = dist.sample()
@@ -195,9 +217,9 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)
     envs = [make_env(config) for _ in range(config.num_envs)]
-    routing = envs[0].get_wrapper_attr("routes")
+    layout = envs[0].get_wrapper_attr("layout")
     n_features, n_actions = envs[0].observation_space.shape[0], envs[0].action_space.n
-    policy = Policy(n_features, n_actions, config.hidden)
+    policy = Policy(layout, config.hidden)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, eps=1e-5)
 
     T, N = config.num_steps, config.num_envs  # noqa: N806  (the usual rollout-buffer names)
@@ -211,7 +233,7 @@ def train(
     next_obs = torch.tensor(np.stack([o for o, _ in first]))
     next_mask = torch.tensor(np.stack([i["action_mask"] for _, i in first]))
     next_done = torch.zeros(N)
-    returns_so_far = np.zeros(N)
+    returns_so_far, spent_so_far = np.zeros(N), np.zeros(N)
     global_step, total_episodes, rows = 0, 0, []
 
     for update in range(1, config.num_updates + 1):
@@ -228,11 +250,15 @@ def train(
             observations, masks, dones = [], [], []
             for i, env in enumerate(envs):
                 o, r, terminated, truncated, info = env.step(int(action[i]))
-                rew_buf[t, i] = float(r) - config.step_penalty
+                spent = float(info["ledger"]["cost_usd"])
+                rew_buf[t, i] = (
+                    float(r) - config.step_penalty - config.cost_penalty * (spent - spent_so_far[i])
+                )
                 returns_so_far[i] += float(r)
+                spent_so_far[i] = spent
                 if terminated or truncated:
                     stats.add(info, returns_so_far[i])
-                    returns_so_far[i] = 0.0
+                    returns_so_far[i] = spent_so_far[i] = 0.0
                     o, info = env.reset()
                 observations.append(o)
                 masks.append(info["action_mask"])
@@ -265,8 +291,7 @@ def train(
 
     for env in envs:
         env.close()
-    base = envs[0].unwrapped
-    checkpoint, config_path = save_checkpoint(policy, config, routing, base, out)
+    checkpoint, config_path = save_checkpoint(policy, config, layout, out)
     curve_csv = write_curve(rows, out / "learning_curve.csv")
     curve_png = plot_curve(curve_csv, out / "learning_curve.png") if plot else None
     wall_s = time.perf_counter() - start
@@ -367,22 +392,26 @@ def _progress_line(row: dict, elapsed: float) -> str:
 
 
 def save_checkpoint(
-    policy: Policy, config: MiniConfig, routing: list[tuple[str, dict]], env: gym.Env, out: Path
+    policy: Policy, config: MiniConfig, layout: FeatureLayout, out: Path
 ) -> tuple[Path, Path]:
     """Write the actor's weights (`.npz`: the agent needs numpy only) and what it needs to act
-    on a raw env (`.json`: routes, aliases, max_turns, feature size, the training config)."""
-    weights = {}
-    linears = [m for m in policy.actor if isinstance(m, nn.Linear)]
-    for i, layer in enumerate(linears):
-        weights[f"w{i}"] = layer.weight.detach().numpy().astype(np.float32)
-        weights[f"b{i}"] = layer.bias.detach().numpy().astype(np.float32)
+    on a raw env (`.json`: the feature layout — routes, tool keys, max_turns — and the
+    training config)."""
+    head = [m for m in policy.actor if isinstance(m, nn.Linear)]
+    weights = {
+        "state_w": policy.actor_state.weight,
+        "state_b": policy.actor_state.bias,
+        "route_w": policy.actor_route.weight,
+        **{f"w{i}": layer.weight for i, layer in enumerate(head, start=1)},
+        **{f"b{i}": layer.bias for i, layer in enumerate(head, start=1)},
+    }
+    weights = {k: v.detach().numpy().astype(np.float32) for k, v in weights.items()}
     meta = {
         "format": CHECKPOINT_FORMAT,
-        "routes": [[tool, args] for tool, args in routing],
-        "aliases": list(env.aliases),
-        "tool_keys": list(env.tool_keys),
-        "max_turns": env.max_turns,
-        "n_features": int(linears[0].weight.shape[1]),
+        "routes": [[tool, args] for tool, args in layout.routes],
+        "tool_keys": list(layout.tool_keys),
+        "max_turns": layout.max_turns,
+        "n_features": layout.size,
         "activation": "tanh",
         "train": asdict(config),
     }

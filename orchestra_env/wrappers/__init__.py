@@ -5,8 +5,8 @@ from orchestra_env.wrappers.chat import ChatPrompt
 from orchestra_env.wrappers.grouped import GroupedPreferenceReward
 from orchestra_env.wrappers.routing import (
     DiscreteRouting,
+    FeatureLayout,
     FeatureObservation,
-    feature_size,
     observation_features,
     observation_mask,
     routes,
@@ -16,8 +16,8 @@ __all__ = [
     "ChatPrompt",
     "GroupedPreferenceReward",
     "DiscreteRouting",
+    "FeatureLayout",
     "FeatureObservation",
-    "feature_size",
     "observation_features",
     "observation_mask",
     "routes",

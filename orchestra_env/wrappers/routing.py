@@ -6,14 +6,14 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 import gymnasium as gym
 import numpy as np
 
-from orchestra_env.observation import evidence_strength, observation_mask, tool_call
-from orchestra_env.tools.catalogue import shown_price
+from orchestra_env.observation import evidence_strength, menu, observation_mask, tool_call
 
 HASH_DIM = 64  # hashed bag-of-words features of the problem text
 
@@ -79,105 +79,165 @@ class DiscreteRouting(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
 
 
 class FeatureObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
-    """A fixed-length float32 vector from what any policy can see: hashed words of the problem,
-    evidence gathered (documents, code outputs, how many of the problem's names the results
-    mention), the last result's errors, spending, turns left, the preference vector and each
-    alias's prices (`info["prices"]`, as the tool descriptions print them). Never the hidden
-    difficulty or answer."""
+    """A fixed-length float32 vector from what any policy can see, laid out by `FeatureLayout`:
+    first the state (hashed words of the problem, evidence gathered, the last result's errors,
+    spending, turns left, the preference vector), then one block per route (its tool, source,
+    the model, strengths, prices and latency the tool descriptions print, the preference's
+    weight on its alias, how often and how lately it was called). Never the hidden difficulty
+    or answer, nor anything the descriptions do not print."""
 
     def __init__(self, env: gym.Env):
         gym.utils.RecordConstructorArgs.__init__(self)
         super().__init__(env)
-        base = env.unwrapped
-        self._aliases = list(base.aliases)
-        self._max_turns = base.max_turns
-        self._prices: Mapping[str, Mapping] = {}  # the episode's info["prices"]
-        n_pref = base.observation_space["preference"].shape[0]
-        self._size = feature_size(len(self._aliases), n_pref)
+        self.layout = FeatureLayout.of(env.unwrapped)
         self.observation_space = gym.spaces.Box(
-            -np.inf, np.inf, shape=(self._size,), dtype=np.float32
+            -np.inf, np.inf, shape=(self.layout.size,), dtype=np.float32
         )
 
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
-        self._prices = info["prices"]
-        return self.observation(obs), info
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self._prices = info["prices"]
-        return self.observation(obs), reward, terminated, truncated, info
-
     def observation(self, obs: dict) -> np.ndarray:
-        return observation_features(obs, self._aliases, self._max_turns, self._prices)
+        return observation_features(obs, self.layout)
 
 
-def feature_size(n_aliases: int, n_preference: int) -> int:
-    """Length of the `observation_features` vector."""
-    return HASH_DIM + 12 + n_preference + 2 * n_aliases
+ROUTE_TOOLS = ("search", "enhance_reasoning", "answer", "call_expert")
+STATE_FEATURES = 12  # the hand-made state features of `_state_features`
+MODEL_HASH_DIM = 32  # hashed words of a route's model name and strengths
+ROUTE_DIM = len(ROUTE_TOOLS) + 1 + 3 + MODEL_HASH_DIM + 2 + 2
 
 
-def observation_features(
-    obs: dict, aliases: Sequence[str], max_turns: int, prices: Mapping[str, Mapping]
-) -> np.ndarray:
-    """The `FeatureObservation` vector of a raw env observation (see that class), for an env
-    offering `aliases` and truncating at `max_turns`, with the episode's `info["prices"]`;
-    usable without the wrapper (an agent acting on the raw env computes exactly what it was
-    trained on)."""
+@dataclass(frozen=True, eq=False)
+class FeatureLayout:
+    """What a feature vector is laid out over: the routes it scores (in action order), the
+    preference vector's tool keys and the env's turn budget. Saved with a checkpoint, so an
+    agent computes on the raw env exactly what its policy was trained on."""
+
+    routes: tuple[tuple[str, dict], ...]
+    tool_keys: tuple[str, ...]
+    max_turns: int
+
+    @classmethod
+    def of(cls, env) -> FeatureLayout:
+        """The layout of an unwrapped orchestra env."""
+        return cls(tuple(routes(env.profiles, env.aliases)), tuple(env.tool_keys), env.max_turns)
+
+    @property
+    def state_size(self) -> int:
+        return HASH_DIM + STATE_FEATURES + 3 + len(self.tool_keys)
+
+    @property
+    def size(self) -> int:
+        return self.state_size + len(self.routes) * ROUTE_DIM
+
+    @cached_property
+    def route_aliases(self) -> tuple[str, ...]:
+        return tuple(next(iter(args.values())) for _, args in self.routes)
+
+    @cached_property
+    def preference_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """(position in the preference vector of each route's alias, or of "web_search" for a
+        web route; -1 where the vector has no such key)."""
+        keys = {k: 3 + i for i, k in enumerate(self.tool_keys)}
+        alias = np.array([keys.get(a, -1) for a in self.route_aliases])
+        web = np.array(
+            [
+                keys.get("web_search", -1) if args.get("source") == "web" else -1
+                for _, args in self.routes
+            ]
+        )
+        return alias, web
+
+
+def observation_features(obs: dict, layout: FeatureLayout) -> np.ndarray:
+    """The `FeatureObservation` vector of a raw env observation (see that class): an agent acting
+    on the raw env computes exactly what it was trained on."""
+    messages = obs["messages"]
+    calls = [m["content"] for m in messages[2:] if m["role"] == "assistant"]
+    called = [_called_alias(c) for c in calls]
+    state = np.concatenate(
+        [
+            _hashed_words(messages[1]["content"] if len(messages) > 1 else "", HASH_DIM),
+            _state_features(obs, calls, layout.max_turns),
+            obs["preference"],
+        ]
+    )
+    return np.concatenate([state, _route_features(obs, layout, called).ravel()]).astype(np.float32)
+
+
+def _state_features(obs: dict, calls: list[str], max_turns: int) -> np.ndarray:
     messages = obs["messages"]
     problem = messages[1]["content"] if len(messages) > 1 else ""
     results = [m["content"] for m in messages[2:] if m["role"] in ("tool", "user")]
     last = results[-1] if results else ""
-    calls = [m["content"] for m in messages[2:] if m["role"] == "assistant"]
-    features = [
-        len(calls) / max_turns,
-        sum("search" in c for c in calls) / 5,
-        sum("enhance_reasoning" in c for c in calls) / 3,
-        sum("call_expert" in c for c in calls) / 10,
-        evidence_strength(obs),
-        float("Output:" in last and "Error" not in last),
-        float(last.startswith("Error") or "Error:" in last),
-        float('"call_expert"' in obs["tools"]),  # a conversation rather than a question
-        math.log1p(float(obs["budget"]["cost_usd"]) * 100),
-        math.log1p(float(obs["budget"]["latency_s"])) / 5,
-        float(obs["budget"]["turns_left"]) / max_turns,
-        float(bool(re.search(r"\d", problem))),
-    ]
-    return np.concatenate(
+    budget = obs["budget"]
+    return np.array(
         [
-            _hashed_words(problem),
-            np.asarray(features, dtype=np.float32),
-            obs["preference"],
-            _price_features(prices, aliases),
-        ]
-    ).astype(np.float32)
-
-
-def _price_features(prices: Mapping[str, Mapping], aliases: Sequence[str]) -> np.ndarray:
-    """log $/M tokens (in, out) per alias, rounded as the tool descriptions print them (the
-    features orchestra-mini was trained on); 0 for an alias not offered this episode."""
-    offered = tuple(
-        (i, prices[a]["input_per_mtok"], prices[a]["output_per_mtok"])
-        for i, a in enumerate(aliases)
-        if a in prices
+            len(calls) / max_turns,
+            sum("search" in c for c in calls) / 5,
+            sum("enhance_reasoning" in c for c in calls) / 3,
+            sum("call_expert" in c for c in calls) / 10,
+            evidence_strength(obs),
+            float("Output:" in last and "Error" not in last),
+            float(last.startswith("Error") or "Error:" in last),
+            float('"call_expert"' in obs["tools"]),  # a conversation rather than a question
+            math.log1p(float(budget["cost_usd"]) * 100),
+            math.log1p(float(budget["latency_s"])) / 5,
+            float(budget["turns_left"]) / max_turns,
+            float(bool(re.search(r"\d", problem))),
+        ],
+        dtype=np.float32,
     )
-    return _logged_prices(offered, len(aliases))
 
 
-@lru_cache(maxsize=256)
-def _logged_prices(offered: tuple[tuple[int, float, float], ...], n_aliases: int) -> np.ndarray:
-    """Cached per episode's prices: (alias index, in, out) -> the features of `_price_features`."""
-    features = np.zeros(2 * n_aliases, dtype=np.float32)
-    for i, price_in, price_out in offered:
-        features[2 * i : 2 * i + 2] = np.log1p((shown_price(price_in), shown_price(price_out)))
-    features.setflags(write=False)  # cached: shared by every caller
-    return features
+def _route_features(obs: dict, layout: FeatureLayout, called: list[str | None]) -> np.ndarray:
+    """(routes, ROUTE_DIM): the episode's fixed card of each route, then its preference weight
+    and its calls so far (count / 3, whether it was the last call)."""
+    card = _route_cards(obs["tools"], layout)
+    preference = np.append(obs["preference"], 0.0)  # index -1 reads the appended 0
+    alias_at, web_at = layout.preference_index
+    counts = Counter(called)
+    last = called[-1] if called else None
+    dynamic = np.array(
+        [
+            (preference[i], preference[w], counts[a] / 3, float(a == last))
+            for a, i, w in zip(layout.route_aliases, alias_at, web_at, strict=True)
+        ],
+        dtype=np.float32,
+    )
+    return np.concatenate([card, dynamic], axis=1)
 
 
-def _hashed_words(text: str) -> np.ndarray:
+@lru_cache(maxsize=64)
+def _route_cards(tools_json: str, layout: FeatureLayout) -> np.ndarray:
+    """Per route: tool one-hot, web source, log prices in / out and latency as the tool
+    descriptions print them, hashed words of the model's name and strengths; zeros for a route
+    not offered. Cached per episode's tool list (the same string every turn)."""
+    listed = menu({"tools": tools_json})
+    cards = np.zeros((len(layout.routes), ROUTE_DIM - 4), dtype=np.float32)
+    for r, (tool, args) in enumerate(layout.routes):
+        entry = listed.get(layout.route_aliases[r])
+        if entry is None or entry.tool != tool:
+            continue
+        cards[r, ROUTE_TOOLS.index(tool)] = 1.0
+        cards[r, 4] = float(args.get("source") == "web")
+        cards[r, 5:8] = np.log1p((entry.input_per_mtok, entry.output_per_mtok, entry.latency_s))
+        cards[r, 7] /= 5
+        cards[r, 8:] = _hashed_words(f"{entry.model} {entry.strengths}", MODEL_HASH_DIM)
+    cards.setflags(write=False)  # cached: shared by every caller
+    return cards
+
+
+_CALLED = re.compile(r'"(?:model|expert)": "([^"]+)"')
+
+
+def _called_alias(call: str) -> str | None:
+    """The alias an assistant turn called, if it called one."""
+    found = _CALLED.search(call)
+    return found.group(1) if found else None
+
+
+def _hashed_words(text: str, dim: int) -> np.ndarray:
     """A stable (crc32, not `hash`) bag of lower-cased words, L2-normalised."""
-    v = np.zeros(HASH_DIM, dtype=np.float32)
-    for word in re.findall(r"[a-z]+", text.lower()):
-        v[zlib.crc32(word.encode()) % HASH_DIM] += 1.0
+    v = np.zeros(dim, dtype=np.float32)
+    for word in re.findall(r"[a-z0-9.]+", text.lower()):
+        v[zlib.crc32(word.encode()) % dim] += 1.0
     norm = float(np.linalg.norm(v))
     return v / norm if norm else v
