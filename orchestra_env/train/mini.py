@@ -17,10 +17,11 @@ rollouts of one task (pinning `task_id`) and gives every turn of a rollout the s
 advantage. PPO needs fewer episodes for the same signal, which is what matters on 2 cores.
 
 The training reward is the env's, less `step_penalty` per turn and `cost_penalty` per dollar
-(the curve logs the env's own). Training draws tasks from the train split, samples a preference preset per episode
-(`preference="sample"`) and randomises each episode as the paper does (`randomize="paper"`:
-which model serves each alias, which provider prices each model, which tools are offered),
-with prices jittered on top (`price_jitter`), so the policy learns to read all of them.
+(the curve logs the env's own). Training draws tasks from the train split, samples a
+preference preset per episode (`preference="sample"`) and randomises each episode as the
+paper does (`randomize="paper"`: which model serves each alias, which provider prices each
+model, which tools are offered), with prices jittered on top (`price_jitter`), so the policy
+learns to read all of them.
 
 Deterministic given a seed: torch, numpy and every env are seeded, torch uses one thread,
 and the CSV holds no wall-clock values (two runs write identical files).
