@@ -77,7 +77,8 @@ def test_readme_cpu_grpo_command_is_the_smoke_test():
     model the line before it builds."""
     from tests.test_trl import tiny_args  # skips without trl, as that smoke test does
 
-    build, train = code_blocks("Train", "bash")[0].replace("\\\n", " ").strip().splitlines()
+    smoke_block = next(b for b in code_blocks("Train", "bash") if "build_tiny_qwen3" in b)
+    build, train = smoke_block.replace("\\\n", " ").strip().splitlines()
     argv = shlex.split(train)
     assert argv[:2] == ["python", "examples/grpo_train.py"]
     script = grpo_script()
@@ -85,6 +86,20 @@ def test_readme_cpu_grpo_command_is_the_smoke_test():
     assert f"build_tiny_qwen3('{readme.model}')" in build
     smoke = script.parse_args(tiny_args(readme.model, readme.output_dir, steps=2))
     assert readme == smoke
+
+
+def test_readme_gpu_grpo_command_parses_with_the_papers_settings():
+    """The documented GPU command names only flags the script has, and the script's defaults
+    are the paper's recipe (8 rollouts x 16 tasks per step, lr 1e-6, KL 1e-4, temperature 1)."""
+    pytest.importorskip("trl")
+    block = next(
+        b for b in code_blocks("Train", "bash") if "--use-vllm" in b and "grpo_train.py" in b
+    )
+    line = next(x for x in block.replace("\\\n", " ").splitlines() if "grpo_train.py" in x)
+    args = grpo_script().parse_args(shlex.split(line)[2:])
+    assert args.use_vllm and args.reward == "group"
+    assert (args.num_generations, args.prompts_per_step) == (8, 16)
+    assert (args.learning_rate, args.beta, args.temperature) == (1e-6, 1e-4, 1.0)
 
 
 def test_readme_installs_name_the_checkouts_extras():
