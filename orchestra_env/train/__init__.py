@@ -28,7 +28,7 @@ class MiniConfig:
     # Subtracted per dollar spent, every turn (a training prior, like step_penalty, in every
     # preset): under "accuracy" the reward ignores cost, and a call that buys a point of
     # accuracy for a dollar is not one a user who only asked for accuracy would want either.
-    cost_penalty: float = 1.0
+    cost_penalty: float = 0.25
     gae_lambda: float = 0.95
     num_minibatches: int = 4
     update_epochs: int = 4

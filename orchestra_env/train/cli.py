@@ -47,6 +47,12 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
     train.add_argument("--ent-coef", type=float, default=defaults.ent_coef)
     train.add_argument("--hidden", type=int, default=defaults.hidden)
     train.add_argument(
+        "--cost-penalty",
+        type=float,
+        default=defaults.cost_penalty,
+        help="training reward subtracted per dollar spent",
+    )
+    train.add_argument(
         "--price-jitter",
         type=float,
         default=defaults.env_kwargs["price_jitter"],
@@ -88,6 +94,7 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
         learning_rate=args.lr,
         ent_coef=args.ent_coef,
         hidden=args.hidden,
+        cost_penalty=args.cost_penalty,
         env_id=args.env,
         env_kwargs=env_kwargs,
     )
