@@ -71,14 +71,12 @@ class OrchestraMini:
         self.name = name
         self.routes: list[tuple[str, dict]] = [(tool, dict(args)) for tool, args in meta["routes"]]
         self.layout = FeatureLayout(
-            tuple((tool, args) for tool, args in self.routes),
-            tuple(meta["tool_keys"]),
-            int(meta["max_turns"]),
+            tuple(self.routes), tuple(meta["tool_keys"]), int(meta["max_turns"])
         )
         self._texts = [tool_call(tool, args) for tool, args in self.routes]
 
     def reset(self, observation: dict, info: dict) -> None:
-        n, expected = len(observation["preference"]), 3 + len(self.layout.tool_keys)
+        n, expected = len(observation["preference"]), self.layout.preference_size
         if n != expected:
             raise ValueError(
                 f"this env's preference vector has {n} entries but orchestra-mini was trained on "

@@ -30,7 +30,7 @@ import orchestra_env  # noqa: F401  (registers the envs)
 from orchestra_env import group_normalized
 from orchestra_env.eval import AgentSpec, accuracy_ci, evaluate, read_run
 from orchestra_env.models.profiles import default_profiles
-from orchestra_env.rewards import preset_preferences
+from orchestra_env.rewards import paid_calls, preset_preferences
 
 ENV_ID = "ToolOrchestra-v0"
 PRESETS = ("accuracy", "balanced", "cheap", "fast", "avoid_paid_apis")
@@ -101,15 +101,22 @@ def headline(out: Path, episodes: int, checkpoint: str | None) -> dict[str, list
     return runs
 
 
+def ledger(record) -> dict:
+    """The `Ledger.as_dict()` fields an episode record keeps."""
+    return {
+        "calls": record.calls,
+        "calls_by_alias": record.calls_by_alias,
+        "cost_usd": record.cost_usd,
+        "latency_s": record.latency_s,
+    }
+
+
 def paid_share(records: Sequence) -> float:
+    """Share of model calls and web searches that went to paid APIs (`rewards.paid_calls`)."""
     profiles = default_profiles()
-    calls = Counter()
-    for r in records:
-        for alias, n in r.calls_by_alias.items():
-            calls[profiles.model_of(alias).paid_api] += n
-        calls[True] += r.calls.get("web_search", 0)
-    total = sum(calls.values())
-    return calls[True] / total if total else 0.0
+    paid = sum(paid_calls(ledger(r), profiles) for r in records)
+    total = sum(sum(r.calls_by_alias.values()) + r.calls.get("web_search", 0) for r in records)
+    return paid / total if total else 0.0
 
 
 def tool_shares(records: Sequence) -> str:
@@ -138,15 +145,7 @@ def preferences(out: Path, episodes: int, checkpoint: str | None, base: list) ->
     for preset, records in runs.items():
         mine, theirs = [], []
         for members in groups.values():
-            ledgers = [
-                {
-                    "calls": r.calls,
-                    "calls_by_alias": r.calls_by_alias,
-                    "cost_usd": r.cost_usd,
-                    "latency_s": r.latency_s,
-                }
-                for _, r in members
-            ]
+            ledgers = [ledger(r) for _, r in members]
             scores = group_normalized(
                 [r.outcome for _, r in members], ledgers, weights[preset], tool_keys
             )

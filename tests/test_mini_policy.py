@@ -66,12 +66,9 @@ def test_the_numpy_agent_scores_routes_as_the_trained_torch_policy(two_runs):
     agent = OrchestraMini(a.checkpoint)
     policy = Policy(agent.layout, TINY.hidden)
     with np.load(a.checkpoint) as w, torch.no_grad():
-        head = [m for m in policy.actor if isinstance(m, torch.nn.Linear)]
-        pairs = [(policy.actor_state.weight, "state_w"), (policy.actor_state.bias, "state_b")]
-        pairs += [(policy.actor_route.weight, "route_w")]
-        pairs += [(layer.weight, f"w{i}") for i, layer in enumerate(head, start=1)]
-        pairs += [(layer.bias, f"b{i}") for i, layer in enumerate(head, start=1)]
-        for param, key in pairs:
+        tensors = policy.actor_tensors()
+        assert sorted(tensors) == sorted(w.files)
+        for key, param in tensors.items():
             param.copy_(torch.from_numpy(w[key]))
     env = FeatureObservation(DiscreteRouting(gym.make("ToolOrchestra-v0", randomize="paper")))
     for seed in range(5):

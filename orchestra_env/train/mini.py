@@ -120,6 +120,18 @@ class Policy(nn.Module):
             _layer(hidden, 1, std=1.0),
         )
 
+    def actor_tensors(self) -> dict[str, torch.Tensor]:
+        """The actor's parameters by their names in a checkpoint's `.npz` (what
+        `agents.mini.OrchestraMini` reads)."""
+        head = [m for m in self.actor if isinstance(m, nn.Linear)]
+        return {
+            "state_w": self.actor_state.weight,
+            "state_b": self.actor_state.bias,
+            "route_w": self.actor_route.weight,
+            **{f"w{i}": layer.weight for i, layer in enumerate(head, start=1)},
+            **{f"b{i}": layer.bias for i, layer in enumerate(head, start=1)},
+        }
+
     def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(state (B, S), route blocks (B, R, ROUTE_DIM)) of flat feature vectors."""
         return x[:, : self.state_size], x[:, self.state_size :].reshape(
@@ -398,15 +410,7 @@ def save_checkpoint(
     """Write the actor's weights (`.npz`: the agent needs numpy only) and what it needs to act
     on a raw env (`.json`: the feature layout — routes, tool keys, max_turns — and the
     training config)."""
-    head = [m for m in policy.actor if isinstance(m, nn.Linear)]
-    weights = {
-        "state_w": policy.actor_state.weight,
-        "state_b": policy.actor_state.bias,
-        "route_w": policy.actor_route.weight,
-        **{f"w{i}": layer.weight for i, layer in enumerate(head, start=1)},
-        **{f"b{i}": layer.bias for i, layer in enumerate(head, start=1)},
-    }
-    weights = {k: v.detach().numpy().astype(np.float32) for k, v in weights.items()}
+    weights = {k: v.detach().numpy().astype(np.float32) for k, v in policy.actor_tensors().items()}
     meta = {
         "format": CHECKPOINT_FORMAT,
         "routes": [[tool, args] for tool, args in layout.routes],

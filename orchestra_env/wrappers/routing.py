@@ -14,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 from orchestra_env.observation import evidence_strength, menu, observation_mask, tool_call
+from orchestra_env.rewards import BASE_KEYS
 
 HASH_DIM = 64  # hashed bag-of-words features of the problem text
 
@@ -120,8 +121,13 @@ class FeatureLayout:
         return cls(tuple(routes(env.profiles, env.aliases)), tuple(env.tool_keys), env.max_turns)
 
     @property
+    def preference_size(self) -> int:
+        """Length of the env's preference vector: outcome, cost, latency, then the tool keys."""
+        return len(BASE_KEYS) + len(self.tool_keys)
+
+    @property
     def state_size(self) -> int:
-        return HASH_DIM + STATE_FEATURES + 3 + len(self.tool_keys)
+        return HASH_DIM + STATE_FEATURES + self.preference_size
 
     @property
     def size(self) -> int:
@@ -135,7 +141,7 @@ class FeatureLayout:
     def preference_index(self) -> tuple[np.ndarray, np.ndarray]:
         """(position in the preference vector of each route's alias, or of "web_search" for a
         web route; -1 where the vector has no such key)."""
-        keys = {k: 3 + i for i, k in enumerate(self.tool_keys)}
+        keys = {k: len(BASE_KEYS) + i for i, k in enumerate(self.tool_keys)}
         alias = np.array([keys.get(a, -1) for a in self.route_aliases])
         web = np.array(
             [
@@ -150,22 +156,21 @@ def observation_features(obs: dict, layout: FeatureLayout) -> np.ndarray:
     """The `FeatureObservation` vector of a raw env observation (see that class): an agent acting
     on the raw env computes exactly what it was trained on."""
     messages = obs["messages"]
+    problem = messages[1]["content"] if len(messages) > 1 else ""
     calls = [m["content"] for m in messages[2:] if m["role"] == "assistant"]
     called = [_called_alias(c) for c in calls]
     state = np.concatenate(
         [
-            _hashed_words(messages[1]["content"] if len(messages) > 1 else "", HASH_DIM),
-            _state_features(obs, calls, layout.max_turns),
+            _hashed_words(problem, HASH_DIM),
+            _state_features(obs, problem, calls, layout.max_turns),
             obs["preference"],
         ]
     )
     return np.concatenate([state, _route_features(obs, layout, called).ravel()]).astype(np.float32)
 
 
-def _state_features(obs: dict, calls: list[str], max_turns: int) -> np.ndarray:
-    messages = obs["messages"]
-    problem = messages[1]["content"] if len(messages) > 1 else ""
-    results = [m["content"] for m in messages[2:] if m["role"] in ("tool", "user")]
+def _state_features(obs: dict, problem: str, calls: list[str], max_turns: int) -> np.ndarray:
+    results = [m["content"] for m in obs["messages"][2:] if m["role"] in ("tool", "user")]
     last = results[-1] if results else ""
     budget = obs["budget"]
     return np.array(
