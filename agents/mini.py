@@ -4,7 +4,8 @@ shipped with its checkpoint, acting on the raw env like any other agent.
 The evaluator does not wrap the env, so the agent computes the very features the wrapper
 `FeatureObservation` computed in training (`observation_features`: the state, and per route
 the model, strengths, prices and latency the tool descriptions print), scores every route with
-the actor, masks the routes the observation's tools do not offer (`observation_mask`), takes
+the actor, masks the routes the observation's tools do not offer (`observation_mask`) and, when
+the user asked to avoid paid APIs, the paid ones (`preference_mask`, as in training), takes
 the most likely one and writes it as a Hermes tool call. Numpy only: evaluating it needs no
 torch.
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestra_env.observation import observation_mask, offered, tool_call
+from orchestra_env.observation import observation_mask, offered, preference_mask, tool_call
 from orchestra_env.spaces import sample_arguments
 from orchestra_env.wrappers.routing import FeatureLayout, observation_features
 
@@ -74,6 +75,7 @@ class OrchestraMini:
             tuple(self.routes), tuple(meta["tool_keys"]), int(meta["max_turns"])
         )
         self._texts = [tool_call(tool, args) for tool, args in self.routes]
+        self._preference: dict = {}
 
     def reset(self, observation: dict, info: dict) -> None:
         n, expected = len(observation["preference"]), self.layout.preference_size
@@ -82,9 +84,12 @@ class OrchestraMini:
                 f"this env's preference vector has {n} entries but orchestra-mini was trained on "
                 f"{expected} (tool keys of ToolOrchestra-v0 with its default tools)"
             )
+        self._preference = info.get("preference", {})
 
     def act(self, observation: dict) -> str:
-        mask = observation_mask(self.routes, observation["tools"])
+        mask = preference_mask(
+            self.routes, observation_mask(self.routes, observation["tools"]), self._preference
+        )
         if not mask.any():  # no route offered (an env with other tools): any valid call
             return _any_valid_call(observation)
         logits = self.logits(observation)

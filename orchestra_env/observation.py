@@ -56,6 +56,33 @@ def observation_mask(route_list: Sequence[tuple[str, dict]], tools_json: str) ->
     )
 
 
+def preference_mask(
+    route_list: Sequence[tuple[str, dict]], offered_mask: np.ndarray, preference: dict
+) -> np.ndarray:
+    """`offered_mask` narrowed to what the user allows: when `preference` (an
+    `info["preference"]`) avoids paid APIs, a route is allowed only if the preference welcomes
+    its alias (weight > 0 in `preference["tools"]`) and, for search, its source ("web" is the
+    paid `web_search`). Tool by tool: a tool with no allowed route offered keeps its offered
+    routes (the episode must still be answerable). Otherwise `offered_mask` itself."""
+    if not preference.get("avoid_paid_apis"):
+        return offered_mask
+    welcome = preference["tools"]
+    allowed = np.array(
+        [
+            welcome.get(next(iter(a.values())), 0) > 0
+            and (a.get("source") != "web" or welcome.get("web_search", 0) > 0)
+            for _, a in route_list
+        ],
+        dtype=bool,
+    )
+    out = offered_mask.copy()
+    for tool in {t for t, _ in route_list}:
+        of_tool = np.array([t == tool for t, _ in route_list])
+        if (of_tool & offered_mask & allowed).any():
+            out[of_tool] &= allowed[of_tool]
+    return out
+
+
 @dataclass(frozen=True)
 class MenuEntry:
     """One row of a tool description's model table: what a policy knows of an alias."""

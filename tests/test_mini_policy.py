@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from orchestra_env.agents.mini import OrchestraMini, shipped_checkpoint
+from orchestra_env.observation import preference_mask
 from orchestra_env.rollout import Step, rollout
 from orchestra_env.train import MiniConfig
 from orchestra_env.wrappers import (
@@ -136,6 +137,23 @@ def test_train_command_parses_into_a_config():
     assert (config.total_steps, config.seed, str(args.out)) == (1000, 7, "x")
     assert config.env_kwargs["split"] == "train" and config.env_kwargs["preference"] == "sample"
     assert args.func.__name__ == "cmd_train"
+    assert "families" not in config.env_kwargs and config.preference_weights is None
+    curriculum = config_from_args(
+        parser.parse_args(
+            [
+                "train",
+                "--families",
+                "multihop=1",
+                "reasoning=2",
+                "--preference-weights",
+                "accuracy=2",
+            ]
+        )
+    )
+    assert curriculum.env_kwargs["families"] == {"multihop": 1.0, "reasoning": 2.0}
+    assert curriculum.preference_weights == {"accuracy": 2.0}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--families", "reasoning"])
 
 
 def _played(agent, env, task_ids, preference) -> tuple[float, int]:
@@ -158,5 +176,59 @@ def test_shipped_policy_responds_to_the_preference():
     env = gym.make("ToolOrchestra-v0", split="test")
     task_ids = env.unwrapped.task_ids("test", 12)
     spent, paid = _played(agent, env, task_ids, "accuracy")
+    assert paid > 0
     assert _played(agent, env, task_ids, "cheap")[0] < spent
-    assert _played(agent, env, task_ids, "avoid_paid_apis")[1] < paid
+    assert _played(agent, env, task_ids, "avoid_paid_apis")[1] == 0
+
+
+def test_avoiding_paid_apis_masks_paid_routes_tool_by_tool():
+    env = DiscreteRouting(
+        gym.make(
+            "ToolOrchestra-Multihop-v0",
+            tools=["search-1", "search-3", "reasoner-1", "answer-1", "answer-3"],
+        )
+    )
+    obs, info = env.reset(seed=0, options={"preference": "avoid_paid_apis"})
+    offered_mask = info["action_mask"]
+    allowed = preference_mask(env.routes, offered_mask, info["preference"])
+    welcome = info["preference"]["tools"]
+    chosen = {
+        (t, a.get("model"), a.get("source"))
+        for (t, a), ok in zip(env.routes, allowed, strict=True)
+        if ok
+    }
+    # search-3 and answer-3 serve open models; search-1 (GPT-5) and web search are paid
+    assert welcome.get("search-3") and welcome.get("answer-3") and not welcome.get("search-1")
+    assert ("search", "search-3", "local") in chosen and ("answer", "answer-3", None) in chosen
+    assert (
+        not {
+            ("search", "search-1", "local"),
+            ("search", "search-3", "web"),
+            ("answer", "answer-1", None),
+        }
+        & chosen
+    )
+    # enhance_reasoning offers only a paid alias here: it stays callable rather than vanish
+    assert ("enhance_reasoning", "reasoner-1", None) in chosen
+    # any other preference leaves the mask as offered
+    _, info = env.reset(seed=0, options={"preference": "cheap"})
+    assert (
+        preference_mask(env.routes, info["action_mask"], info["preference"]) is info["action_mask"]
+    )
+
+
+def test_the_trainer_draws_presets_with_the_curriculum_weights():
+    pytest.importorskip("torch")
+    from collections import Counter
+
+    from orchestra_env.train.mini import preference_curriculum
+
+    config = MiniConfig(seed=5, preference_weights={"accuracy": 3.0, "cheap": 1.0, "fast": 0.0})
+    draw = preference_curriculum(config)
+    draws = Counter(draw()["preference"] for _ in range(4000))
+    assert set(draws) == {"accuracy", "cheap"} and 0.72 < draws["accuracy"] / 4000 < 0.78
+    first, second = preference_curriculum(config), preference_curriculum(config)
+    assert [first() for _ in range(50)] == [second() for _ in range(50)]  # seeded by the config
+    assert preference_curriculum(MiniConfig())() == {}
+    with pytest.raises(ValueError, match="preference_weights"):
+        preference_curriculum(MiniConfig(preference_weights={"accuracy": 0.0}))

@@ -29,6 +29,9 @@ class MiniConfig:
     # preset): under "accuracy" the reward ignores cost, and a call that buys a point of
     # accuracy for a dollar is not one a user who only asked for accuracy would want either.
     cost_penalty: float = 0.25
+    # {preset: weight}: the trainer draws each episode's preference preset with these weights
+    # (a curriculum over presets); None leaves the env's uniform draw ("sample").
+    preference_weights: dict[str, float] | None = None
     gae_lambda: float = 0.95
     num_minibatches: int = 4
     update_epochs: int = 4

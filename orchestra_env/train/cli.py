@@ -68,6 +68,24 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
     train.add_argument(
         "--holdout-provider", default=None, help="a provider whose prices training never draws"
     )
+    train.add_argument(
+        "--families",
+        nargs="+",
+        type=weight,
+        default=None,
+        metavar="FAMILY=W",
+        help="task families and their sampling weights, e.g. multihop=1 reasoning=2 "
+        "function_calling=1 (default: the env id's own)",
+    )
+    train.add_argument(
+        "--preference-weights",
+        nargs="+",
+        type=weight,
+        default=None,
+        metavar="PRESET=W",
+        help="draw each episode's preference preset with these weights, e.g. accuracy=2 "
+        "balanced=1 cheap=1 fast=1 avoid_paid_apis=1 (default: uniform)",
+    )
     train.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib needed)")
     train.add_argument(
         "--export",
@@ -79,6 +97,17 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
     return train
 
 
+def weight(text: str) -> tuple[str, float]:
+    """`NAME=W` as (NAME, W): one entry of --families or --preference-weights."""
+    name, _, value = text.partition("=")
+    try:
+        if name and value:
+            return name, float(value)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT (e.g. reasoning=2), got {text!r}")
+
+
 def config_from_args(args: argparse.Namespace) -> MiniConfig:
     """The `MiniConfig` the command line asks for."""
     env_kwargs = {**MiniConfig().env_kwargs, "price_jitter": args.price_jitter}
@@ -86,6 +115,8 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
         env_kwargs["holdout_models"] = list(args.holdout_models)
     if args.holdout_provider:
         env_kwargs["holdout_provider"] = args.holdout_provider
+    if args.families:
+        env_kwargs["families"] = dict(args.families)
     return MiniConfig(
         seed=args.seed,
         total_steps=args.steps,
@@ -95,6 +126,7 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
         ent_coef=args.ent_coef,
         hidden=args.hidden,
         cost_penalty=args.cost_penalty,
+        preference_weights=dict(args.preference_weights) if args.preference_weights else None,
         env_id=args.env,
         env_kwargs=env_kwargs,
     )

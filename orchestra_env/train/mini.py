@@ -7,8 +7,9 @@ problem words, evidence gathered, spending, the preference vector) and that rout
 model, strengths, prices and latency its tool description prints, the preference's weight on
 it, its calls so far): the same weights for every route, so what it learns about "a cheap
 open model" or "GPT-5 at this price" holds whichever alias names it, and carries over to
-models and prices it never saw. Invalid routes (another family's tools) get logit -1e8, so
-they are never sampled and never trained on.
+models and prices it never saw. Invalid routes (another family's tools, and paid APIs when the
+user asked to avoid them: `preference_mask`) get logit -1e8, so they are never sampled and
+never trained on.
 
 Why PPO and not GRPO: the wrapped env gives one observation per turn and one reward at the
 end. PPO's learned critic, conditioned on the features (preference and prices included), is
@@ -39,6 +40,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import gymnasium as gym
@@ -47,6 +49,7 @@ import torch
 from torch import nn
 
 from orchestra_env.agents.mini import CHECKPOINT_FORMAT, CHECKPOINT_NAME  # what the agent reads
+from orchestra_env.observation import preference_mask
 from orchestra_env.train import MiniConfig, write_together
 from orchestra_env.wrappers import DiscreteRouting, FeatureLayout, FeatureObservation
 from orchestra_env.wrappers.routing import ROUTE_DIM
@@ -242,9 +245,16 @@ def train(
     logp_buf, rew_buf, done_buf, val_buf = (torch.zeros(T, N) for _ in range(4))
 
     # Each env gets its own seed once; later resets continue its own generator.
-    first = [env.reset(seed=config.seed * 1000 + i) for i, env in enumerate(envs)]
+    reset_options = preference_curriculum(config)
+    first = [
+        env.reset(seed=config.seed * 1000 + i, options=reset_options())
+        for i, env in enumerate(envs)
+    ]
     next_obs = torch.tensor(np.stack([o for o, _ in first]))
-    next_mask = torch.tensor(np.stack([i["action_mask"] for _, i in first]))
+    allowed = partial(preference_mask, layout.routes)
+    next_mask = torch.tensor(
+        np.stack([allowed(i["action_mask"], i["preference"]) for _, i in first])
+    )
     next_done = torch.zeros(N)
     returns_so_far, spent_so_far = np.zeros(N), np.zeros(N)
     global_step, total_episodes, rows = 0, 0, []
@@ -272,9 +282,9 @@ def train(
                 if terminated or truncated:
                     stats.add(info, returns_so_far[i])
                     returns_so_far[i] = spent_so_far[i] = 0.0
-                    o, info = env.reset()
+                    o, info = env.reset(options=reset_options())
                 observations.append(o)
-                masks.append(info["action_mask"])
+                masks.append(allowed(info["action_mask"], info["preference"]))
                 dones.append(float(terminated or truncated))
             next_obs = torch.tensor(np.stack(observations))
             next_mask = torch.tensor(np.stack(masks))
@@ -314,6 +324,21 @@ def train(
         )
     )
     return TrainResult(checkpoint, config_path, curve_csv, curve_png, wall_s, total_episodes)
+
+
+def preference_curriculum(config: MiniConfig) -> Callable[[], dict]:
+    """The reset options of the next episode: {"preference": a preset drawn with
+    `config.preference_weights`}, or {} (the env draws uniformly) when none are set."""
+    if not config.preference_weights:
+        return dict
+    names = sorted(config.preference_weights)
+    weights = np.array([config.preference_weights[n] for n in names], dtype=float)
+    if (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError(
+            f"preference_weights must be >= 0 and not all 0: {config.preference_weights}"
+        )
+    rng = np.random.default_rng(config.seed)
+    return lambda: {"preference": names[rng.choice(len(names), p=weights / weights.sum())]}
 
 
 def _gae(
