@@ -152,6 +152,8 @@ def test_train_command_parses_into_a_config():
     )
     assert curriculum.env_kwargs["families"] == {"multihop": 1.0, "reasoning": 2.0}
     assert curriculum.preference_weights == {"accuracy": 2.0}
+    assert config.mask_avoided_paid
+    assert not config_from_args(parser.parse_args(["train", "--no-avoid-mask"])).mask_avoided_paid
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--families", "reasoning"])
 

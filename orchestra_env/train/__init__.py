@@ -32,6 +32,10 @@ class MiniConfig:
     # {preset: weight}: the trainer draws each episode's preference preset with these weights
     # (a curriculum over presets); None leaves the env's uniform draw ("sample").
     preference_weights: dict[str, float] | None = None
+    # Mask paid routes when the user asked to avoid paid APIs, as the agent does when it acts
+    # (`observation.preference_mask`); False leaves that preference to be learned from the
+    # reward alone (the agent still masks).
+    mask_avoided_paid: bool = True
     gae_lambda: float = 0.95
     num_minibatches: int = 4
     update_epochs: int = 4

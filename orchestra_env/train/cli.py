@@ -86,6 +86,12 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         help="draw each episode's preference preset with these weights, e.g. accuracy=2 "
         "balanced=1 cheap=1 fast=1 avoid_paid_apis=1 (default: uniform)",
     )
+    train.add_argument(
+        "--no-avoid-mask",
+        action="store_true",
+        help="train without masking paid routes under 'avoid paid APIs' (learned from the "
+        "reward alone; the agent still masks them when it acts)",
+    )
     train.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib needed)")
     train.add_argument(
         "--export",
@@ -127,6 +133,7 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
         hidden=args.hidden,
         cost_penalty=args.cost_penalty,
         preference_weights=dict(args.preference_weights) if args.preference_weights else None,
+        mask_avoided_paid=not args.no_avoid_mask,
         env_id=args.env,
         env_kwargs=env_kwargs,
     )

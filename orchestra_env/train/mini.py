@@ -251,7 +251,7 @@ def train(
         for i, env in enumerate(envs)
     ]
     next_obs = torch.tensor(np.stack([o for o, _ in first]))
-    allowed = partial(preference_mask, layout.routes)
+    allowed = partial(preference_mask, layout.routes) if config.mask_avoided_paid else _offered
     next_mask = torch.tensor(
         np.stack([allowed(i["action_mask"], i["preference"]) for _, i in first])
     )
@@ -324,6 +324,10 @@ def train(
         )
     )
     return TrainResult(checkpoint, config_path, curve_csv, curve_png, wall_s, total_episodes)
+
+
+def _offered(offered_mask: np.ndarray, preference: dict) -> np.ndarray:
+    return offered_mask
 
 
 def preference_curriculum(config: MiniConfig) -> Callable[[], dict]:
