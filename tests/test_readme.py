@@ -113,3 +113,22 @@ def test_readme_installs_name_the_checkouts_extras():
     assert "orchestra-env[" not in readme
     named = re.findall(r'pip install -e "\.\[(\w+)\]"', readme)
     assert {"train", "sb3", "ray"} <= set(named) <= set(extras)
+
+
+def test_readme_train_command_is_the_shipped_checkpoints_recipe():
+    """The documented `orchestra train` command parses into the very config the shipped
+    orchestra-mini checkpoint records (so running it reproduces the checkpoint)."""
+    import argparse
+    import json
+    from dataclasses import asdict
+
+    from orchestra_env.agents.mini import shipped_checkpoint
+    from orchestra_env.train.cli import add_train_command, config_from_args
+
+    text = section("Train").replace("\\\n", " ")
+    line = next(x for x in text.splitlines() if x.strip().startswith("orchestra train --policy"))
+    parser = argparse.ArgumentParser(prog="orchestra")
+    add_train_command(parser.add_subparsers(dest="command", required=True))
+    config = config_from_args(parser.parse_args(shlex.split(line)[1:]))
+    shipped = json.loads(shipped_checkpoint().with_suffix(".json").read_text())["train"]
+    assert json.loads(json.dumps(asdict(config))) == shipped
