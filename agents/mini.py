@@ -5,7 +5,8 @@ The evaluator does not wrap the env, so the agent computes the very features the
 `FeatureObservation` computed in training (`observation_features`: the state, and per route
 the model, strengths, prices and latency the tool descriptions print), scores every route with
 the actor, masks the routes the observation's tools do not offer (`observation_mask`) and, when
-the user asked to avoid paid APIs, the paid ones (`preference_mask`, as in training), takes
+the user asked to avoid paid APIs, the paid ones (`preference_mask`, whether or not training
+masked them: `MiniConfig.mask_avoided_paid`), takes
 the most likely one and writes it as a Hermes tool call. Numpy only: evaluating it needs no
 torch.
 

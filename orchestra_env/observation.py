@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -57,30 +58,30 @@ def observation_mask(route_list: Sequence[tuple[str, dict]], tools_json: str) ->
 
 
 def preference_mask(
-    route_list: Sequence[tuple[str, dict]], offered_mask: np.ndarray, preference: dict
+    route_list: Sequence[tuple[str, dict]], offered_mask: np.ndarray, preference: Mapping[str, Any]
 ) -> np.ndarray:
     """`offered_mask` narrowed to what the user allows: when `preference` (an
     `info["preference"]`) avoids paid APIs, a route is allowed only if the preference welcomes
     its alias (weight > 0 in `preference["tools"]`) and, for search, its source ("web" is the
-    paid `web_search`). Tool by tool: a tool with no allowed route offered keeps its offered
-    routes (the episode must still be answerable). Otherwise `offered_mask` itself."""
+    paid `web_search`). Two exceptions keep an episode finishable: `answer` keeps its offered
+    routes when it offers no allowed one (a question must be answerable), and so does every
+    route when none is allowed at all (a conversation whose experts are all paid). Otherwise
+    `offered_mask` itself."""
     if not preference.get("avoid_paid_apis"):
         return offered_mask
-    welcome = preference["tools"]
-    allowed = np.array(
+    welcome = preference.get("tools", {})
+    allowed = offered_mask & np.array(
         [
-            welcome.get(next(iter(a.values())), 0) > 0
+            welcome.get(a.get("model") or a.get("expert"), 0) > 0
             and (a.get("source") != "web" or welcome.get("web_search", 0) > 0)
             for _, a in route_list
         ],
         dtype=bool,
     )
-    out = offered_mask.copy()
-    for tool in {t for t, _ in route_list}:
-        of_tool = np.array([t == tool for t, _ in route_list])
-        if (of_tool & offered_mask & allowed).any():
-            out[of_tool] &= allowed[of_tool]
-    return out
+    answer = np.array([t == "answer" for t, _ in route_list])
+    if not (allowed & answer).any():
+        allowed |= offered_mask & answer
+    return allowed if allowed.any() else offered_mask
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ Needs the "train" extra (torch); building this parser imports none of it.
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import time
 from functools import partial
@@ -104,14 +105,18 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
 
 
 def weight(text: str) -> tuple[str, float]:
-    """`NAME=W` as (NAME, W): one entry of --families or --preference-weights."""
-    name, _, value = text.partition("=")
+    """`NAME=W` as (NAME, W), W finite and >= 0: one entry of --families or
+    --preference-weights."""
+    name, _, value = (part.strip() for part in text.partition("="))
     try:
-        if name and value:
-            return name, float(value)
+        number = float(value)
     except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT (e.g. reasoning=2), got {text!r}")
+        number = float("nan")
+    if not name or not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=WEIGHT with a weight >= 0 (e.g. reasoning=2), got {text!r}"
+        )
+    return name, number
 
 
 def config_from_args(args: argparse.Namespace) -> MiniConfig:

@@ -18,8 +18,10 @@ rollouts of one task (pinning `task_id`) and gives every turn of a rollout the s
 advantage. PPO needs fewer episodes for the same signal, which is what matters on 2 cores.
 
 The training reward is the env's, less `step_penalty` per turn and `cost_penalty` per dollar
-(the curve logs the env's own). Training draws tasks from the train split, samples a
-preference preset per episode (`preference="sample"`) and randomises each episode as the
+(the curve logs the env's own). Training draws tasks from the train split, a preference
+preset per episode (the env's uniform draw, or `preference_weights`: a curriculum; a preset
+passed to `reset` replaces the env's own draw, so the same seed gives other episodes with and
+without one) and randomises each episode as the
 paper does (`randomize="paper"`: which model serves each alias, which provider prices each
 model, which tools are offered), with prices jittered on top (`price_jitter`), so the policy
 learns to read all of them.
@@ -251,7 +253,12 @@ def train(
         for i, env in enumerate(envs)
     ]
     next_obs = torch.tensor(np.stack([o for o, _ in first]))
-    allowed = partial(preference_mask, layout.routes) if config.mask_avoided_paid else _offered
+    # The routes the policy may take: those offered, less paid ones the user asked to avoid.
+    allowed = (
+        partial(preference_mask, layout.routes)
+        if config.mask_avoided_paid
+        else lambda offered_mask, _preference: offered_mask
+    )
     next_mask = torch.tensor(
         np.stack([allowed(i["action_mask"], i["preference"]) for _, i in first])
     )
@@ -324,10 +331,6 @@ def train(
         )
     )
     return TrainResult(checkpoint, config_path, curve_csv, curve_png, wall_s, total_episodes)
-
-
-def _offered(offered_mask: np.ndarray, preference: dict) -> np.ndarray:
-    return offered_mask
 
 
 def preference_curriculum(config: MiniConfig) -> Callable[[], dict]:
