@@ -90,7 +90,9 @@ def test_a_partial_ray_run_resumes_without_duplicates(ray_cluster, tmp_path):
     with pytest.raises(EpisodeError, match="more than max_errors=0"):  # stops mid-run
         run(out, spec=gated, workers=2, executor="ray", max_errors=0)
     partial = episodes_of(out)
-    assert 2 <= len(partial) < 12  # an actor finished two units; in-flight ones were abandoned
+    # Some units were written before the error stopped the run, the rest abandoned; how many
+    # landed first depends on which actor's result the driver reads first (1 in a loaded run).
+    assert 1 <= len(partial) < 12
     gate.unlink()
     run(out, spec=gated, workers=2, executor="ray", max_errors=0)
     resumed = episodes_of(out)
