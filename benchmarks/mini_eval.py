@@ -101,20 +101,10 @@ def headline(out: Path, episodes: int, checkpoint: str | None) -> dict[str, list
     return runs
 
 
-def ledger(record) -> dict:
-    """The `Ledger.as_dict()` fields an episode record keeps."""
-    return {
-        "calls": record.calls,
-        "calls_by_alias": record.calls_by_alias,
-        "cost_usd": record.cost_usd,
-        "latency_s": record.latency_s,
-    }
-
-
 def paid_share(records: Sequence) -> float:
     """Share of model calls and web searches that went to paid APIs (`rewards.paid_calls`)."""
     profiles = default_profiles()
-    paid = sum(paid_calls(ledger(r), profiles) for r in records)
+    paid = sum(paid_calls(r.ledger(), profiles) for r in records)
     total = sum(sum(r.calls_by_alias.values()) + r.calls.get("web_search", 0) for r in records)
     return paid / total if total else 0.0
 
@@ -145,7 +135,7 @@ def preferences(out: Path, episodes: int, checkpoint: str | None, base: list) ->
     for preset, records in runs.items():
         mine, theirs = [], []
         for members in groups.values():
-            ledgers = [ledger(r) for _, r in members]
+            ledgers = [r.ledger() for _, r in members]
             scores = group_normalized(
                 [r.outcome for _, r in members], ledgers, weights[preset], tool_keys
             )

@@ -76,6 +76,18 @@ class EpisodeRecord:
         """The episode unit this record completes: (task_id, trial)."""
         return self.task_id, self.trial
 
+    def ledger(self) -> dict:
+        """The episode's ledger as `Ledger.as_dict()` gave it (what `rewards.paid_calls` and
+        `rewards.group_normalized` read)."""
+        return {
+            "cost_usd": self.cost_usd,
+            "latency_s": self.latency_s,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "calls": self.calls,
+            "calls_by_alias": self.calls_by_alias,
+        }
+
     def to_json(self) -> dict:
         data = {"record": "episode", **asdict(self)}
         if self.trajectory is None:

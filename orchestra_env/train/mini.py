@@ -340,12 +340,13 @@ def preference_curriculum(config: MiniConfig) -> Callable[[], dict]:
         return dict
     names = sorted(config.preference_weights)
     weights = np.array([config.preference_weights[n] for n in names], dtype=float)
-    if (weights < 0).any() or weights.sum() <= 0:
+    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
         raise ValueError(
-            f"preference_weights must be >= 0 and not all 0: {config.preference_weights}"
+            f"preference_weights must be finite, >= 0 and not all 0: {config.preference_weights}"
         )
+    p = weights / weights.sum()
     rng = np.random.default_rng(config.seed)
-    return lambda: {"preference": names[rng.choice(len(names), p=weights / weights.sum())]}
+    return lambda: {"preference": names[rng.choice(len(names), p=p)]}
 
 
 def _gae(
