@@ -154,6 +154,13 @@ def test_train_command_parses_into_a_config():
     assert curriculum.env_kwargs["families"] == {"multihop": 1.0, "reasoning": 2.0}
     assert curriculum.preference_weights == {"accuracy": 2.0}
     assert config.mask_avoided_paid
+    priced = config_from_args(
+        parser.parse_args(
+            ["train", "--preference-cost-penalty", "3", "--preference-latency-penalty", "0.002"]
+        )
+    )
+    assert (priced.preference_cost_penalty, priced.preference_latency_penalty) == (3.0, 0.002)
+    assert (config.preference_cost_penalty, config.preference_latency_penalty) == (0.0, 0.0)
     assert not config_from_args(parser.parse_args(["train", "--no-avoid-mask"])).mask_avoided_paid
     for bad in ("reasoning", "reasoning=-1", "reasoning=nan", "=2"):
         with pytest.raises(SystemExit):
@@ -234,3 +241,26 @@ def test_the_trainer_draws_presets_with_the_curriculum_weights():
     assert preference_curriculum(MiniConfig())() == {}
     with pytest.raises(ValueError, match="preference_weights"):
         preference_curriculum(MiniConfig(preference_weights={"accuracy": 0.0}))
+
+
+def test_the_training_reward_prices_money_and_time_as_the_preference_does():
+    pytest.importorskip("torch")
+    from orchestra_env.train.mini import training_reward
+
+    config = MiniConfig(
+        step_penalty=0.01,
+        cost_penalty=0.25,
+        preference_cost_penalty=2.0,
+        preference_latency_penalty=0.001,
+    )
+    accuracy, cheap, fast = ({"cost": c, "latency": t} for c, t in ((0, 0), (1, 0), (0, 1)))
+    # the same turn ($0.10, 30 s) after a reward of 1: every preset pays the step and the
+    # prior on money; "cheap" pays its price of money, "fast" its price of time
+    assert training_reward(config, 1.0, accuracy, 0.10, 30.0) == pytest.approx(1 - 0.01 - 0.025)
+    assert training_reward(config, 1.0, cheap, 0.10, 30.0) == pytest.approx(1 - 0.01 - 0.225)
+    assert training_reward(config, 1.0, fast, 0.10, 30.0) == pytest.approx(1 - 0.01 - 0.055)
+    # without the preference penalties (the default) the preset does not change the reward
+    plain = MiniConfig()
+    assert training_reward(plain, 1.0, cheap, 0.1, 30.0) == training_reward(
+        plain, 1.0, accuracy, 0.1, 30.0
+    )

@@ -29,6 +29,14 @@ class MiniConfig:
     # preset): under "accuracy" the reward ignores cost, and a call that buys a point of
     # accuracy for a dollar is not one a user who only asked for accuracy would want either.
     cost_penalty: float = 0.25
+    # Subtracted per dollar and per second spent, times the episode preference's cost and
+    # latency weights ("cheap": cost 1; "fast": latency 1; "balanced": 0.5 each). The env's
+    # log-scale cost score moves little between a $0.07 and a $0.05 plan (about 0.03 of a
+    # correct answer's reward), too little to show next to the outcome's noise; the paper's
+    # GRPO reward min-max normalises cost over a group of rollouts of one task, which makes
+    # such a gap as large as the outcome's. These make it visible to PPO.
+    preference_cost_penalty: float = 0.0
+    preference_latency_penalty: float = 0.0
     # {preset: weight}: the trainer draws each episode's preference preset with these weights
     # (a curriculum over presets); None leaves the env's uniform draw ("sample").
     preference_weights: dict[str, float] | None = None

@@ -54,6 +54,18 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         help="training reward subtracted per dollar spent",
     )
     train.add_argument(
+        "--preference-cost-penalty",
+        type=float,
+        default=defaults.preference_cost_penalty,
+        help="also subtracted per dollar, times the preference's cost weight (1 under 'cheap')",
+    )
+    train.add_argument(
+        "--preference-latency-penalty",
+        type=float,
+        default=defaults.preference_latency_penalty,
+        help="subtracted per second, times the preference's latency weight (1 under 'fast')",
+    )
+    train.add_argument(
         "--price-jitter",
         type=float,
         default=defaults.env_kwargs["price_jitter"],
@@ -137,6 +149,8 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
         ent_coef=args.ent_coef,
         hidden=args.hidden,
         cost_penalty=args.cost_penalty,
+        preference_cost_penalty=args.preference_cost_penalty,
+        preference_latency_penalty=args.preference_latency_penalty,
         preference_weights=dict(args.preference_weights) if args.preference_weights else None,
         mask_avoided_paid=not args.no_avoid_mask,
         env_id=args.env,

@@ -17,14 +17,15 @@ a per-state baseline from ordinary rollouts of random tasks; GRPO would need gro
 rollouts of one task (pinning `task_id`) and gives every turn of a rollout the same
 advantage. PPO needs fewer episodes for the same signal, which is what matters on 2 cores.
 
-The training reward is the env's, less `step_penalty` per turn and `cost_penalty` per dollar
-(the curve logs the env's own). Training draws tasks from the train split, a preference
-preset per episode (the env's uniform draw, or `preference_weights`: a curriculum; a preset
-passed to `reset` replaces the env's own draw, so the same seed gives other episodes with and
-without one) and randomises each episode as the
-paper does (`randomize="paper"`: which model serves each alias, which provider prices each
-model, which tools are offered), with prices jittered on top (`price_jitter`), so the policy
-learns to read all of them.
+The training reward is the env's, less `step_penalty` per turn, `cost_penalty` per dollar,
+and, weighted by the episode's preference, `preference_cost_penalty` per dollar and
+`preference_latency_penalty` per second (`training_reward`; the curve logs the env's own).
+Training draws tasks from the train split, a preference preset per episode (the env's uniform
+draw, or `preference_weights`: a curriculum; a preset passed to `reset` replaces the env's own
+draw, so the same seed gives other episodes with and without one) and randomises each episode
+as the paper does (`randomize="paper"`: which model serves each alias, which provider prices
+each model, which tools are offered), with prices jittered on top (`price_jitter`), so the
+policy learns to read all of them.
 
 Deterministic given a seed: torch, numpy and every env are seeded, torch uses one thread,
 and the CSV holds no wall-clock values (two runs write identical files).
@@ -263,7 +264,7 @@ def train(
         np.stack([allowed(i["action_mask"], i["preference"]) for _, i in first])
     )
     next_done = torch.zeros(N)
-    returns_so_far, spent_so_far = np.zeros(N), np.zeros(N)
+    returns_so_far, spent_so_far, waited_so_far = np.zeros(N), np.zeros(N), np.zeros(N)
     global_step, total_episodes, rows = 0, 0, []
 
     for update in range(1, config.num_updates + 1):
@@ -280,15 +281,19 @@ def train(
             observations, masks, dones = [], [], []
             for i, env in enumerate(envs):
                 o, r, terminated, truncated, info = env.step(int(action[i]))
-                spent = float(info["ledger"]["cost_usd"])
-                rew_buf[t, i] = (
-                    float(r) - config.step_penalty - config.cost_penalty * (spent - spent_so_far[i])
+                spent, waited = info["ledger"]["cost_usd"], info["ledger"]["latency_s"]
+                rew_buf[t, i] = training_reward(
+                    config,
+                    float(r),
+                    info["preference"],
+                    spent - spent_so_far[i],
+                    waited - waited_so_far[i],
                 )
                 returns_so_far[i] += float(r)
-                spent_so_far[i] = spent
+                spent_so_far[i], waited_so_far[i] = spent, waited
                 if terminated or truncated:
                     stats.add(info, returns_so_far[i])
-                    returns_so_far[i] = spent_so_far[i] = 0.0
+                    returns_so_far[i] = spent_so_far[i] = waited_so_far[i] = 0.0
                     o, info = env.reset(options=reset_options())
                 observations.append(o)
                 masks.append(allowed(info["action_mask"], info["preference"]))
@@ -331,6 +336,18 @@ def train(
         )
     )
     return TrainResult(checkpoint, config_path, curve_csv, curve_png, wall_s, total_episodes)
+
+
+def training_reward(
+    config: MiniConfig, reward: float, preference: dict, spent: float, waited: float
+) -> float:
+    """One turn's training reward: the env's `reward` less `step_penalty`, `cost_penalty` per
+    dollar `spent` this turn, and the preference's own price of money and time
+    (`preference_cost_penalty` per dollar times its cost weight, `preference_latency_penalty`
+    per second `waited` times its latency weight; `preference` is `info["preference"]`)."""
+    per_dollar = config.cost_penalty + config.preference_cost_penalty * preference["cost"]
+    per_second = config.preference_latency_penalty * preference["latency"]
+    return reward - config.step_penalty - per_dollar * spent - per_second * waited
 
 
 def preference_curriculum(config: MiniConfig) -> Callable[[], dict]:
