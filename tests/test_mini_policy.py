@@ -161,6 +161,8 @@ def test_train_command_parses_into_a_config():
     )
     assert (priced.preference_cost_penalty, priced.preference_latency_penalty) == (3.0, 0.002)
     assert (config.preference_cost_penalty, config.preference_latency_penalty) == (0.0, 0.0)
+    assert not config.linear_prices
+    assert config_from_args(parser.parse_args(["train", "--linear-prices"])).linear_prices
     assert not config_from_args(parser.parse_args(["train", "--no-avoid-mask"])).mask_avoided_paid
     for bad in ("reasoning", "reasoning=-1", "reasoning=nan", "=2"):
         with pytest.raises(SystemExit):
@@ -253,7 +255,10 @@ def test_the_training_reward_prices_money_and_time_as_the_preference_does():
         preference_cost_penalty=2.0,
         preference_latency_penalty=0.001,
     )
-    accuracy, cheap, fast = ({"cost": c, "latency": t} for c, t in ((0, 0), (1, 0), (0, 1)))
+    accuracy, cheap, fast = (
+        {"preference": {"outcome": 1.0, "cost": c, "latency": t, "tools": {}}}
+        for c, t in ((0, 0), (1, 0), (0, 1))
+    )
     # the same turn ($0.10, 30 s) after a reward of 1: every preset pays the step and the
     # prior on money; "cheap" pays its price of money, "fast" its price of time
     assert training_reward(config, 1.0, accuracy, 0.10, 30.0) == pytest.approx(1 - 0.01 - 0.025)
@@ -264,3 +269,40 @@ def test_the_training_reward_prices_money_and_time_as_the_preference_does():
     assert training_reward(plain, 1.0, cheap, 0.1, 30.0) == training_reward(
         plain, 1.0, accuracy, 0.1, 30.0
     )
+
+
+def _finished(preference: str, seed: int) -> tuple[float, dict]:
+    """The last turn's reward and info of an episode the shipped policy plays."""
+    played = rollout(
+        gym.make("ToolOrchestra-v0", split="train"),
+        OrchestraMini(),
+        seed=seed,
+        options={"preference": preference},
+    )
+    return played.rewards[-1], played.info
+
+
+def test_linear_prices_pay_a_correct_answer_in_full_and_charge_for_what_it_spent():
+    pytest.importorskip("torch")
+    from orchestra_env.train.mini import training_reward
+
+    linear = MiniConfig(step_penalty=0.0, cost_penalty=0.0, linear_prices=True)
+    found = set()
+    for seed in range(40):
+        reward, info = _finished("cheap", seed)
+        terms = info["reward_terms"]
+        if terms["total"] and terms["cost"] < 1:  # right, and the env docked it for spending
+            assert reward < 1 and training_reward(linear, reward, info, 0.0, 0.0) == 1.0
+            found.add("right")
+        elif not terms["total"]:
+            assert training_reward(linear, reward, info, 0.0, 0.0) == reward == 0.0
+            found.add("wrong")
+        if found == {"right", "wrong"}:
+            break
+    assert found == {"right", "wrong"}
+    # a preference without cost or latency weights keeps the env's total, tool terms included
+    reward, info = _finished("avoid_paid_apis", 0)
+    assert training_reward(linear, reward, info, 0.0, 0.0) == pytest.approx(reward)
+    # a turn before the end has no total to replace
+    mid = {"preference": info["preference"]}
+    assert training_reward(linear, 0.0, mid, 0.0, 0.0) == 0.0

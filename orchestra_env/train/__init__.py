@@ -37,6 +37,14 @@ class MiniConfig:
     # such a gap as large as the outcome's. These make it visible to PPO.
     preference_cost_penalty: float = 0.0
     preference_latency_penalty: float = 0.0
+    # Drop the env's log-scale cost and latency scores from the training reward of a
+    # preference that weights them, leaving the penalties above as its only price of money and
+    # time: a correct answer earns 1 in every preset, less what it spent. Under "cheap" the
+    # env's own reward is nearly indifferent between a plan 10 points more accurate and one
+    # three times cheaper (its log score pays as much for $0.01 → $0.001 as for $0.1 → $0.01),
+    # so any penalty on top tips the policy to the cheapest plans; linear prices instead buy
+    # the large savings that cost little accuracy first.
+    linear_prices: bool = False
     # {preset: weight}: the trainer draws each episode's preference preset with these weights
     # (a curriculum over presets); None leaves the env's uniform draw ("sample").
     preference_weights: dict[str, float] | None = None

@@ -66,6 +66,12 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         help="subtracted per second, times the preference's latency weight (1 under 'fast')",
     )
     train.add_argument(
+        "--linear-prices",
+        action="store_true",
+        help="train without the env's log-scale cost and latency scores: the preference "
+        "penalties above are the only price of money and time",
+    )
+    train.add_argument(
         "--price-jitter",
         type=float,
         default=defaults.env_kwargs["price_jitter"],
@@ -151,6 +157,7 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
         cost_penalty=args.cost_penalty,
         preference_cost_penalty=args.preference_cost_penalty,
         preference_latency_penalty=args.preference_latency_penalty,
+        linear_prices=args.linear_prices,
         preference_weights=dict(args.preference_weights) if args.preference_weights else None,
         mask_avoided_paid=not args.no_avoid_mask,
         env_id=args.env,

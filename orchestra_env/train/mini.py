@@ -19,7 +19,8 @@ advantage. PPO needs fewer episodes for the same signal, which is what matters o
 
 The training reward is the env's, less `step_penalty` per turn, `cost_penalty` per dollar,
 and, weighted by the episode's preference, `preference_cost_penalty` per dollar and
-`preference_latency_penalty` per second (`training_reward`; the curve logs the env's own).
+`preference_latency_penalty` per second (`training_reward`; `linear_prices` drops the
+env's own cost and latency scores; the curve logs the env's reward).
 Training draws tasks from the train split, a preference preset per episode (the env's uniform
 draw, or `preference_weights`: a curriculum; a preset passed to `reset` replaces the env's own
 draw, so the same seed gives other episodes with and without one) and randomises each episode
@@ -283,11 +284,7 @@ def train(
                 o, r, terminated, truncated, info = env.step(int(action[i]))
                 spent, waited = info["ledger"]["cost_usd"], info["ledger"]["latency_s"]
                 rew_buf[t, i] = training_reward(
-                    config,
-                    float(r),
-                    info["preference"],
-                    spent - spent_so_far[i],
-                    waited - waited_so_far[i],
+                    config, float(r), info, spent - spent_so_far[i], waited - waited_so_far[i]
                 )
                 returns_so_far[i] += float(r)
                 spent_so_far[i], waited_so_far[i] = spent, waited
@@ -339,15 +336,32 @@ def train(
 
 
 def training_reward(
-    config: MiniConfig, reward: float, preference: dict, spent: float, waited: float
+    config: MiniConfig, reward: float, info: dict, spent: float, waited: float
 ) -> float:
-    """One turn's training reward: the env's `reward` less `step_penalty`, `cost_penalty` per
-    dollar `spent` this turn, and the preference's own price of money and time
-    (`preference_cost_penalty` per dollar times its cost weight, `preference_latency_penalty`
-    per second `waited` times its latency weight; `preference` is `info["preference"]`)."""
+    """One turn's training reward from the env's `reward` and `info`: less `step_penalty`,
+    `cost_penalty` per dollar `spent` this turn, and the preference's own price of money and
+    time (`preference_cost_penalty` per dollar times its cost weight,
+    `preference_latency_penalty` per second `waited` times its latency weight). With
+    `linear_prices`, an episode's end pays `priced_total` in place of the env's total."""
+    preference = info["preference"]
+    if config.linear_prices and "reward_terms" in info:
+        terms = info["reward_terms"]
+        reward += priced_total(terms, preference) - terms["total"]
     per_dollar = config.cost_penalty + config.preference_cost_penalty * preference["cost"]
     per_second = config.preference_latency_penalty * preference["latency"]
     return reward - config.step_penalty - per_dollar * spent - per_second * waited
+
+
+def priced_total(terms: dict, preference: dict) -> float:
+    """The env's end-of-episode total (`info["reward_terms"]`) without the preference's cost
+    and latency terms: the weighted mean of outcome and tool usage, 0 where the env's is 0 (a
+    wrong answer, or a paid call the user asked to avoid)."""
+    if not terms["total"]:
+        return 0.0
+    weights = {"outcome": preference["outcome"]}
+    weights.update({f"tool:{key}": w for key, w in preference["tools"].items()})
+    weighted = sum(weights.values())
+    return sum(w * terms[k] for k, w in weights.items()) / weighted if weighted > 0 else 1.0
 
 
 def preference_curriculum(config: MiniConfig) -> Callable[[], dict]:
