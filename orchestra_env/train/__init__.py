@@ -34,7 +34,8 @@ class MiniConfig:
     # log-scale cost score moves little between a $0.07 and a $0.05 plan (about 0.03 of a
     # correct answer's reward), too little to show next to the outcome's noise; the paper's
     # GRPO reward min-max normalises cost over a group of rollouts of one task, which makes
-    # such a gap as large as the outcome's. These make it visible to PPO.
+    # such a gap as large as the outcome's. These make it visible to PPO (measured in
+    # benchmarks/mini_policy.md: any price on top tips "cheap" and "fast" to the cheapest plans).
     preference_cost_penalty: float = 0.0
     preference_latency_penalty: float = 0.0
     # Drop the env's log-scale cost and latency scores from the training reward of a
@@ -42,8 +43,8 @@ class MiniConfig:
     # time: a correct answer earns 1 in every preset, less what it spent. Under "cheap" the
     # env's own reward is nearly indifferent between a plan 10 points more accurate and one
     # three times cheaper (its log score pays as much for $0.01 → $0.001 as for $0.1 → $0.01),
-    # so any penalty on top tips the policy to the cheapest plans; linear prices instead buy
-    # the large savings that cost little accuracy first.
+    # so any penalty on top tips the policy to the cheapest plans; with linear prices a saving
+    # is worth its dollars and seconds, whatever it is a fraction of.
     linear_prices: bool = False
     # {preset: weight}: the trainer draws each episode's preference preset with these weights
     # (a curriculum over presets); None leaves the env's uniform draw ("sample").
