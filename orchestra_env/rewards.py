@@ -160,20 +160,24 @@ def episode_reward(
         "latency": log_scaled(ledger["latency_s"], reference.s_low, reference.s_high),
     }
     counts = {**ledger["calls_by_alias"], **ledger["calls"]}
-    weighted = preference.outcome + preference.cost + preference.latency
-    total = (
-        preference.outcome * terms["outcome"]
-        + preference.cost * terms["cost"]
-        + preference.latency * terms["latency"]
-    )
+    weights = {
+        "outcome": preference.outcome,
+        "cost": preference.cost,
+        "latency": preference.latency,
+    }
     for key, w in preference.tools.items():
-        usage = min(1.0, counts.get(key, 0) / max(1, plan_length))
-        terms[f"tool:{key}"] = usage
-        total += w * usage
-        weighted += w
+        terms[f"tool:{key}"] = min(1.0, counts.get(key, 0) / max(1, plan_length))
+        weights[f"tool:{key}"] = w
     honoured = not (preference.avoid_paid_apis and paid_calls)
-    terms["total"] = (total / weighted if weighted > 0 else 1.0) if outcome and honoured else 0.0
+    terms["total"] = weighted_total(terms, weights) if outcome and honoured else 0.0
     return terms
+
+
+def weighted_total(terms: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """Σ weight · term / Σ weight over `weights` (keyed as `episode_reward`'s terms: "outcome",
+    "cost", "latency", "tool:KEY"); 1 when every weight is 0."""
+    weighted = sum(weights.values())
+    return sum(w * terms[k] for k, w in weights.items()) / weighted if weighted > 0 else 1.0
 
 
 def paid_calls(ledger: Mapping, profiles: Profiles) -> int:

@@ -54,6 +54,7 @@ from torch import nn
 
 from orchestra_env.agents.mini import CHECKPOINT_FORMAT, CHECKPOINT_NAME  # what the agent reads
 from orchestra_env.observation import preference_mask
+from orchestra_env.rewards import weighted_total
 from orchestra_env.train import MiniConfig, write_together
 from orchestra_env.wrappers import DiscreteRouting, FeatureLayout, FeatureObservation
 from orchestra_env.wrappers.routing import ROUTE_DIM
@@ -360,8 +361,7 @@ def priced_total(terms: dict, preference: dict) -> float:
         return 0.0
     weights = {"outcome": preference["outcome"]}
     weights.update({f"tool:{key}": w for key, w in preference["tools"].items()})
-    weighted = sum(weights.values())
-    return sum(w * terms[k] for k, w in weights.items()) / weighted if weighted > 0 else 1.0
+    return weighted_total(terms, weights)
 
 
 def preference_curriculum(config: MiniConfig) -> Callable[[], dict]:
