@@ -29,7 +29,7 @@ from orchestra_env.wrappers.routing import FeatureLayout, observation_features
 
 CHECKPOINT_NAME = "orchestra-mini"  # <folder>/orchestra-mini.npz + orchestra-mini.json
 CHECKPOINT_FORMAT = (
-    "orchestra-mini/2"  # /2: routes scored from their cards  # written by orchestra_env.train.mini
+    "orchestra-mini/3"  # /3: routes' model call history  # written by orchestra_env.train.mini
 )
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from orchestra_env.observation import menu
 from orchestra_env.wrappers import DiscreteRouting, FeatureObservation
 from orchestra_env.wrappers.routing import HASH_DIM, ROUTE_DIM, ROUTE_TOOLS
 
@@ -91,9 +92,32 @@ def test_route_features_count_the_calls_to_each_alias():
     search = next(
         i for i, ok in enumerate(info["action_mask"]) if ok and layout.routes[i][0] == "search"
     )
-    vector, *_ = env.step(search)
-    blocks = vector[layout.state_size :].reshape(len(layout.routes), ROUTE_DIM)
+    obs, *_ = env.step(search)
+    blocks = obs[layout.state_size :].reshape(len(layout.routes), ROUTE_DIM)
     called = layout.route_aliases[search]
     for r, alias in enumerate(layout.route_aliases):
-        count, last = blocks[r, -2:]
+        count, last = blocks[r, -4:-2]
         assert (count, last) == ((1 / 3, 1.0) if alias == called else (0.0, 0.0))
+
+
+def test_route_features_count_the_calls_to_each_model_under_any_alias():
+    # By default GPT-5 serves search-1, reasoner-1 and answer-1: after GPT-5 writes a program,
+    # answer-1 reads as "the model that just spoke", answer-2 (GPT-5-mini) does not.
+    env = make(preference="accuracy", families="multihop")
+    layout = env.layout
+    raw, _ = env.unwrapped.reset(seed=0)  # the same episode, as a text policy reads it
+    model = {a: e.model for a, e in menu(raw).items()}
+    env.reset(seed=0)
+    reasoner = layout.routes.index(("enhance_reasoning", {"model": "reasoner-1"}))
+    obs, *_ = env.step(reasoner)
+    blocks = obs[layout.state_size :].reshape(len(layout.routes), ROUTE_DIM)
+    spoke = model["reasoner-1"]
+    for r, alias in enumerate(layout.route_aliases):
+        count, last = blocks[r, -2:]
+        same = model.get(alias) == spoke and blocks[r, ROUTE_TOOLS.index(layout.routes[r][0])]
+        assert (count, last) == ((1 / 3, 1.0) if same else (0.0, 0.0)), alias
+    answer = {
+        a: blocks[layout.routes.index(("answer", {"model": a})), -1]
+        for a in ("answer-1", "answer-2")
+    }
+    assert answer["answer-1"] == 1.0 and answer["answer-2"] == 0.0

@@ -84,8 +84,9 @@ class FeatureObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs
     first the state (hashed words of the problem, evidence gathered, the last result's errors,
     spending, turns left, the preference vector), then one block per route (its tool, source,
     the model, strengths, prices and latency the tool descriptions print, the preference's
-    weight on its alias, how often and how lately it was called). Never the hidden difficulty
-    or answer, nor anything the descriptions do not print."""
+    weight on its alias, how often and how lately it was called, and the same of its model under
+    any alias). Never the hidden difficulty or answer, nor anything the descriptions do not
+    print."""
 
     def __init__(self, env: gym.Env):
         gym.utils.RecordConstructorArgs.__init__(self)
@@ -102,7 +103,8 @@ class FeatureObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs
 ROUTE_TOOLS = ("search", "enhance_reasoning", "answer", "call_expert")
 STATE_FEATURES = 12  # the hand-made state features of `_state_features`
 MODEL_HASH_DIM = 32  # hashed words of a route's model name and strengths
-ROUTE_DIM = len(ROUTE_TOOLS) + 1 + 3 + MODEL_HASH_DIM + 2 + 2
+CARD_DIM = len(ROUTE_TOOLS) + 1 + 3 + MODEL_HASH_DIM  # a route's fixed card in an episode
+ROUTE_DIM = CARD_DIM + 2 + 4  # + preference weights (alias, web), call history (alias, model)
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,16 +196,29 @@ def _state_features(obs: dict, problem: str, calls: list[str], max_turns: int) -
 
 def _route_features(obs: dict, layout: FeatureLayout, called: list[str | None]) -> np.ndarray:
     """(routes, ROUTE_DIM): the episode's fixed card of each route, then its preference weight
-    and its calls so far (count / 3, whether it was the last call)."""
+    and its calls so far (count / 3, whether it was the last call), and the same of its model
+    through any alias — so a policy can see that an answerer is the model that just wrote the
+    program it would be checking."""
     card = _route_cards(obs["tools"], layout)
+    models = _route_models(obs["tools"], layout)
+    model_of = menu(obs)
+    called_models = [model_of[a].model if a in model_of else None for a in called]
     preference = np.append(obs["preference"], 0.0)  # index -1 reads the appended 0
     alias_at, web_at = layout.preference_index
-    counts = Counter(called)
+    counts, model_counts = Counter(called), Counter(called_models)
     last = called[-1] if called else None
+    last_model = called_models[-1] if called else None
     dynamic = np.array(
         [
-            (preference[i], preference[w], counts[a] / 3, float(a == last))
-            for a, i, w in zip(layout.route_aliases, alias_at, web_at, strict=True)
+            (
+                preference[i],
+                preference[w],
+                counts[a] / 3,
+                float(a == last),
+                model_counts[m] / 3 if m else 0.0,
+                float(m is not None and m == last_model),
+            )
+            for a, m, i, w in zip(layout.route_aliases, models, alias_at, web_at, strict=True)
         ],
         dtype=np.float32,
     )
@@ -216,7 +231,7 @@ def _route_cards(tools_json: str, layout: FeatureLayout) -> np.ndarray:
     descriptions print them, hashed words of the model's name and strengths; zeros for a route
     not offered. Cached per episode's tool list (the same string every turn)."""
     listed = menu({"tools": tools_json})
-    cards = np.zeros((len(layout.routes), ROUTE_DIM - 4), dtype=np.float32)
+    cards = np.zeros((len(layout.routes), CARD_DIM), dtype=np.float32)
     for r, (tool, args) in enumerate(layout.routes):
         entry = listed.get(layout.route_aliases[r])
         if entry is None or entry.tool != tool:
@@ -228,6 +243,16 @@ def _route_cards(tools_json: str, layout: FeatureLayout) -> np.ndarray:
         cards[r, 8:] = _hashed_words(f"{entry.model} {entry.strengths}", MODEL_HASH_DIM)
     cards.setflags(write=False)  # cached: shared by every caller
     return cards
+
+
+@lru_cache(maxsize=64)
+def _route_models(tools_json: str, layout: FeatureLayout) -> tuple[str | None, ...]:
+    """Per route: the model its alias serves this episode, None where it is not offered."""
+    listed = menu({"tools": tools_json})
+    return tuple(
+        listed[a].model if a in listed and listed[a].tool == tool else None
+        for a, (tool, _) in zip(layout.route_aliases, layout.routes, strict=True)
+    )
 
 
 _CALLED = re.compile(r'"(?:model|expert)": "([^"]+)"')
