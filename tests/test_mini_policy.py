@@ -4,6 +4,8 @@ plays valid tool calls on the raw env and responds to the user's preference.
 Only training needs torch: the agent is numpy only, so its tests run without it."""
 
 import filecmp
+import json
+import shutil
 from collections import Counter
 
 import gymnasium as gym
@@ -306,3 +308,18 @@ def test_linear_prices_pay_a_correct_answer_in_full_and_charge_for_what_it_spent
     # a turn before the end has no total to replace
     mid = {"preference": info["preference"]}
     assert training_reward(linear, 0.0, mid, 0.0, 0.0) == 0.0
+
+
+def test_a_checkpoint_of_another_feature_format_is_refused_by_name(tmp_path):
+    # A checkpoint trained before the route blocks carried their model's call history reads
+    # different features: the agent says which file and which formats, instead of scoring
+    # routes with weights of the wrong shape.
+    shipped = shipped_checkpoint()
+    meta = json.loads(shipped.with_suffix(".json").read_text())
+    meta["format"] = "orchestra-mini/2"
+    (tmp_path / "orchestra-mini.json").write_text(json.dumps(meta))
+    shutil.copy(shipped, tmp_path / "orchestra-mini.npz")
+    with pytest.raises(
+        ValueError, match=r"orchestra-mini\.json: format 'orchestra-mini/2', expected"
+    ):
+        OrchestraMini(tmp_path)
