@@ -112,10 +112,11 @@ def test_route_features_count_the_calls_to_each_model_under_any_alias():
     obs, *_ = env.step(reasoner)
     blocks = obs[layout.state_size :].reshape(len(layout.routes), ROUTE_DIM)
     spoke = model["reasoner-1"]
-    for r, alias in enumerate(layout.route_aliases):
-        count, last = blocks[r, -2:]
-        same = model.get(alias) == spoke and blocks[r, ROUTE_TOOLS.index(layout.routes[r][0])]
-        assert (count, last) == ((1 / 3, 1.0) if same else (0.0, 0.0)), alias
+    for r, (tool, args) in enumerate(layout.routes):
+        alias = layout.route_aliases[r]
+        offered = blocks[r, ROUTE_TOOLS.index(tool)] == 1.0
+        same_model = offered and model.get(alias) == spoke
+        assert tuple(blocks[r, -2:]) == ((1 / 3, 1.0) if same_model else (0.0, 0.0)), args
     answer = {
         a: blocks[layout.routes.index(("answer", {"model": a})), -1]
         for a in ("answer-1", "answer-2")
