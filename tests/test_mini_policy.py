@@ -166,6 +166,10 @@ def test_train_command_parses_into_a_config():
     assert not config.linear_prices
     assert config_from_args(parser.parse_args(["train", "--linear-prices"])).linear_prices
     assert not config_from_args(parser.parse_args(["train", "--no-avoid-mask"])).mask_avoided_paid
+    assert not config.advantage_per_preset
+    assert config_from_args(
+        parser.parse_args(["train", "--advantage-per-preset"])
+    ).advantage_per_preset
     for bad in ("reasoning", "reasoning=-1", "reasoning=nan", "=2"):
         with pytest.raises(SystemExit):
             parser.parse_args(["train", "--families", bad])
@@ -245,6 +249,27 @@ def test_the_trainer_draws_presets_with_the_curriculum_weights():
     assert preference_curriculum(MiniConfig())() == {}
     with pytest.raises(ValueError, match="preference_weights"):
         preference_curriculum(MiniConfig(preference_weights={"accuracy": 0.0}))
+
+
+def test_advantages_are_normalised_within_each_preset_when_asked():
+    torch = pytest.importorskip("torch")
+    from orchestra_env.train.mini import normalize_within
+
+    # "cheap" turns (group 1) span a hundred times the "accuracy" turns' (group 0) range.
+    advantages = torch.tensor([0.01, -0.01, 0.02, 1.0, -2.0, 3.0, 0.5])
+    groups = torch.tensor([0, 0, 0, 1, 1, 1, 2])
+    per_group = normalize_within(advantages, groups)
+    for g in (0, 1):
+        members = per_group[groups == g]
+        assert abs(members.mean()) < 1e-6 and abs(members.std() - 1) < 1e-5
+    assert per_group[6] == 0  # a preset with one turn this batch carries no signal
+    # the order within each preset survives; over the whole batch "accuracy" is drowned out
+    assert torch.equal(per_group[:3].argsort(), advantages[:3].argsort())
+    whole = normalize_within(advantages)
+    assert abs(whole.mean()) < 1e-6
+    assert (
+        whole[:3].max() - whole[:3].min() < 0.05 < 1.5 < per_group[:3].max() - per_group[:3].min()
+    )
 
 
 def test_the_training_reward_prices_money_and_time_as_the_preference_does():

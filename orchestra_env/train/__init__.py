@@ -53,6 +53,11 @@ class MiniConfig:
     # (`observation.preference_mask`); False leaves that preference to be learned from the
     # reward alone (the agent still masks).
     mask_avoided_paid: bool = True
+    # Normalise advantages within each preference preset of an update's batch (as GRPO does
+    # within a group of rollouts), not over the whole batch: with prices on "cheap" and "fast",
+    # their episodes' advantages span more than the "accuracy" preset's, and one batch-wide
+    # scale lets their plans outweigh its smaller differences in the shared network.
+    advantage_per_preset: bool = False
     gae_lambda: float = 0.95
     num_minibatches: int = 4
     update_epochs: int = 4

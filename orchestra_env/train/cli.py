@@ -111,6 +111,12 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         help="train without masking paid routes under 'avoid paid APIs' (learned from the "
         "reward alone; the agent still masks them when it acts)",
     )
+    train.add_argument(
+        "--advantage-per-preset",
+        action="store_true",
+        help="normalise advantages within each preference preset of a batch (GRPO-like groups) "
+        "rather than over the whole batch",
+    )
     train.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib needed)")
     train.add_argument(
         "--export",
@@ -160,6 +166,7 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
         linear_prices=args.linear_prices,
         preference_weights=dict(args.preference_weights) if args.preference_weights else None,
         mask_avoided_paid=not args.no_avoid_mask,
+        advantage_per_preset=args.advantage_per_preset,
         env_id=args.env,
         env_kwargs=env_kwargs,
     )

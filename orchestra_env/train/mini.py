@@ -20,7 +20,9 @@ advantage. PPO needs fewer episodes for the same signal, which is what matters o
 The training reward is the env's, less `step_penalty` per turn, `cost_penalty` per dollar,
 and, weighted by the episode's preference, `preference_cost_penalty` per dollar and
 `preference_latency_penalty` per second (`training_reward`; `linear_prices` drops the
-env's own cost and latency scores; the curve logs the env's reward).
+env's own cost and latency scores; the curve logs the env's reward). Advantages are
+normalised per minibatch, as in CleanRL, or with `advantage_per_preset` once per update within
+each preference preset (`normalize_within`).
 Training draws tasks from the train split, a preference preset per episode (the env's uniform
 draw, or `preference_weights`: a curriculum; a preset passed to `reset` replaces the env's own
 draw, so the same seed gives other episodes with and without one) and randomises each episode
@@ -248,6 +250,8 @@ def train(
     mask_buf = torch.zeros(T, N, n_actions, dtype=torch.bool)
     act_buf = torch.zeros(T, N, dtype=torch.long)
     logp_buf, rew_buf, done_buf, val_buf = (torch.zeros(T, N) for _ in range(4))
+    preset_buf = torch.zeros(T, N, dtype=torch.long)  # which preset each turn's episode has
+    preset_ids: dict[str, int] = {}
 
     # Each env gets its own seed once; later resets continue its own generator.
     reset_options = preference_curriculum(config)
@@ -266,6 +270,11 @@ def train(
         np.stack([allowed(i["action_mask"], i["preference"]) for _, i in first])
     )
     next_done = torch.zeros(N)
+
+    def preset_of(info: dict) -> int:
+        return preset_ids.setdefault(info["preference"]["preset"], len(preset_ids))
+
+    next_preset = torch.tensor([preset_of(i) for _, i in first])
     returns_so_far, spent_so_far, waited_so_far = np.zeros(N), np.zeros(N), np.zeros(N)
     global_step, total_episodes, rows = 0, 0, []
 
@@ -277,10 +286,11 @@ def train(
         stats = EpisodeStats()
         for t in range(T):  # -- rollout
             obs_buf[t], mask_buf[t], done_buf[t] = next_obs, next_mask, next_done
+            preset_buf[t] = next_preset
             with torch.no_grad():
                 action, logp, _, value = policy.act(next_obs, next_mask)
             act_buf[t], logp_buf[t], val_buf[t] = action, logp, value
-            observations, masks, dones = [], [], []
+            observations, masks, dones, presets = [], [], [], []
             for i, env in enumerate(envs):
                 o, r, terminated, truncated, info = env.step(int(action[i]))
                 spent, waited = info["ledger"]["cost_usd"], info["ledger"]["latency_s"]
@@ -296,12 +306,16 @@ def train(
                 observations.append(o)
                 masks.append(allowed(info["action_mask"], info["preference"]))
                 dones.append(float(terminated or truncated))
+                presets.append(preset_of(info))
             next_obs = torch.tensor(np.stack(observations))
             next_mask = torch.tensor(np.stack(masks))
             next_done = torch.tensor(dones)
+            next_preset = torch.tensor(presets)
             global_step += N
 
         advantages, returns = _gae(policy, next_obs, next_done, rew_buf, val_buf, done_buf, config)
+        if config.advantage_per_preset:
+            advantages = normalize_within(advantages.reshape(-1), preset_buf.reshape(-1))
         losses = _ppo_update(
             policy,
             optimizer,
@@ -399,6 +413,19 @@ def _gae(
     return advantages, advantages + values
 
 
+def normalize_within(advantages: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor:
+    """`advantages` shifted and scaled to mean 0 and std 1, over all of them or within each
+    group (equal values of `groups`); a group of one gets 0."""
+    if groups is None:
+        return (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    out = torch.zeros_like(advantages)
+    for group in groups.unique():
+        members = groups == group
+        if members.sum() > 1:
+            out[members] = normalize_within(advantages[members])
+    return out
+
+
 def _ppo_update(
     policy,
     optimizer,
@@ -429,7 +456,8 @@ def _ppo_update(
                     ((ratio - 1.0).abs() > config.clip_coef).float().mean().item()
                 )
             adv = advantages[idx]
-            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            if not config.advantage_per_preset:  # else normalised once, per preset
+                adv = normalize_within(adv)
             pg_loss = torch.max(
                 -adv * ratio, -adv * torch.clamp(ratio, 1 - config.clip_coef, 1 + config.clip_coef)
             ).mean()
