@@ -69,7 +69,7 @@ class OrchestraMini:
                 f"{meta_path}: format {meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r}"
             )
         with np.load(npz) as data:
-            self._weights = {k: data[k] for k in data.files}
+            self.weights: dict[str, np.ndarray] = {k: data[k] for k in data.files}  # the actor's
         self.name = name
         self.routes: list[tuple[str, dict]] = [(tool, dict(args)) for tool, args in meta["routes"]]
         self.layout = FeatureLayout(
@@ -98,7 +98,7 @@ class OrchestraMini:
 
     def logits(self, observation: dict) -> np.ndarray:
         """The actor's unmasked score of each of `self.routes` for a raw observation."""
-        w = self._weights
+        w = self.weights
         x = observation_features(observation, self.layout)
         state = x[: self.layout.state_size]
         route = x[self.layout.state_size :].reshape(len(self.routes), -1)

@@ -166,7 +166,11 @@ def test_train_command_parses_into_a_config():
     assert not config.linear_prices
     assert config_from_args(parser.parse_args(["train", "--linear-prices"])).linear_prices
     assert not config_from_args(parser.parse_args(["train", "--no-avoid-mask"])).mask_avoided_paid
-    assert not config.advantage_per_preset
+    assert not config.advantage_per_preset and config.init_from is None
+    warm = config_from_args(
+        parser.parse_args(["train", "--init-from", "runs/a", "--critic-warmup", "10"])
+    )
+    assert (warm.init_from, warm.critic_warmup) == ("runs/a", 10)
     assert config_from_args(
         parser.parse_args(["train", "--advantage-per-preset"])
     ).advantage_per_preset
@@ -348,3 +352,26 @@ def test_a_checkpoint_of_another_feature_format_is_refused_by_name(tmp_path):
         ValueError, match=r"orchestra-mini\.json: format 'orchestra-mini/2', expected"
     ):
         OrchestraMini(tmp_path)
+
+
+def test_a_warm_start_begins_from_the_checkpoint_and_warms_the_critic_first(two_runs, tmp_path):
+    from dataclasses import replace
+
+    from orchestra_env.train.mini import train
+
+    start = two_runs[0].checkpoint
+    # Every update trains the critic alone: the exported actor is the one it started from.
+    frozen = train(
+        replace(TINY, seed=4, init_from=str(start), critic_warmup=2), tmp_path / "w", log=None
+    )
+    with np.load(start) as before, np.load(frozen.checkpoint) as after:
+        for key in before.files:
+            np.testing.assert_array_equal(before[key], after[key])
+    # After the warm-up the actor learns from there.
+    moved = train(
+        replace(TINY, seed=4, init_from=str(start), critic_warmup=1), tmp_path / "m", log=None
+    )
+    with np.load(start) as before, np.load(moved.checkpoint) as after:
+        assert any(not np.array_equal(before[k], after[k]) for k in before.files)
+    with pytest.raises(ValueError, match=r"state_w has shape .*another --hidden"):
+        train(replace(TINY, hidden=8, init_from=str(start)), tmp_path / "x", log=None)

@@ -59,6 +59,12 @@ class MiniConfig:
     # linear prices, the spreads are alike (std 0.30-0.43) but for "avoid paid APIs"
     # (0.16-0.21), so this mostly up-weights that preset; results in mini_policy.md.
     advantage_per_preset: bool = False
+    # A warm start: the actor begins as this checkpoint's (a folder or .npz of the same routes,
+    # tools and width), e.g. to add preference prices to a policy trained without them. Its
+    # critic was not saved, so the first `critic_warmup` updates train the critic alone:
+    # advantages from an untrained critic would otherwise push the trained actor at random.
+    init_from: str | None = None
+    critic_warmup: int = 0
     gae_lambda: float = 0.95
     num_minibatches: int = 4
     update_epochs: int = 4

@@ -117,6 +117,18 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         help="normalise advantages within each preference preset of a batch (GRPO-like groups) "
         "rather than over the whole batch",
     )
+    train.add_argument(
+        "--init-from",
+        default=None,
+        metavar="CHECKPOINT",
+        help="start the actor from this checkpoint (folder or .npz; same routes and --hidden)",
+    )
+    train.add_argument(
+        "--critic-warmup",
+        type=int,
+        default=defaults.critic_warmup,
+        help="updates that train the critic alone first (for --init-from)",
+    )
     train.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib needed)")
     train.add_argument(
         "--export",
@@ -167,6 +179,8 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
         preference_weights=dict(args.preference_weights) if args.preference_weights else None,
         mask_avoided_paid=not args.no_avoid_mask,
         advantage_per_preset=args.advantage_per_preset,
+        init_from=args.init_from,
+        critic_warmup=args.critic_warmup,
         env_id=args.env,
         env_kwargs=env_kwargs,
     )

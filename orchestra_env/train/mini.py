@@ -22,7 +22,8 @@ and, weighted by the episode's preference, `preference_cost_penalty` per dollar 
 `preference_latency_penalty` per second (`training_reward`; `linear_prices` drops the
 env's own cost and latency scores; the curve logs the env's reward). Advantages are
 normalised per minibatch, as in CleanRL, or with `advantage_per_preset` once per update within
-each preference preset (`normalize_within`).
+each preference preset (`normalize_within`). `init_from` starts the actor from a checkpoint
+(`start_from`), its first `critic_warmup` updates training the critic alone.
 Training draws tasks from the train split, a preference preset per episode (the env's uniform
 draw, or `preference_weights`: a curriculum; a preset passed to `reset` replaces the env's own
 draw, so the same seed gives other episodes with and without one) and randomises each episode
@@ -54,7 +55,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from orchestra_env.agents.mini import CHECKPOINT_FORMAT, CHECKPOINT_NAME  # what the agent reads
+from orchestra_env.agents.mini import (  # what the agent reads
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_NAME,
+    OrchestraMini,
+)
 from orchestra_env.observation import preference_mask
 from orchestra_env.rewards import weighted_total
 from orchestra_env.train import MiniConfig, write_together
@@ -168,6 +173,29 @@ class Policy(nn.Module):
         return action, dist.log_prob(action), dist.entropy(), self.value(x)
 
 
+def start_from(policy: Policy, checkpoint: str | Path, layout: FeatureLayout) -> None:
+    """Copy a saved actor's weights into `policy` (its critic stays as it is)."""
+    saved = OrchestraMini(checkpoint)
+    ours, theirs = layout, saved.layout  # FeatureLayout compares by identity: compare fields
+    if (ours.routes, ours.tool_keys, ours.max_turns) != (
+        theirs.routes,
+        theirs.tool_keys,
+        theirs.max_turns,
+    ):
+        raise ValueError(
+            f"{checkpoint}: trained on other routes, tool keys or max_turns than this env has"
+        )
+    for name, param in policy.actor_tensors().items():
+        value = torch.as_tensor(saved.weights[name])
+        if value.shape != param.shape:
+            raise ValueError(
+                f"{checkpoint}: {name} has shape {tuple(value.shape)}, this policy "
+                f"{tuple(param.shape)} (trained with another --hidden?)"
+            )
+        with torch.no_grad():
+            param.copy_(value)
+
+
 # -- envs and episode statistics ----------------------------------------------------------------
 
 
@@ -243,6 +271,8 @@ def train(
     layout = envs[0].get_wrapper_attr("layout")
     n_features, n_actions = envs[0].observation_space.shape[0], envs[0].action_space.n
     policy = Policy(layout, config.hidden)
+    if config.init_from:
+        start_from(policy, config.init_from, layout)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, eps=1e-5)
 
     T, N = config.num_steps, config.num_envs  # noqa: N806  (the usual rollout-buffer names)
@@ -327,6 +357,7 @@ def train(
             advantages.reshape(-1),
             returns.reshape(-1),
             val_buf.reshape(-1),
+            train_actor=update > config.critic_warmup,
         )
         summary = stats.summary()
         total_episodes += summary["episodes"]
@@ -437,8 +468,10 @@ def _ppo_update(
     advantages,
     returns,
     old_values,
+    train_actor: bool = True,
 ) -> dict[str, float]:
-    """`update_epochs` passes of clipped-surrogate minibatch SGD; the last epoch's losses."""
+    """`update_epochs` passes of clipped-surrogate minibatch SGD (of the critic alone unless
+    `train_actor`); the last epoch's losses."""
     batch = obs.shape[0]
     minibatch = batch // config.num_minibatches
     order = np.arange(batch)
@@ -469,7 +502,9 @@ def _ppo_update(
                 0.5 * torch.max((value - returns[idx]) ** 2, (v_clipped - returns[idx]) ** 2).mean()
             )
             entropy_loss = entropy.mean()
-            loss = pg_loss - config.ent_coef * entropy_loss + config.vf_coef * v_loss
+            loss = config.vf_coef * v_loss
+            if train_actor:
+                loss = loss + pg_loss - config.ent_coef * entropy_loss
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
