@@ -71,6 +71,8 @@ class OrchestraMini:
         with np.load(npz) as data:
             self.weights: dict[str, np.ndarray] = {k: data[k] for k in data.files}  # the actor's
         self.name = name
+        # how it was trained: its config, and the record of the checkpoint it started from
+        self.record: dict = {key: meta[key] for key in ("train", "init") if key in meta}
         self.routes: list[tuple[str, dict]] = [(tool, dict(args)) for tool, args in meta["routes"]]
         self.layout = FeatureLayout(
             tuple(self.routes), tuple(meta["tool_keys"]), int(meta["max_turns"])

@@ -367,6 +367,10 @@ def test_a_warm_start_begins_from_the_checkpoint_and_warms_the_critic_first(two_
     with np.load(start) as before, np.load(frozen.checkpoint) as after:
         for key in before.files:
             np.testing.assert_array_equal(before[key], after[key])
+    # Its record carries the recipe of the checkpoint it started from.
+    record = json.loads(frozen.config.read_text())
+    assert record["train"]["init_from"] == str(start)
+    assert record["init"] == {"train": json.loads(two_runs[0].config.read_text())["train"]}
     # After the warm-up the actor learns from there.
     moved = train(
         replace(TINY, seed=4, init_from=str(start), critic_warmup=1), tmp_path / "m", log=None

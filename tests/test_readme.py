@@ -115,24 +115,31 @@ def test_readme_installs_name_the_checkouts_extras():
     assert {"train", "sb3", "ray"} <= set(named) <= set(extras)
 
 
-def test_readme_train_command_is_the_shipped_checkpoints_recipe():
-    """The documented `orchestra train` command parses into the very config the shipped
-    orchestra-mini checkpoint records (so running it reproduces the checkpoint)."""
+def test_readme_train_commands_are_the_shipped_checkpoints_recipe():
+    """The documented `orchestra train` commands parse into the very configs the shipped
+    orchestra-mini checkpoint records (so running them reproduces the checkpoint): the last
+    one made it, each one before made the checkpoint the next starts from (`--init-from`)."""
     import argparse
     import json
     from dataclasses import asdict
 
-    from orchestra_env.agents.mini import shipped_checkpoint
+    from orchestra_env.agents.mini import OrchestraMini
     from orchestra_env.train import MiniConfig
     from orchestra_env.train.cli import add_train_command, config_from_args
 
     text = section("Train").replace("\\\n", " ")
-    line = next(x for x in text.splitlines() if x.strip().startswith("orchestra train --policy"))
+    lines = [x for x in text.splitlines() if x.strip().startswith("orchestra train --policy")]
     parser = argparse.ArgumentParser(prog="orchestra")
     add_train_command(parser.add_subparsers(dest="command", required=True))
-    config = config_from_args(parser.parse_args(shlex.split(line)[1:]))
-    shipped = json.loads(shipped_checkpoint().with_suffix(".json").read_text())["train"]
-    # a setting added after the checkpoint was trained is not in its record: it trained as
+    commands = [parser.parse_args(shlex.split(line)[1:]) for line in lines]
+    # a setting added after a checkpoint was trained is not in its record: it trained as
     # that setting's default does
     defaults = json.loads(json.dumps(asdict(MiniConfig())))
-    assert json.loads(json.dumps(asdict(config))) == {**defaults, **shipped}
+    record = OrchestraMini().record
+    for i, args in reversed(list(enumerate(commands))):
+        config = json.loads(json.dumps(asdict(config_from_args(args))))
+        assert config == {**defaults, **record["train"]}, lines[i]
+        if i:
+            assert config["init_from"] == str(commands[i - 1].out), lines[i]
+        record = record.get("init")
+    assert record is None, "the shipped checkpoint started from one no command here makes"

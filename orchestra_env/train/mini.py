@@ -535,8 +535,8 @@ def save_checkpoint(
     policy: Policy, config: MiniConfig, layout: FeatureLayout, out: Path
 ) -> tuple[Path, Path]:
     """Write the actor's weights (`.npz`: the agent needs numpy only) and what it needs to act
-    on a raw env (`.json`: the feature layout — routes, tool keys, max_turns — and the
-    training config)."""
+    on a raw env (`.json`: the feature layout — routes, tool keys, max_turns — the training
+    config, and for a warm start the record of the checkpoint it started from)."""
     weights = {k: v.detach().numpy().astype(np.float32) for k, v in policy.actor_tensors().items()}
     meta = {
         "format": CHECKPOINT_FORMAT,
@@ -547,6 +547,8 @@ def save_checkpoint(
         "activation": "tanh",
         "train": asdict(config),
     }
+    if config.init_from:  # a warm start: the recipe includes how its start was trained
+        meta["init"] = OrchestraMini(config.init_from).record
     checkpoint, config_path = out / f"{CHECKPOINT_NAME}.npz", out / f"{CHECKPOINT_NAME}.json"
     write_together(
         {
