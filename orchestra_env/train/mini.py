@@ -46,7 +46,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -173,15 +173,11 @@ class Policy(nn.Module):
         return action, dist.log_prob(action), dist.entropy(), self.value(x)
 
 
-def start_from(policy: Policy, checkpoint: str | Path, layout: FeatureLayout) -> None:
-    """Copy a saved actor's weights into `policy` (its critic stays as it is)."""
+def start_from(policy: Policy, checkpoint: str | Path, layout: FeatureLayout) -> dict:
+    """Copy a saved actor's weights into `policy` (its critic stays as it is); the saved
+    checkpoint's record (`OrchestraMini.record`)."""
     saved = OrchestraMini(checkpoint)
-    ours, theirs = layout, saved.layout  # FeatureLayout compares by identity: compare fields
-    if (ours.routes, ours.tool_keys, ours.max_turns) != (
-        theirs.routes,
-        theirs.tool_keys,
-        theirs.max_turns,
-    ):
+    if astuple(saved.layout) != astuple(layout):  # FeatureLayout compares by identity
         raise ValueError(
             f"{checkpoint}: trained on other routes, tool keys or max_turns than this env has"
         )
@@ -194,6 +190,7 @@ def start_from(policy: Policy, checkpoint: str | Path, layout: FeatureLayout) ->
             )
         with torch.no_grad():
             param.copy_(value)
+    return saved.record
 
 
 # -- envs and episode statistics ----------------------------------------------------------------
@@ -271,8 +268,7 @@ def train(
     layout = envs[0].get_wrapper_attr("layout")
     n_features, n_actions = envs[0].observation_space.shape[0], envs[0].action_space.n
     policy = Policy(layout, config.hidden)
-    if config.init_from:
-        start_from(policy, config.init_from, layout)
+    init_record = start_from(policy, config.init_from, layout) if config.init_from else None
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, eps=1e-5)
 
     T, N = config.num_steps, config.num_envs  # noqa: N806  (the usual rollout-buffer names)
@@ -369,7 +365,7 @@ def train(
 
     for env in envs:
         env.close()
-    checkpoint, config_path = save_checkpoint(policy, config, layout, out)
+    checkpoint, config_path = save_checkpoint(policy, config, layout, out, init_record)
     curve_csv = write_curve(rows, out / "learning_curve.csv")
     curve_png = plot_curve(curve_csv, out / "learning_curve.png") if plot else None
     wall_s = time.perf_counter() - start
@@ -532,11 +528,11 @@ def _progress_line(row: dict, elapsed: float) -> str:
 
 
 def save_checkpoint(
-    policy: Policy, config: MiniConfig, layout: FeatureLayout, out: Path
+    policy: Policy, config: MiniConfig, layout: FeatureLayout, out: Path, init: dict | None = None
 ) -> tuple[Path, Path]:
     """Write the actor's weights (`.npz`: the agent needs numpy only) and what it needs to act
     on a raw env (`.json`: the feature layout — routes, tool keys, max_turns — the training
-    config, and for a warm start the record of the checkpoint it started from)."""
+    config, and for a warm start `init`: the record of the checkpoint it started from)."""
     weights = {k: v.detach().numpy().astype(np.float32) for k, v in policy.actor_tensors().items()}
     meta = {
         "format": CHECKPOINT_FORMAT,
@@ -547,8 +543,8 @@ def save_checkpoint(
         "activation": "tanh",
         "train": asdict(config),
     }
-    if config.init_from:  # a warm start: the recipe includes how its start was trained
-        meta["init"] = OrchestraMini(config.init_from).record
+    if init is not None:  # a warm start: the recipe includes how its start was trained
+        meta["init"] = init
     checkpoint, config_path = out / f"{CHECKPOINT_NAME}.npz", out / f"{CHECKPOINT_NAME}.json"
     write_together(
         {
