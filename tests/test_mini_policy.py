@@ -7,6 +7,7 @@ import filecmp
 import json
 import shutil
 from collections import Counter
+from functools import partial
 
 import gymnasium as gym
 import numpy as np
@@ -28,15 +29,17 @@ TINY = MiniConfig(seed=3, total_steps=64, num_envs=2, num_steps=16, update_epoch
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    """The same tiny training run twice (the first also plots)."""
+    """The same tiny training run twice: its envs stepped here (and plotted), then in two
+    worker processes."""
     pytest.importorskip("torch")
     from orchestra_env.train.mini import train
 
     root = tmp_path_factory.mktemp("mini")
-    return train(TINY, root / "a", log=None), train(TINY, root / "b", plot=False, log=None)
+    here = train(TINY, root / "a", log=None)
+    return here, train(TINY, root / "b", plot=False, log=None, env_workers=2)
 
 
-def test_training_is_deterministic_and_writes_its_curve(two_runs):
+def test_training_is_deterministic_in_any_number_of_processes_and_writes_its_curve(two_runs):
     a, b = two_runs
     assert filecmp.cmp(a.curve_csv, b.curve_csv, shallow=False)
     with np.load(a.checkpoint) as wa, np.load(b.checkpoint) as wb:
@@ -50,6 +53,27 @@ def test_training_is_deterministic_and_writes_its_curve(two_runs):
     assert list(curve["update"]) == [1, 2] and list(curve["global_step"]) == [32, 64]
     assert np.isfinite(curve["policy_loss"]).all() and (curve["episodes"] > 0).all()
     assert a.curve_png.stat().st_size > 1000 and a.curve_png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_env_workers_report_a_failed_env_by_its_error_and_keep_serving():
+    from orchestra_env.train.envpool import EnvPool, EnvWorkerError
+
+    with pytest.raises(EnvWorkerError, match="NoSuchEnv"):
+        EnvPool(partial(gym.make, "NoSuchEnv-v0"), 2, workers=2)
+    make = partial(gym.make, "ToolOrchestra-v0", split="train")
+    calls = {i: {"seed": 10 + i} for i in range(3)}
+    with EnvPool(make, 3, workers=2) as pool, EnvPool(make, 3) as here:
+        assert pool.attribute("spec").id == "ToolOrchestra-v0"
+        first, ours = pool.reset(calls), here.reset(calls)
+        with pytest.raises(EnvWorkerError, match="preference must be .*got 'nonsense'"):
+            pool.reset({0: {"seed": 1}, 2: {"seed": 2, "options": {"preference": "nonsense"}}})
+        theirs = pool.reset(calls)  # every answer was read: the pool still serves, in order
+        assert sorted(theirs) == [0, 1, 2]
+        tasks = [info["task_id"] for _, info in theirs.values()]
+        assert tasks == [first[i][1]["task_id"] for i in range(3)]
+        assert tasks == [ours[i][1]["task_id"] for i in range(3)]
+        actions = ["no tool call"] * 3  # malformed: the same penalty in both
+        assert [t[1:4] for t in pool.step(actions)] == [t[1:4] for t in here.step(actions)]
 
 
 def test_a_trained_checkpoint_loads_from_its_folder_or_file(two_runs):

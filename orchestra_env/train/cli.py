@@ -129,6 +129,12 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         default=defaults.critic_warmup,
         help="updates that train the critic alone first (for --init-from)",
     )
+    train.add_argument(
+        "--env-workers",
+        type=int,
+        default=1,
+        help="processes that step the envs (default 1: this one); the same run for any number",
+    )
     train.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib needed)")
     train.add_argument(
         "--export",
@@ -199,7 +205,13 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     )
     started = time.time()
     try:
-        result = train(config, args.out, plot=not args.no_plot, log=plain(console))
+        result = train(
+            config,
+            args.out,
+            plot=not args.no_plot,
+            log=plain(console),
+            env_workers=args.env_workers,
+        )
         if args.export:
             _export((result.checkpoint, result.config), args.export)
     except KeyboardInterrupt:

@@ -63,6 +63,7 @@ from orchestra_env.agents.mini import (  # what the agent reads
 from orchestra_env.observation import preference_mask
 from orchestra_env.rewards import weighted_total
 from orchestra_env.train import MiniConfig, write_together
+from orchestra_env.train.envpool import EnvPool
 from orchestra_env.wrappers import DiscreteRouting, FeatureLayout, FeatureObservation
 from orchestra_env.wrappers.routing import ROUTE_DIM
 
@@ -257,114 +258,124 @@ def train(
     *,
     plot: bool = True,
     log: Callable[[str], None] | None = print,
+    env_workers: int = 1,
 ) -> TrainResult:
     """Train the mini policy; write the checkpoint, its config, the learning-curve CSV and
-    (with `plot`) its PNG into `out_dir`."""
+    (with `plot`) its PNG into `out_dir`. `env_workers` > 1 steps the envs in that many
+    processes (`EnvPool`): the same run, sooner where cores are free."""
     start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)
-    envs = [make_env(config) for _ in range(config.num_envs)]
-    layout = envs[0].get_wrapper_attr("layout")
-    n_features, n_actions = envs[0].observation_space.shape[0], envs[0].action_space.n
-    policy = Policy(layout, config.hidden)
-    init_record = start_from(policy, config.init_from, layout) if config.init_from else None
-    optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, eps=1e-5)
+    with EnvPool(partial(make_env, config), config.num_envs, env_workers) as envs:
+        layout = envs.attribute("layout")
+        n_features = envs.attribute("observation_space").shape[0]
+        n_actions = envs.attribute("action_space").n
+        policy = Policy(layout, config.hidden)
+        init_record = start_from(policy, config.init_from, layout) if config.init_from else None
+        optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, eps=1e-5)
 
-    T, N = config.num_steps, config.num_envs  # noqa: N806  (the usual rollout-buffer names)
-    obs_buf = torch.zeros(T, N, n_features)
-    mask_buf = torch.zeros(T, N, n_actions, dtype=torch.bool)
-    act_buf = torch.zeros(T, N, dtype=torch.long)
-    logp_buf, rew_buf, done_buf, val_buf = (torch.zeros(T, N) for _ in range(4))
-    preset_buf = torch.zeros(T, N, dtype=torch.long)  # which preset each turn's episode has
-    preset_ids: dict[str, int] = {}
+        T, N = config.num_steps, config.num_envs  # noqa: N806  (the usual rollout-buffer names)
+        obs_buf = torch.zeros(T, N, n_features)
+        mask_buf = torch.zeros(T, N, n_actions, dtype=torch.bool)
+        act_buf = torch.zeros(T, N, dtype=torch.long)
+        logp_buf, rew_buf, done_buf, val_buf = (torch.zeros(T, N) for _ in range(4))
+        preset_buf = torch.zeros(T, N, dtype=torch.long)  # which preset each turn's episode has
+        preset_ids: dict[str, int] = {}
 
-    # Each env gets its own seed once; later resets continue its own generator.
-    reset_options = preference_curriculum(config)
-    first = [
-        env.reset(seed=config.seed * 1000 + i, options=reset_options())
-        for i, env in enumerate(envs)
-    ]
-    next_obs = torch.tensor(np.stack([o for o, _ in first]))
-    # The routes the policy may take: those offered, less paid ones the user asked to avoid.
-    allowed = (
-        partial(preference_mask, layout.routes)
-        if config.mask_avoided_paid
-        else lambda offered_mask, _preference: offered_mask
-    )
-    next_mask = torch.tensor(
-        np.stack([allowed(i["action_mask"], i["preference"]) for _, i in first])
-    )
-    next_done = torch.zeros(N)
-
-    def preset_of(info: dict) -> int:
-        return preset_ids.setdefault(info["preference"]["preset"], len(preset_ids))
-
-    next_preset = torch.tensor([preset_of(i) for _, i in first])
-    returns_so_far, spent_so_far, waited_so_far = np.zeros(N), np.zeros(N), np.zeros(N)
-    global_step, total_episodes, rows = 0, 0, []
-
-    for update in range(1, config.num_updates + 1):
-        lr = config.learning_rate * (
-            1.0 - (update - 1) / config.num_updates if config.anneal_lr else 1.0
+        # Each env gets its own seed once; later resets continue its own generator.
+        reset_options = preference_curriculum(config)
+        first = envs.reset(
+            {i: {"seed": config.seed * 1000 + i, "options": reset_options()} for i in range(N)}
+        ).values()
+        next_obs = torch.tensor(np.stack([o for o, _ in first]))
+        # The routes the policy may take: those offered, less paid ones the user asked to avoid.
+        allowed = (
+            partial(preference_mask, layout.routes)
+            if config.mask_avoided_paid
+            else lambda offered_mask, _preference: offered_mask
         )
-        optimizer.param_groups[0]["lr"] = lr
-        stats = EpisodeStats()
-        for t in range(T):  # -- rollout
-            obs_buf[t], mask_buf[t], done_buf[t] = next_obs, next_mask, next_done
-            preset_buf[t] = next_preset
-            with torch.no_grad():
-                action, logp, _, value = policy.act(next_obs, next_mask)
-            act_buf[t], logp_buf[t], val_buf[t] = action, logp, value
-            observations, masks, dones, presets = [], [], [], []
-            for i, env in enumerate(envs):
-                o, r, terminated, truncated, info = env.step(int(action[i]))
-                spent, waited = info["ledger"]["cost_usd"], info["ledger"]["latency_s"]
-                rew_buf[t, i] = training_reward(
-                    config, float(r), info, spent - spent_so_far[i], waited - waited_so_far[i]
+        next_mask = torch.tensor(
+            np.stack([allowed(i["action_mask"], i["preference"]) for _, i in first])
+        )
+        next_done = torch.zeros(N)
+
+        def preset_of(info: dict) -> int:
+            return preset_ids.setdefault(info["preference"]["preset"], len(preset_ids))
+
+        next_preset = torch.tensor([preset_of(i) for _, i in first])
+        returns_so_far, spent_so_far, waited_so_far = np.zeros(N), np.zeros(N), np.zeros(N)
+        global_step, total_episodes, rows = 0, 0, []
+
+        for update in range(1, config.num_updates + 1):
+            lr = config.learning_rate * (
+                1.0 - (update - 1) / config.num_updates if config.anneal_lr else 1.0
+            )
+            optimizer.param_groups[0]["lr"] = lr
+            stats = EpisodeStats()
+            for t in range(T):  # -- rollout
+                obs_buf[t], mask_buf[t], done_buf[t] = next_obs, next_mask, next_done
+                preset_buf[t] = next_preset
+                with torch.no_grad():
+                    action, logp, _, value = policy.act(next_obs, next_mask)
+                act_buf[t], logp_buf[t], val_buf[t] = action, logp, value
+                observations, infos, dones, finished = [], [], [], {}
+                for i, (o, r, terminated, truncated, info) in enumerate(envs.step(action.tolist())):
+                    spent, waited = info["ledger"]["cost_usd"], info["ledger"]["latency_s"]
+                    rew_buf[t, i] = training_reward(
+                        config, float(r), info, spent - spent_so_far[i], waited - waited_so_far[i]
+                    )
+                    returns_so_far[i] += float(r)
+                    spent_so_far[i], waited_so_far[i] = spent, waited
+                    if terminated or truncated:
+                        stats.add(info, returns_so_far[i])
+                        returns_so_far[i] = spent_so_far[i] = waited_so_far[i] = 0.0
+                        finished[i] = {"options": reset_options()}
+                    observations.append(o)
+                    infos.append(info)
+                    dones.append(float(terminated or truncated))
+                for i, (o, info) in envs.reset(finished).items():  # the next episodes' first turns
+                    observations[i], infos[i] = o, info
+                next_obs = torch.tensor(np.stack(observations))
+                next_mask = torch.tensor(
+                    np.stack([allowed(i["action_mask"], i["preference"]) for i in infos])
                 )
-                returns_so_far[i] += float(r)
-                spent_so_far[i], waited_so_far[i] = spent, waited
-                if terminated or truncated:
-                    stats.add(info, returns_so_far[i])
-                    returns_so_far[i] = spent_so_far[i] = waited_so_far[i] = 0.0
-                    o, info = env.reset(options=reset_options())
-                observations.append(o)
-                masks.append(allowed(info["action_mask"], info["preference"]))
-                dones.append(float(terminated or truncated))
-                presets.append(preset_of(info))
-            next_obs = torch.tensor(np.stack(observations))
-            next_mask = torch.tensor(np.stack(masks))
-            next_done = torch.tensor(dones)
-            next_preset = torch.tensor(presets)
-            global_step += N
+                next_done = torch.tensor(dones)
+                next_preset = torch.tensor([preset_of(i) for i in infos])
+                global_step += N
 
-        advantages, returns = _gae(policy, next_obs, next_done, rew_buf, val_buf, done_buf, config)
-        if config.advantage_per_preset:
-            advantages = normalize_within(advantages.reshape(-1), preset_buf.reshape(-1))
-        losses = _ppo_update(
-            policy,
-            optimizer,
-            config,
-            obs_buf.reshape(-1, n_features),
-            mask_buf.reshape(-1, n_actions),
-            act_buf.reshape(-1),
-            logp_buf.reshape(-1),
-            advantages.reshape(-1),
-            returns.reshape(-1),
-            val_buf.reshape(-1),
-            train_actor=update > config.critic_warmup,
-        )
-        summary = stats.summary()
-        total_episodes += summary["episodes"]
-        rows.append(
-            {"update": update, "global_step": global_step, **summary, **losses, "learning_rate": lr}
-        )
-        if log and (update % 10 == 0 or update == config.num_updates):
-            log(_progress_line(rows[-1], time.perf_counter() - start))
+            advantages, returns = _gae(
+                policy, next_obs, next_done, rew_buf, val_buf, done_buf, config
+            )
+            if config.advantage_per_preset:
+                advantages = normalize_within(advantages.reshape(-1), preset_buf.reshape(-1))
+            losses = _ppo_update(
+                policy,
+                optimizer,
+                config,
+                obs_buf.reshape(-1, n_features),
+                mask_buf.reshape(-1, n_actions),
+                act_buf.reshape(-1),
+                logp_buf.reshape(-1),
+                advantages.reshape(-1),
+                returns.reshape(-1),
+                val_buf.reshape(-1),
+                train_actor=update > config.critic_warmup,
+            )
+            summary = stats.summary()
+            total_episodes += summary["episodes"]
+            rows.append(
+                {
+                    "update": update,
+                    "global_step": global_step,
+                    **summary,
+                    **losses,
+                    "learning_rate": lr,
+                }
+            )
+            if log and (update % 10 == 0 or update == config.num_updates):
+                log(_progress_line(rows[-1], time.perf_counter() - start))
 
-    for env in envs:
-        env.close()
     checkpoint, config_path = save_checkpoint(policy, config, layout, out, init_record)
     curve_csv = write_curve(rows, out / "learning_curve.csv")
     curve_png = plot_curve(curve_csv, out / "learning_curve.png") if plot else None
