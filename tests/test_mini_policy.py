@@ -195,6 +195,10 @@ def test_train_command_parses_into_a_config():
         parser.parse_args(["train", "--init-from", "runs/a", "--critic-warmup", "10"])
     )
     assert (warm.init_from, warm.critic_warmup) == ("runs/a", 10)
+    # how many processes step the envs is not part of the recipe: the same run for any number
+    parallel = parser.parse_args(["train", "--env-workers", "2"])
+    assert parallel.env_workers == 2 and args.env_workers == 1
+    assert config_from_args(parallel) == config_from_args(parser.parse_args(["train"]))
     assert config_from_args(
         parser.parse_args(["train", "--advantage-per-preset"])
     ).advantage_per_preset
