@@ -537,7 +537,9 @@ class OrchestraEnv(gym.Env[dict, str]):
         if not self.tool_subsample:
             return tuple(aliases)
         kept = [a for a in aliases if draw.random() >= self.tool_subsample]
-        for tool in {self.profiles.aliases[a].tool for a in aliases}:
+        # Tools in alias order, not a set's: a set of strings iterates in another order in
+        # another process (PYTHONHASHSEED), and each draw below would follow it.
+        for tool in dict.fromkeys(self.profiles.aliases[a].tool for a in aliases):
             if not any(self.profiles.aliases[a].tool == tool for a in kept):
                 kept.append(
                     draw.choice([a for a in aliases if self.profiles.aliases[a].tool == tool])

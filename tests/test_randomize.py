@@ -5,6 +5,7 @@ providers."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import gymnasium as gym
 import pytest
@@ -135,3 +136,36 @@ def test_trl_episodes_show_the_tables_in_force():
     for alias, row in env.info["prices"].items():
         model = default_profiles().models[row["model"]]
         assert f"| {alias} | {model.display_name} |" in shown
+
+
+def _draws(seeds: range, **kwargs) -> list:
+    env = gym.make(ENV_ID, randomize="paper", **kwargs)
+    return [
+        [info["tools_offered"], info["prices"]] for _, info in map(partial(episode, env), seeds)
+    ]
+
+
+def test_the_draws_do_not_depend_on_the_process_string_hashing():
+    """Each process hashes strings with its own random seed (PYTHONHASHSEED), so iterating a set
+    of strings while drawing would give another episode in another process: a subsample that
+    drops every alias of two tools restores one of each in a fixed order."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json; from tests.test_randomize import _draws; "
+        "print(json.dumps(_draws(range(40), tool_subsample=0.9)))"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(hash_seed)},
+        ).stdout
+        for hash_seed in (1, 2, 3, 4)
+    }
+    assert len(runs) == 1
+    assert json.loads(runs.pop()) == json.loads(json.dumps(_draws(range(40), tool_subsample=0.9)))
