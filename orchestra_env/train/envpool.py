@@ -128,7 +128,10 @@ def _receive_all(conns) -> list:
     try:
         answers = [conn.recv() for conn in conns]
     except EOFError:
-        raise EnvWorkerError("an env worker process exited (killed, or out of memory?)") from None
+        raise EnvWorkerError(
+            "an env worker process exited: killed, out of memory, or started from a script "
+            'without an `if __name__ == "__main__":` guard (spawned workers import it again)'
+        ) from None
     for status, payload in answers:
         if status == "error":
             raise EnvWorkerError(payload)
