@@ -55,18 +55,29 @@ def test_training_is_deterministic_in_any_number_of_processes_and_writes_its_cur
     assert a.curve_png.stat().st_size > 1000 and a.curve_png.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_env_workers_report_a_failed_env_by_its_error_and_keep_serving():
+def _make_here_only() -> gym.Env:
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        raise RuntimeError("no env in a worker")
+    return gym.make("ToolOrchestra-v0")
+
+
+def test_an_env_pool_reports_a_failed_env_by_its_error_and_keeps_serving():
     from orchestra_env.train.envpool import EnvPool, EnvWorkerError
 
-    with pytest.raises(EnvWorkerError, match="NoSuchEnv"):
-        EnvPool(partial(gym.make, "NoSuchEnv-v0"), 2, workers=2)
+    with pytest.raises(EnvWorkerError, match="RuntimeError: no env in a worker"):
+        EnvPool(_make_here_only, 2, processes=2)
     make = partial(gym.make, "ToolOrchestra-v0", split="train")
     calls = {i: {"seed": 10 + i} for i in range(3)}
-    with EnvPool(make, 3, workers=2) as pool, EnvPool(make, 3) as here:
+    with EnvPool(make, 3, processes=2) as pool, EnvPool(make, 3) as here:
         assert pool.attribute("spec").id == "ToolOrchestra-v0"
         first, ours = pool.reset(calls), here.reset(calls)
+        nonsense = {"options": {"preference": "nonsense"}}
         with pytest.raises(EnvWorkerError, match="preference must be .*got 'nonsense'"):
-            pool.reset({0: {"seed": 1}, 2: {"seed": 2, "options": {"preference": "nonsense"}}})
+            pool.reset({0: {"seed": 1}, 2: {"seed": 2, **nonsense}})  # env 2: in the worker
+        with pytest.raises(ValueError, match="got 'nonsense'"):
+            pool.reset({0: nonsense, 2: {"seed": 2}})  # env 0: stepped here
         theirs = pool.reset(calls)  # every answer was read: the pool still serves, in order
         assert sorted(theirs) == [0, 1, 2]
         tasks = [info["task_id"] for _, info in theirs.values()]

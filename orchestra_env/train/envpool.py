@@ -5,7 +5,7 @@ Why not gymnasium's `AsyncVectorEnv`: it resets finished envs itself, and with o
 for all of them, while the trainer draws each episode's preference preset from its own
 generator, in env order, as episodes end (`preference_curriculum`). Here the trainer resets
 the finished envs it names, each with its own options, so a run is the same run whatever the
-number of workers: the envs' own generators and the trainer's draws never depend on it.
+number of processes: the envs' own generators and the trainer's draws never depend on it.
 """
 
 from __future__ import annotations
@@ -28,26 +28,26 @@ class EnvWorkerError(RuntimeError):
 
 
 class EnvPool:
-    """`n` envs built by `make`, stepped together.
+    """`n` envs built by `make`, stepped together in `processes` processes.
 
-    `workers=1` steps them here; more splits them into that many contiguous shares, one
-    process each (spawned, so `make` must pickle: a module-level function or a `partial` of
-    one). Actions and results are in env order.
+    The envs are split into that many contiguous shares: this process steps the first, and
+    each other share is stepped by a spawned worker at the same time (so `make` must pickle:
+    a module-level function or a `partial` of one). Actions and results are in env order.
     """
 
-    def __init__(self, make: Callable[[], gym.Env], n: int, workers: int = 1):
-        if not 1 <= workers <= n:
+    def __init__(self, make: Callable[[], gym.Env], n: int, processes: int = 1):
+        if not 1 <= processes <= n:
             raise ValueError(
-                f"workers must be between 1 and the number of envs ({n}), got {workers}"
+                f"processes must be between 1 and the number of envs ({n}), got {processes}"
             )
-        self._local: list[gym.Env] = []
+        shares = [[int(i) for i in s] for s in np.array_split(np.arange(n), processes)]
+        self._local_share, self._shares = shares[0], shares[1:]  # env 0 onwards here; workers'
         self._workers: list[tuple[multiprocessing.Process, Connection]] = []
-        self._shares = [[int(i) for i in s] for s in np.array_split(np.arange(n), workers)]
-        if workers == 1:
-            self._local = [make() for _ in range(n)]
-            return
+        self._local: list[gym.Env] = []
         try:
-            self._start(make)
+            self._start(make)  # the workers build their envs while this one builds its own
+            self._local = [make() for _ in self._local_share]
+            _receive_all(conn for _, conn in self._workers)  # "built", or a failed build raises
         except BaseException:
             self.close()
             raise
@@ -62,40 +62,48 @@ class EnvPool:
             process.start()
             theirs.close()
             self._workers.append((process, mine))
-        _receive_all(c for _, c in self._workers)  # built in parallel; a failed build raises
 
     def attribute(self, name: str) -> Any:
         """The first env's `get_wrapper_attr(name)` (its `layout`, `action_space`...)."""
-        if self._local:
-            return self._local[0].get_wrapper_attr(name)
-        conn = self._workers[0][1]
-        conn.send(("attribute", name))
-        return _receive(conn)
+        return self._local[0].get_wrapper_attr(name)
 
     def step(self, actions: Sequence[Any]) -> list[Transition]:
         """Each env's `step(actions[i])`, in env order."""
-        if self._local:
-            return [env.step(a) for env, a in zip(self._local, actions, strict=True)]
         for (_, conn), share in zip(self._workers, self._shares, strict=True):
             conn.send(("step", [actions[i] for i in share]))
-        return [t for answer in _receive_all(c for _, c in self._workers) for t in answer]
+        mine, theirs = self._here_then_theirs(
+            lambda: [env.step(actions[i]) for i, env in enumerate(self._local)],
+            [conn for _, conn in self._workers],
+        )
+        return mine + [t for answer in theirs for t in answer]
 
     def reset(self, calls: Mapping[int, dict]) -> dict[int, tuple[Any, dict]]:
         """`reset(**calls[i])` of each env `i` named: {i: (observation, info)}."""
-        if self._local:
-            return {i: self._local[i].reset(**kwargs) for i, kwargs in calls.items()}
         asked = []
         for (_, conn), share in zip(self._workers, self._shares, strict=True):
-            mine = {j: calls[i] for j, i in enumerate(share) if i in calls}
-            if mine:
-                conn.send(("reset", mine))
+            theirs = {j: calls[i] for j, i in enumerate(share) if i in calls}
+            if theirs:
+                conn.send(("reset", theirs))
                 asked.append((conn, share))
-        answers = _receive_all(conn for conn, _ in asked)
-        return {
-            share[j]: result
-            for (_, share), answer in zip(asked, answers, strict=True)
-            for j, result in answer.items()
-        }
+        out, answers = self._here_then_theirs(
+            lambda: {i: self._local[i].reset(**calls[i]) for i in self._local_share if i in calls},
+            [conn for conn, _ in asked],
+        )
+        for (_, share), answer in zip(asked, answers, strict=True):
+            out.update({share[j]: result for j, result in answer.items()})
+        return out
+
+    @staticmethod
+    def _here_then_theirs(here: Callable[[], Any], asked: list[Connection]) -> tuple[Any, list]:
+        """`here()` while the workers asked work, then their answers; every answer is read even
+        when `here()` raises, so none is left in a pipe for the next call."""
+        try:
+            mine = here()
+        except BaseException:
+            for conn in asked:
+                conn.recv()
+            raise
+        return mine, _receive_all(asked)
 
     def close(self) -> None:
         for env in self._local:
@@ -139,8 +147,8 @@ def _receive_all(conns) -> list:
 
 
 def _serve(conn: Connection, make: Callable[[], gym.Env], n: int) -> None:
-    """A worker: builds its share of envs, says so, and answers attribute / step / reset
-    until closed. It ignores Ctrl-C: the trainer, interrupted, closes it."""
+    """A worker: builds its share of envs, says so, and answers step / reset until closed.
+    It ignores Ctrl-C: the trainer, interrupted, closes it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     envs: list[gym.Env] = []
     try:
@@ -171,6 +179,4 @@ def _answer(envs: list[gym.Env], command: str, payload: Any) -> Any:
         return [env.step(a) for env, a in zip(envs, payload, strict=True)]
     if command == "reset":
         return {j: envs[j].reset(**kwargs) for j, kwargs in payload.items()}
-    if command == "attribute":
-        return envs[0].get_wrapper_attr(payload)
     raise ValueError(f"unknown command {command!r}")

@@ -262,7 +262,8 @@ def train(
 ) -> TrainResult:
     """Train the mini policy; write the checkpoint, its config, the learning-curve CSV and
     (with `plot`) its PNG into `out_dir`. `env_workers` > 1 steps the envs in that many
-    processes (`EnvPool`): the same run, sooner where cores are free."""
+    processes, this one and spawned workers (`EnvPool`): the same run, sooner where cores are
+    free."""
     start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
