@@ -206,6 +206,11 @@ def test_train_command_parses_into_a_config():
         parser.parse_args(["train", "--init-from", "runs/a", "--critic-warmup", "10"])
     )
     assert (warm.init_from, warm.critic_warmup) == ("runs/a", 10)
+    for flag in ("--hidden", "--steps", "--num-envs", "--env-workers"):
+        with pytest.raises(SystemExit):  # argparse names the flag and the value
+            parser.parse_args(["train", flag, "0"])
+    with pytest.raises(ValueError, match="MiniConfig.hidden must be at least 1, got 0"):
+        MiniConfig(hidden=0)
     # how many processes step the envs is not part of the recipe: the same run for any number
     parallel = parser.parse_args(["train", "--env-workers", "2"])
     assert parallel.env_workers == 2 and args.env_workers == 1
@@ -418,3 +423,12 @@ def test_a_warm_start_begins_from_the_checkpoint_and_warms_the_critic_first(two_
         assert any(not np.array_equal(before[k], after[k]) for k in before.files)
     with pytest.raises(ValueError, match=r"state_w has shape .*another --hidden"):
         train(replace(TINY, hidden=8, init_from=str(start)), tmp_path / "x", log=None)
+
+
+def test_more_env_processes_than_envs_is_refused_before_training(tmp_path, capsys):
+    from orchestra_env.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--num-envs", "2", "--env-workers", "3", "--out", str(out)]) == 2
+    assert "--env-workers 3 is more processes than --num-envs 2" in capsys.readouterr().out
+    assert not out.exists()

@@ -85,6 +85,16 @@ class MiniConfig:
         }
     )
 
+    def __post_init__(self) -> None:
+        counts = ("total_steps", "num_envs", "num_steps", "num_minibatches", "update_epochs")
+        for name in (*counts, "hidden"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"MiniConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if self.critic_warmup < 0:
+            raise ValueError(
+                f"MiniConfig.critic_warmup must be at least 0, got {self.critic_warmup}"
+            )
+
     @property
     def batch_size(self) -> int:
         return self.num_envs * self.num_steps

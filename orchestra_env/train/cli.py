@@ -12,16 +12,16 @@ import argparse
 import math
 import shutil
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from rich.console import Console
 
-from orchestra_env.eval.cli import plain
+from orchestra_env.eval.cli import EXIT_INTERRUPTED, EXIT_USAGE, plain
 from orchestra_env.train import MiniConfig, write_together
 
 POLICIES = ("mini",)
-EXIT_INTERRUPTED = 130
 
 
 def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -36,17 +36,19 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
     train.add_argument(
         "--policy", choices=POLICIES, default="mini", help="what to train (default mini)"
     )
-    train.add_argument("--steps", type=int, default=defaults.total_steps, help="env steps in all")
+    train.add_argument(
+        "--steps", type=at_least(1), default=defaults.total_steps, help="env steps in all"
+    )
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--out", type=Path, default=Path("runs/mini"), help="output folder")
     train.add_argument("--env", default=defaults.env_id, help="env id to train on")
-    train.add_argument("--num-envs", type=int, default=defaults.num_envs)
+    train.add_argument("--num-envs", type=at_least(1), default=defaults.num_envs)
     train.add_argument(
-        "--num-steps", type=int, default=defaults.num_steps, help="turns per env per update"
+        "--num-steps", type=at_least(1), default=defaults.num_steps, help="turns per env per update"
     )
     train.add_argument("--lr", type=float, default=defaults.learning_rate)
     train.add_argument("--ent-coef", type=float, default=defaults.ent_coef)
-    train.add_argument("--hidden", type=int, default=defaults.hidden)
+    train.add_argument("--hidden", type=at_least(1), default=defaults.hidden)
     train.add_argument(
         "--cost-penalty",
         type=float,
@@ -125,13 +127,13 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
     )
     train.add_argument(
         "--critic-warmup",
-        type=int,
+        type=at_least(0),
         default=defaults.critic_warmup,
         help="updates that train the critic alone first (for --init-from)",
     )
     train.add_argument(
         "--env-workers",
-        type=int,
+        type=at_least(1),
         default=1,
         help="processes that step the envs (default 1: this one); the same run for any number",
     )
@@ -144,6 +146,21 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
     )
     train.set_defaults(func=cmd_train)
     return train
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = minimum - 1
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        return number
+
+    return parse
 
 
 def weight(text: str) -> tuple[str, float]:
@@ -198,6 +215,14 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     from orchestra_env.train.mini import train
 
     config = config_from_args(args)
+    if args.env_workers > config.num_envs:
+        console.print(
+            f"orchestra train: --env-workers {args.env_workers} is more processes than "
+            f"--num-envs {config.num_envs} envs to step",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_USAGE
     console.print(
         f"training {args.policy}: {config.num_updates} updates of {config.batch_size} steps, "
         f"seed {config.seed}",
