@@ -126,10 +126,6 @@ class EnvPool:
         self.close()
 
 
-def _receive(conn: Connection) -> Any:
-    return _receive_all([conn])[0]
-
-
 def _receive_all(conns) -> list:
     """Every worker's answer, read in full before the first error is raised (so no answer is
     left in a pipe)."""
