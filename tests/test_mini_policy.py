@@ -206,6 +206,8 @@ def test_train_command_parses_into_a_config():
         parser.parse_args(["train", "--init-from", "runs/a", "--critic-warmup", "10"])
     )
     assert (warm.init_from, warm.critic_warmup) == ("runs/a", 10)
+    assert not config.preference_heads
+    assert config_from_args(parser.parse_args(["train", "--preference-heads"])).preference_heads
     for flag in ("--hidden", "--steps", "--num-envs", "--env-workers"):
         with pytest.raises(SystemExit):  # argparse names the flag and the value
             parser.parse_args(["train", flag, "0"])
@@ -432,3 +434,92 @@ def test_more_env_processes_than_envs_is_refused_before_training(tmp_path, capsy
     assert main(["train", "--num-envs", "2", "--env-workers", "3", "--out", str(out)]) == 2
     assert "--env-workers 3 is more processes than --num-envs 2" in capsys.readouterr().out
     assert not out.exists()
+
+
+def test_the_preference_price_terms_pick_the_head():
+    from orchestra_env.agents.mini import HEADS, head_of
+    from orchestra_env.models.profiles import default_profiles
+    from orchestra_env.rewards import preset_preferences
+
+    env = gym.make("ToolOrchestra-v0")
+    presets = preset_preferences(default_profiles(), env.unwrapped.tool_keys)
+    picked = {
+        name: HEADS[head_of(p.vector(env.unwrapped.tool_keys))] for name, p in presets.items()
+    }
+    assert picked == {
+        "accuracy": "accuracy",
+        "avoid_paid_apis": "accuracy",  # its tool weights are no price: the mask carries it
+        "cheap": "cheap",
+        "fast": "fast",
+        "balanced": "balanced",
+    }
+
+
+@pytest.fixture(scope="module")
+def cheap_head_run(two_runs, tmp_path_factory):
+    """A warm start from the tiny one-actor run with preference heads, drawing only "cheap"."""
+    from dataclasses import replace
+
+    from orchestra_env.train.mini import train
+
+    start = two_runs[0].checkpoint
+    config = replace(
+        TINY, seed=4, init_from=str(start), preference_heads=True, preference_weights={"cheap": 1}
+    )
+    return start, train(config, tmp_path_factory.mktemp("heads") / "h", plot=False, log=None)
+
+
+def test_a_preference_head_learns_only_from_its_own_presets(cheap_head_run):
+    from orchestra_env.agents.mini import HEADS
+
+    start, run = cheap_head_run
+    assert json.loads(run.config.read_text())["heads"] == list(HEADS)
+    with np.load(start) as before, np.load(run.checkpoint) as after:
+        assert sorted(after.files) == sorted(f"{h}.{k}" for h in HEADS for k in before.files)
+        for head in ("accuracy", "fast", "balanced"):  # no episode of theirs was drawn
+            for key in before.files:
+                np.testing.assert_array_equal(before[key], after[f"{head}.{key}"])
+        assert any(not np.array_equal(before[k], after[f"cheap.{k}"]) for k in before.files)
+    # The agent scores an episode with its preference's head: the start's scores under
+    # "accuracy", the trained head's under "cheap".
+    heads, one = OrchestraMini(run.checkpoint), OrchestraMini(start)
+    assert heads.has_heads and not one.has_heads
+    env = gym.make("ToolOrchestra-v0", split="test")
+    obs, _ = env.reset(seed=0, options={"preference": "accuracy"})
+    np.testing.assert_array_equal(heads.logits(obs), one.logits(obs))
+    obs, _ = env.reset(seed=0, options={"preference": "cheap"})
+    assert not np.allclose(heads.logits(obs), one.logits(obs))
+
+
+def test_the_numpy_agent_scores_each_head_as_the_torch_policy(cheap_head_run):
+    torch = pytest.importorskip("torch")
+    from orchestra_env.train.mini import Policy, start_from
+
+    _, run = cheap_head_run
+    agent = OrchestraMini(run.checkpoint)
+    policy = Policy(agent.layout, TINY.hidden, heads=True)
+    start_from(policy, run.checkpoint, agent.layout)
+    env = FeatureObservation(DiscreteRouting(gym.make("ToolOrchestra-v0", randomize="paper")))
+    presets = ["accuracy", "cheap", "fast", "balanced", "avoid_paid_apis", "cheap"]
+    wrapped = [env.reset(seed=s, options={"preference": p})[0] for s, p in enumerate(presets)]
+    with torch.no_grad():  # one batch of mixed presets, each row through its own head
+        expected = policy.logits(torch.from_numpy(np.stack(wrapped))).numpy()
+    for seed, preset in enumerate(presets):
+        raw, info = env.unwrapped.reset(seed=seed, options={"preference": preset})
+        agent.reset(raw, info)
+        np.testing.assert_allclose(agent.logits(raw), expected[seed], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="has preference heads; train with --preference-heads"):
+        start_from(Policy(agent.layout, TINY.hidden), run.checkpoint, agent.layout)
+
+
+def test_a_checkpoint_of_one_actor_from_before_heads_still_loads(two_runs, tmp_path):
+    # Format /3 held one actor under plain names, as /4 does without heads.
+    a, _ = two_runs
+    meta = json.loads(a.config.read_text())
+    meta["format"] = "orchestra-mini/3"
+    (tmp_path / "orchestra-mini.json").write_text(json.dumps(meta))
+    shutil.copy(a.checkpoint, tmp_path / "orchestra-mini.npz")
+    old, new = OrchestraMini(tmp_path), OrchestraMini(a.checkpoint)
+    obs, _ = gym.make("ToolOrchestra-v0").reset(seed=1, options={"preference": "fast"})
+    assert not old.has_heads
+    np.testing.assert_array_equal(old.logits(obs), new.logits(obs))

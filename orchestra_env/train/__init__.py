@@ -65,6 +65,12 @@ class MiniConfig:
     # advantages from an untrained critic would otherwise push the trained actor at random.
     init_from: str | None = None
     critic_warmup: int = 0
+    # One actor per preference head (`agents.mini.HEADS`: the price terms the preference
+    # weights pick it), so what "cheap" or "fast" learns cannot move "accuracy" through shared
+    # weights. A head learns only from its own presets' episodes: from a warm start, drawing
+    # only balanced, cheap and fast (`preference_weights`) leaves the "accuracy" head (also
+    # "avoid paid APIs"') as the start left it.
+    preference_heads: bool = False
     gae_lambda: float = 0.95
     num_minibatches: int = 4
     update_epochs: int = 4

@@ -120,6 +120,12 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         "rather than over the whole batch",
     )
     train.add_argument(
+        "--preference-heads",
+        action="store_true",
+        help="one actor per preference head (accuracy, cheap, fast, balanced), each trained on "
+        "its own presets' episodes only",
+    )
+    train.add_argument(
         "--init-from",
         default=None,
         metavar="CHECKPOINT",
@@ -202,6 +208,7 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
         preference_weights=dict(args.preference_weights) if args.preference_weights else None,
         mask_avoided_paid=not args.no_avoid_mask,
         advantage_per_preset=args.advantage_per_preset,
+        preference_heads=args.preference_heads,
         init_from=args.init_from,
         critic_warmup=args.critic_warmup,
         env_id=args.env,

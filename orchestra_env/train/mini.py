@@ -58,7 +58,9 @@ from torch import nn
 from orchestra_env.agents.mini import (  # what the agent reads
     CHECKPOINT_FORMAT,
     CHECKPOINT_NAME,
+    HEADS,
     OrchestraMini,
+    head_of,
 )
 from orchestra_env.observation import preference_mask
 from orchestra_env.rewards import weighted_total
@@ -111,22 +113,51 @@ def _layer(n_in: int, n_out: int, std: float = math.sqrt(2)) -> nn.Linear:
     return layer
 
 
-class Policy(nn.Module):
-    """Actor: one MLP scores every route from the state and that route's block of features
-    (the same weights for every route, so a route is judged by what its card says: an alias
+class Actor(nn.Module):
+    """Scores every route from the state and that route's block of features with one MLP (the
+    same weights for every route, so a route is judged by what its card says: an alias
     remapped to another model, a new price table or an unseen model is scored by the same
-    function). Critic: an MLP over the state and the mean route block. Two tanh layers each;
-    the actor's first layer is split into a state part (computed once per state) and a
-    route part."""
+    function). Two tanh layers; the first is split into a state part (computed once per
+    state) and a route part."""
 
-    def __init__(self, layout: FeatureLayout, hidden: int = 128):
+    def __init__(self, state_size: int, hidden: int):
+        super().__init__()
+        self.state = _layer(state_size, hidden)
+        self.route = _layer(ROUTE_DIM, hidden)
+        self.route.bias.requires_grad_(False)  # the state part carries the bias
+        self.head = nn.Sequential(
+            nn.Tanh(), _layer(hidden, hidden), nn.Tanh(), _layer(hidden, 1, std=0.01)
+        )
+
+    def forward(self, state: torch.Tensor, route: torch.Tensor) -> torch.Tensor:
+        """Logits (B, R) of states (B, S) and route blocks (B, R, ROUTE_DIM)."""
+        h = self.state(state).unsqueeze(1) + self.route(route)
+        return self.head(h).squeeze(-1)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Its parameters by their names in a checkpoint (`agents.mini.ACTOR_TENSORS`)."""
+        head = [m for m in self.head if isinstance(m, nn.Linear)]
+        return {
+            "state_w": self.state.weight,
+            "state_b": self.state.bias,
+            "route_w": self.route.weight,
+            **{f"w{i}": layer.weight for i, layer in enumerate(head, start=1)},
+            **{f"b{i}": layer.bias for i, layer in enumerate(head, start=1)},
+        }
+
+
+class Policy(nn.Module):
+    """Actor: one `Actor` for every preference, or with `heads` one per preference head
+    (`agents.mini.HEADS`, picked by `head_of` from the preference vector in the state: a head
+    learns only from its own presets' turns). Critic: an MLP over the state and the mean route
+    block."""
+
+    def __init__(self, layout: FeatureLayout, hidden: int = 128, heads: bool = False):
         super().__init__()
         self.state_size, self.n_routes = layout.state_size, len(layout.routes)
-        self.actor_state = _layer(self.state_size, hidden)
-        self.actor_route = _layer(ROUTE_DIM, hidden)
-        self.actor_route.bias.requires_grad_(False)  # the state part carries the bias
-        self.actor = nn.Sequential(
-            nn.Tanh(), _layer(hidden, hidden), nn.Tanh(), _layer(hidden, 1, std=0.01)
+        self.preference_at = layout.state_size - layout.preference_size
+        self.actors = nn.ModuleList(
+            Actor(self.state_size, hidden) for _ in range(len(HEADS) if heads else 1)
         )
         self.critic = nn.Sequential(
             _layer(self.state_size + ROUTE_DIM, hidden),
@@ -137,15 +168,15 @@ class Policy(nn.Module):
         )
 
     def actor_tensors(self) -> dict[str, torch.Tensor]:
-        """The actor's parameters by their names in a checkpoint's `.npz` (what
-        `agents.mini.OrchestraMini` reads)."""
-        head = [m for m in self.actor if isinstance(m, nn.Linear)]
+        """The actors' parameters by their names in a checkpoint's `.npz` (what
+        `agents.mini.OrchestraMini` reads): `{tensor}` for one actor, `{head}.{tensor}` for
+        heads."""
+        if len(self.actors) == 1:
+            return self.actors[0].tensors()
         return {
-            "state_w": self.actor_state.weight,
-            "state_b": self.actor_state.bias,
-            "route_w": self.actor_route.weight,
-            **{f"w{i}": layer.weight for i, layer in enumerate(head, start=1)},
-            **{f"b{i}": layer.bias for i, layer in enumerate(head, start=1)},
+            f"{head}.{name}": tensor
+            for head, actor in zip(HEADS, self.actors, strict=True)
+            for name, tensor in actor.tensors().items()
         }
 
     def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -156,8 +187,15 @@ class Policy(nn.Module):
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         state, route = self.split(x)
-        h = self.actor_state(state).unsqueeze(1) + self.actor_route(route)
-        return self.actor(h).squeeze(-1)
+        if len(self.actors) == 1:
+            return self.actors[0](state, route)
+        head = head_of(state[:, self.preference_at :])
+        logits = x.new_zeros(len(x), self.n_routes)
+        for k, actor in enumerate(self.actors):  # each row through its own head only
+            rows = head == k
+            if rows.any():
+                logits[rows] = actor(state[rows], route[rows])
+        return logits
 
     def value(self, x: torch.Tensor) -> torch.Tensor:
         state, route = self.split(x)
@@ -175,15 +213,24 @@ class Policy(nn.Module):
 
 
 def start_from(policy: Policy, checkpoint: str | Path, layout: FeatureLayout) -> dict:
-    """Copy a saved actor's weights into `policy` (its critic stays as it is); the saved
-    checkpoint's record (`OrchestraMini.record`)."""
+    """Copy a saved checkpoint's actors into `policy` (its critic stays as it is): one actor
+    into every head, or each head into its own; the saved checkpoint's record
+    (`OrchestraMini.record`)."""
     saved = OrchestraMini(checkpoint)
     if astuple(saved.layout) != astuple(layout):  # FeatureLayout compares by identity
         raise ValueError(
             f"{checkpoint}: trained on other routes, tool keys or max_turns than this env has"
         )
-    for name, param in policy.actor_tensors().items():
-        value = torch.as_tensor(saved.weights[name])
+    if saved.has_heads and len(policy.actors) == 1:
+        raise ValueError(f"{checkpoint}: has preference heads; train with --preference-heads")
+    for k, actor in enumerate(policy.actors):
+        _copy_actor(actor, saved.actors[k], checkpoint)
+    return saved.record
+
+
+def _copy_actor(actor: Actor, weights: dict[str, np.ndarray], checkpoint: str | Path) -> None:
+    for name, param in actor.tensors().items():
+        value = torch.as_tensor(weights[name])
         if value.shape != param.shape:
             raise ValueError(
                 f"{checkpoint}: {name} has shape {tuple(value.shape)}, this policy "
@@ -191,7 +238,6 @@ def start_from(policy: Policy, checkpoint: str | Path, layout: FeatureLayout) ->
             )
         with torch.no_grad():
             param.copy_(value)
-    return saved.record
 
 
 # -- envs and episode statistics ----------------------------------------------------------------
@@ -272,7 +318,7 @@ def train(
         layout = envs.attribute("layout")
         n_features = envs.attribute("observation_space").shape[0]
         n_actions = envs.attribute("action_space").n
-        policy = Policy(layout, config.hidden)
+        policy = Policy(layout, config.hidden, config.preference_heads)
         init_record = start_from(policy, config.init_from, layout) if config.init_from else None
         optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, eps=1e-5)
 
@@ -548,6 +594,7 @@ def save_checkpoint(
     weights = {k: v.detach().numpy().astype(np.float32) for k, v in policy.actor_tensors().items()}
     meta = {
         "format": CHECKPOINT_FORMAT,
+        **({"heads": list(HEADS)} if len(policy.actors) > 1 else {}),
         "routes": [[tool, args] for tool, args in layout.routes],
         "tool_keys": list(layout.tool_keys),
         "max_turns": layout.max_turns,
