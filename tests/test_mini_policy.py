@@ -208,6 +208,11 @@ def test_train_command_parses_into_a_config():
     assert (warm.init_from, warm.critic_warmup) == ("runs/a", 10)
     assert not config.preference_heads
     assert config_from_args(parser.parse_args(["train", "--preference-heads"])).preference_heads
+    fresh = ["train", "--preference-heads", "--init-from", "a", "--init-heads", "accuracy", "fast"]
+    assert config_from_args(parser.parse_args(fresh)).init_heads == ("accuracy", "fast")
+    assert config.init_heads is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--init-heads", "thrifty"])
     for flag in ("--hidden", "--steps", "--num-envs", "--env-workers"):
         with pytest.raises(SystemExit):  # argparse names the flag and the value
             parser.parse_args(["train", flag, "0"])
@@ -523,3 +528,27 @@ def test_a_checkpoint_of_one_actor_from_before_heads_still_loads(two_runs, tmp_p
     obs, _ = gym.make("ToolOrchestra-v0").reset(seed=1, options={"preference": "fast"})
     assert not old.has_heads
     np.testing.assert_array_equal(old.logits(obs), new.logits(obs))
+
+
+def test_a_warm_start_can_set_some_heads_and_leave_the_others_fresh(two_runs, tmp_path):
+    from dataclasses import replace
+
+    from orchestra_env.train.mini import train
+
+    start = two_runs[0].checkpoint
+    config = replace(
+        TINY,
+        seed=4,
+        init_from=str(start),
+        preference_heads=True,
+        init_heads=("accuracy",),
+        preference_weights={"cheap": 1},
+    )
+    run = train(config, tmp_path / "h", plot=False, log=None)
+    with np.load(start) as before, np.load(run.checkpoint) as after:
+        for key in before.files:
+            np.testing.assert_array_equal(before[key], after[f"accuracy.{key}"])
+            assert not np.array_equal(before[key], after[f"fast.{key}"]) or key == "state_b"
+    for bad in ({"init_heads": ("thrifty",)}, {"init_heads": ("accuracy",), "init_from": None}):
+        with pytest.raises(ValueError, match=r"MiniConfig.init_heads .* to warm-start"):
+            replace(config, **bad)

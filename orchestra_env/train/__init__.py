@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestra_env.agents.mini import HEADS
+
 
 @dataclass(frozen=True)
 class MiniConfig:
@@ -71,6 +73,9 @@ class MiniConfig:
     # only balanced, cheap and fast (`preference_weights`) leaves the "accuracy" head (also
     # "avoid paid APIs"') as the start left it.
     preference_heads: bool = False
+    # The heads `init_from` sets (None: all); the others start fresh, e.g. "cheap" and "fast"
+    # heads that explore from scratch beside a trained "accuracy" head.
+    init_heads: tuple[str, ...] | None = None
     gae_lambda: float = 0.95
     num_minibatches: int = 4
     update_epochs: int = 4
@@ -96,6 +101,13 @@ class MiniConfig:
         for name in (*counts, "hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"MiniConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if self.init_heads is not None:
+            unknown = sorted(set(self.init_heads) - set(HEADS))
+            if unknown or not (self.preference_heads and self.init_from):
+                raise ValueError(
+                    f"MiniConfig.init_heads {list(self.init_heads)}: heads of {list(HEADS)} to "
+                    f"warm-start (unknown: {unknown}), with preference_heads and init_from set"
+                )
         if self.critic_warmup < 0:
             raise ValueError(
                 f"MiniConfig.critic_warmup must be at least 0, got {self.critic_warmup}"

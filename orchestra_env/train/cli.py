@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from orchestra_env.agents.mini import HEADS
 from orchestra_env.eval.cli import EXIT_INTERRUPTED, EXIT_USAGE, plain
 from orchestra_env.train import MiniConfig, write_together
 
@@ -132,6 +133,15 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         help="start the actor from this checkpoint (folder or .npz; same routes and --hidden)",
     )
     train.add_argument(
+        "--init-heads",
+        nargs="+",
+        choices=HEADS,
+        default=None,
+        metavar="HEAD",
+        help=f"with --preference-heads, the heads --init-from sets ({', '.join(HEADS)}; "
+        "default all); the others start fresh",
+    )
+    train.add_argument(
         "--critic-warmup",
         type=at_least(0),
         default=defaults.critic_warmup,
@@ -210,6 +220,7 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
         advantage_per_preset=args.advantage_per_preset,
         preference_heads=args.preference_heads,
         init_from=args.init_from,
+        init_heads=tuple(args.init_heads) if args.init_heads else None,
         critic_warmup=args.critic_warmup,
         env_id=args.env,
         env_kwargs=env_kwargs,

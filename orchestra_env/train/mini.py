@@ -45,7 +45,7 @@ import json
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, astuple, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -212,9 +212,15 @@ class Policy(nn.Module):
         return action, dist.log_prob(action), dist.entropy(), self.value(x)
 
 
-def start_from(policy: Policy, checkpoint: str | Path, layout: FeatureLayout) -> dict:
+def start_from(
+    policy: Policy,
+    checkpoint: str | Path,
+    layout: FeatureLayout,
+    heads: Sequence[str] | None = None,
+) -> dict:
     """Copy a saved checkpoint's actors into `policy` (its critic stays as it is): one actor
-    into every head, or each head into its own; the saved checkpoint's record
+    into every head, or each head into its own; with `heads`, into those heads only (the
+    others keep their fresh init). Returns the saved checkpoint's record
     (`OrchestraMini.record`)."""
     saved = OrchestraMini(checkpoint)
     if astuple(saved.layout) != astuple(layout):  # FeatureLayout compares by identity
@@ -224,7 +230,8 @@ def start_from(policy: Policy, checkpoint: str | Path, layout: FeatureLayout) ->
     if saved.has_heads and len(policy.actors) == 1:
         raise ValueError(f"{checkpoint}: has preference heads; train with --preference-heads")
     for k, actor in enumerate(policy.actors):
-        _copy_actor(actor, saved.actors[k], checkpoint)
+        if heads is None or HEADS[k] in heads:
+            _copy_actor(actor, saved.actors[k], checkpoint)
     return saved.record
 
 
@@ -319,7 +326,11 @@ def train(
         n_features = envs.attribute("observation_space").shape[0]
         n_actions = envs.attribute("action_space").n
         policy = Policy(layout, config.hidden, config.preference_heads)
-        init_record = start_from(policy, config.init_from, layout) if config.init_from else None
+        init_record = (
+            start_from(policy, config.init_from, layout, config.init_heads)
+            if config.init_from
+            else None
+        )
         optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, eps=1e-5)
 
         T, N = config.num_steps, config.num_envs  # noqa: N806  (the usual rollout-buffer names)
