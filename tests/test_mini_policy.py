@@ -198,7 +198,9 @@ def test_train_command_parses_into_a_config():
     )
     assert (priced.preference_cost_penalty, priced.preference_latency_penalty) == (3.0, 0.002)
     assert (config.preference_cost_penalty, config.preference_latency_penalty) == (0.0, 0.0)
-    assert not config.linear_prices
+    assert not config.linear_prices and config.preference_price_ramp == 0.0
+    ramped = parser.parse_args(["train", "--preference-price-ramp", "0.5"])
+    assert config_from_args(ramped).preference_price_ramp == 0.5
     assert config_from_args(parser.parse_args(["train", "--linear-prices"])).linear_prices
     assert not config_from_args(parser.parse_args(["train", "--no-avoid-mask"])).mask_avoided_paid
     assert not config.advantage_per_preset and config.init_from is None
@@ -351,6 +353,22 @@ def test_the_training_reward_prices_money_and_time_as_the_preference_does():
     assert training_reward(plain, 1.0, cheap, 0.1, 30.0) == training_reward(
         plain, 1.0, accuracy, 0.1, 30.0
     )
+    # a ramp charges the preference's prices in part (here half), the prior on money in full
+    assert training_reward(config, 1.0, cheap, 0.10, 30.0, price_scale=0.5) == pytest.approx(
+        1 - 0.01 - 0.025 - 0.1
+    )
+
+
+def test_a_price_ramp_raises_the_preference_penalties_over_its_share_of_the_updates():
+    pytest.importorskip("torch")
+    from orchestra_env.train.mini import preference_price_scale
+
+    config = MiniConfig(total_steps=100 * 1024, preference_price_ramp=0.5)  # 100 updates
+    scales = [preference_price_scale(config, update) for update in (1, 26, 51, 100)]
+    assert scales == [0.0, 0.5, 1.0, 1.0]
+    assert preference_price_scale(MiniConfig(), 1) == 1.0  # no ramp: priced from the start
+    with pytest.raises(ValueError, match="preference_price_ramp must be in"):
+        MiniConfig(preference_price_ramp=1.5)
 
 
 def _finished(preference: str, seed: int) -> tuple[float, dict]:

@@ -48,6 +48,11 @@ class MiniConfig:
     # so any penalty on top tips the policy to the cheapest plans; with linear prices a saving
     # is worth its dollars and seconds, whatever it is a fraction of.
     linear_prices: bool = False
+    # Raise the two penalties above from 0 to their values over this fraction of the updates:
+    # a fresh head priced from its first update meets mostly failed episodes, where every
+    # dollar is lost, and settles on the cheapest plans before it has learned which calls
+    # answer; ramped, it learns to answer first, then to pay less for it.
+    preference_price_ramp: float = 0.0
     # {preset: weight}: the trainer draws each episode's preference preset with these weights
     # (a curriculum over presets); None leaves the env's uniform draw ("sample").
     preference_weights: dict[str, float] | None = None
@@ -108,6 +113,11 @@ class MiniConfig:
                     f"MiniConfig.init_heads {list(self.init_heads)}: heads of {list(HEADS)} to "
                     f"warm-start (unknown: {unknown}), with preference_heads and init_from set"
                 )
+        if not 0.0 <= self.preference_price_ramp <= 1.0:
+            raise ValueError(
+                "MiniConfig.preference_price_ramp must be in [0, 1], "
+                f"got {self.preference_price_ramp}"
+            )
         if self.critic_warmup < 0:
             raise ValueError(
                 f"MiniConfig.critic_warmup must be at least 0, got {self.critic_warmup}"

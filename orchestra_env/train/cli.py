@@ -100,6 +100,13 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         "function_calling=1 (default: the env id's own)",
     )
     train.add_argument(
+        "--preference-price-ramp",
+        type=float,
+        default=defaults.preference_price_ramp,
+        metavar="FRACTION",
+        help="raise the preference penalties from 0 over this fraction of training (0..1)",
+    )
+    train.add_argument(
         "--preference-weights",
         nargs="+",
         type=weight,
@@ -215,6 +222,7 @@ def config_from_args(args: argparse.Namespace) -> MiniConfig:
         preference_cost_penalty=args.preference_cost_penalty,
         preference_latency_penalty=args.preference_latency_penalty,
         linear_prices=args.linear_prices,
+        preference_price_ramp=args.preference_price_ramp,
         preference_weights=dict(args.preference_weights) if args.preference_weights else None,
         mask_avoided_paid=not args.no_avoid_mask,
         advantage_per_preset=args.advantage_per_preset,

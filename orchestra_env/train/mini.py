@@ -370,6 +370,7 @@ def train(
                 1.0 - (update - 1) / config.num_updates if config.anneal_lr else 1.0
             )
             optimizer.param_groups[0]["lr"] = lr
+            price_scale = preference_price_scale(config, update)
             stats = EpisodeStats()
             for t in range(T):  # -- rollout
                 obs_buf[t], mask_buf[t], done_buf[t] = next_obs, next_mask, next_done
@@ -381,7 +382,12 @@ def train(
                 for i, (o, r, terminated, truncated, info) in enumerate(envs.step(action.tolist())):
                     spent, waited = info["ledger"]["cost_usd"], info["ledger"]["latency_s"]
                     rew_buf[t, i] = training_reward(
-                        config, float(r), info, spent - spent_so_far[i], waited - waited_so_far[i]
+                        config,
+                        float(r),
+                        info,
+                        spent - spent_so_far[i],
+                        waited - waited_so_far[i],
+                        price_scale,
                     )
                     returns_so_far[i] += float(r)
                     spent_so_far[i], waited_so_far[i] = spent, waited
@@ -447,20 +453,35 @@ def train(
 
 
 def training_reward(
-    config: MiniConfig, reward: float, info: dict, spent: float, waited: float
+    config: MiniConfig,
+    reward: float,
+    info: dict,
+    spent: float,
+    waited: float,
+    price_scale: float = 1.0,
 ) -> float:
     """One turn's training reward from the env's `reward` and `info`: less `step_penalty`,
     `cost_penalty` per dollar `spent` this turn, and the preference's own price of money and
     time (`preference_cost_penalty` per dollar times its cost weight,
-    `preference_latency_penalty` per second `waited` times its latency weight). With
-    `linear_prices`, an episode's end pays `priced_total` in place of the env's total."""
+    `preference_latency_penalty` per second `waited` times its latency weight, both times
+    `price_scale`: `preference_price_scale`). With `linear_prices`, an episode's end pays
+    `priced_total` in place of the env's total."""
     preference = info["preference"]
     if config.linear_prices and "reward_terms" in info:
         terms = info["reward_terms"]
         reward += priced_total(terms, preference) - terms["total"]
-    per_dollar = config.cost_penalty + config.preference_cost_penalty * preference["cost"]
-    per_second = config.preference_latency_penalty * preference["latency"]
+    per_dollar = (
+        config.cost_penalty + price_scale * config.preference_cost_penalty * preference["cost"]
+    )
+    per_second = price_scale * config.preference_latency_penalty * preference["latency"]
     return reward - config.step_penalty - per_dollar * spent - per_second * waited
+
+
+def preference_price_scale(config: MiniConfig, update: int) -> float:
+    """How much of the preference penalties update `update` (from 1) charges: rising from 0
+    to 1 over the first `preference_price_ramp` of the updates, then 1."""
+    ramp = config.preference_price_ramp * config.num_updates
+    return 1.0 if ramp <= 0 else min(1.0, (update - 1) / ramp)
 
 
 def priced_total(terms: dict, preference: dict) -> float:
