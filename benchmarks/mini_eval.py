@@ -3,7 +3,7 @@ benchmarks/mini_policy.md (headline, preferences, generalisation), from run file
 and resumes.
 
     .venv/bin/python benchmarks/mini_eval.py --out runs/mini-eval --episodes 600 \
-        --holdout-checkpoint runs/mini-holdout
+        --holdout-checkpoint runs/mini-heads-holdout
 
 * headline: every agent under the "accuracy" preference (the paper's benchmark setting: no
   preference instruction), accuracy with its 95% Wilson interval, overall and per family;

@@ -232,29 +232,31 @@ def test_train_command_parses_into_a_config():
             parser.parse_args(["train", "--families", bad])
 
 
-def _played(agent, env, task_ids, preference) -> tuple[float, int]:
-    """($ spent, calls to paid APIs) over `task_ids` under one preference."""
+def _played(agent, env, task_ids, preference) -> tuple[float, float, int]:
+    """($ spent, seconds waited, calls to paid APIs) over `task_ids` under one preference."""
     from orchestra_env.rewards import paid_calls
 
-    spent = paid = 0
+    spent = waited = paid = 0
     for i, task_id in enumerate(task_ids):
         _, info = _play(agent, env, task_id, seed=i, preference=preference)
         spent += info["ledger"]["cost_usd"]
+        waited += info["ledger"]["latency_s"]
         paid += paid_calls(info["ledger"], env.unwrapped.profiles)
-    return spent, paid
+    return spent, waited, paid
 
 
 def test_shipped_policy_responds_to_the_preference():
     # Same tasks, same draws, only the user's preference differs: asked to keep costs down the
-    # shipped policy spends less than when only accuracy counts; asked to avoid paid APIs, it
-    # calls none of them.
+    # shipped policy spends less than when only accuracy counts, asked to be quick it waits
+    # less; asked to avoid paid APIs, it calls none of them.
     agent = OrchestraMini()
     env = gym.make("ToolOrchestra-v0", split="test")
     task_ids = env.unwrapped.task_ids("test", 12)
-    spent, paid = _played(agent, env, task_ids, "accuracy")
+    spent, waited, paid = _played(agent, env, task_ids, "accuracy")
     assert paid > 0
     assert _played(agent, env, task_ids, "cheap")[0] < spent
-    assert _played(agent, env, task_ids, "avoid_paid_apis")[1] == 0
+    assert _played(agent, env, task_ids, "fast")[1] < waited
+    assert _played(agent, env, task_ids, "avoid_paid_apis")[2] == 0
 
 
 def test_avoiding_paid_apis_masks_paid_routes_but_keeps_a_way_to_answer():
