@@ -48,10 +48,11 @@ class MiniConfig:
     # so any penalty on top tips the policy to the cheapest plans; with linear prices a saving
     # is worth its dollars and seconds, whatever it is a fraction of.
     linear_prices: bool = False
-    # Raise the two penalties above from 0 to their values over this fraction of the updates:
-    # a fresh head priced from its first update meets mostly failed episodes, where every
-    # dollar is lost, and settles on the cheapest plans before it has learned which calls
-    # answer; ramped, it learns to answer first, then to pay less for it.
+    # Raise the two penalties above from 0 to their values over this fraction of the updates,
+    # so that a fresh head, which meets mostly failed episodes at first (every dollar lost),
+    # may learn which calls answer before it learns to pay less. Measured for the heads'
+    # second stage (benchmarks/mini_policy.md): at 0.5 it kept "cheap" and "fast" from the
+    # cheapest plans and from most of the savings alike.
     preference_price_ramp: float = 0.0
     # {preset: weight}: the trainer draws each episode's preference preset with these weights
     # (a curriculum over presets); None leaves the env's uniform draw ("sample").
@@ -75,8 +76,8 @@ class MiniConfig:
     # One actor per preference head (`agents.mini.HEADS`: the price terms the preference
     # weights pick it), so what "cheap" or "fast" learns cannot move "accuracy" through shared
     # weights. A head learns only from its own presets' episodes: from a warm start, drawing
-    # only balanced, cheap and fast (`preference_weights`) leaves the "accuracy" head (also
-    # "avoid paid APIs"') as the start left it.
+    # only balanced, cheap and fast (`preference_weights`) leaves the "accuracy" head, which
+    # also plays "avoid paid APIs", as the start left it.
     preference_heads: bool = False
     # The heads `init_from` sets (None: all); the others start fresh, e.g. "cheap" and "fast"
     # heads that explore from scratch beside a trained "accuracy" head.

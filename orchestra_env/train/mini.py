@@ -7,7 +7,9 @@ problem words, evidence gathered, spending, the preference vector) and that rout
 model, strengths, prices and latency its tool description prints, the preference's weight on
 it, its calls so far): the same weights for every route, so what it learns about "a cheap
 open model" or "GPT-5 at this price" holds whichever alias names it, and carries over to
-models and prices it never saw. Invalid routes (another family's tools, and paid APIs when the
+models and prices it never saw. With `preference_heads` there is one such actor per
+preference head (`agents.mini.HEADS`, picked by the price terms the preference weights),
+each trained only on its own presets' turns. Invalid routes (another family's tools, and paid APIs when the
 user asked to avoid them: `preference_mask`) get logit -1e8, so they are never sampled and
 never trained on.
 
@@ -125,18 +127,18 @@ class Actor(nn.Module):
         self.state = _layer(state_size, hidden)
         self.route = _layer(ROUTE_DIM, hidden)
         self.route.bias.requires_grad_(False)  # the state part carries the bias
-        self.head = nn.Sequential(
+        self.mlp = nn.Sequential(
             nn.Tanh(), _layer(hidden, hidden), nn.Tanh(), _layer(hidden, 1, std=0.01)
         )
 
     def forward(self, state: torch.Tensor, route: torch.Tensor) -> torch.Tensor:
         """Logits (B, R) of states (B, S) and route blocks (B, R, ROUTE_DIM)."""
         h = self.state(state).unsqueeze(1) + self.route(route)
-        return self.head(h).squeeze(-1)
+        return self.mlp(h).squeeze(-1)
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """Its parameters by their names in a checkpoint (`agents.mini.ACTOR_TENSORS`)."""
-        head = [m for m in self.head if isinstance(m, nn.Linear)]
+        head = [m for m in self.mlp if isinstance(m, nn.Linear)]
         return {
             "state_w": self.state.weight,
             "state_b": self.state.bias,
