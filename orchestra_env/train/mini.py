@@ -9,9 +9,9 @@ it, its calls so far): the same weights for every route, so what it learns about
 open model" or "GPT-5 at this price" holds whichever alias names it, and carries over to
 models and prices it never saw. With `preference_heads` there is one such actor per
 preference head (`agents.mini.HEADS`, picked by the price terms the preference weights),
-each trained only on its own presets' turns. Invalid routes (another family's tools, and paid APIs when the
-user asked to avoid them: `preference_mask`) get logit -1e8, so they are never sampled and
-never trained on.
+each trained only on its own presets' turns. Invalid routes (another family's tools, and
+paid APIs when the user asked to avoid them: `preference_mask`) get logit -1e8, so they are
+never sampled and never trained on.
 
 Why PPO and not GRPO: the wrapped env gives one observation per turn and one reward at the
 end. PPO's learned critic, conditioned on the features (preference and prices included), is
