@@ -212,9 +212,12 @@ def test_train_command_parses_into_a_config():
     assert config_from_args(parser.parse_args(["train", "--preference-heads"])).preference_heads
     fresh = ["train", "--preference-heads", "--init-from", "a", "--init-heads", "accuracy", "fast"]
     assert config_from_args(parser.parse_args(fresh)).init_heads == ("accuracy", "fast")
+    copied = parser.parse_args([*fresh, "balanced=accuracy"])
+    assert config_from_args(copied).init_heads == ("accuracy", "fast", "balanced=accuracy")
     assert config.init_heads is None
-    with pytest.raises(SystemExit):
-        parser.parse_args(["train", "--init-heads", "thrifty"])
+    for bad in ("thrifty", "balanced=thrifty", "balanced=accuracy=fast"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["train", "--init-heads", bad])
     for flag in ("--hidden", "--steps", "--num-envs", "--env-workers"):
         with pytest.raises(SystemExit):  # argparse names the flag and the value
             parser.parse_args(["train", flag, "0"])
@@ -248,7 +251,7 @@ def _played(agent, env, task_ids, preference) -> tuple[float, float, int]:
 def test_shipped_policy_responds_to_the_preference():
     # Same tasks, same draws, only the user's preference differs: asked to keep costs down the
     # shipped policy spends less than when only accuracy counts, asked to be quick it waits
-    # less; asked to avoid paid APIs, it calls none of them.
+    # less, asked for both it does both; asked to avoid paid APIs, it calls none of them.
     agent = OrchestraMini()
     env = gym.make("ToolOrchestra-v0", split="test")
     task_ids = env.unwrapped.task_ids("test", 12)
@@ -256,6 +259,8 @@ def test_shipped_policy_responds_to_the_preference():
     assert paid > 0
     assert _played(agent, env, task_ids, "cheap")[0] < spent
     assert _played(agent, env, task_ids, "fast")[1] < waited
+    balanced = _played(agent, env, task_ids, "balanced")
+    assert balanced[0] < spent and balanced[1] < waited
     assert _played(agent, env, task_ids, "avoid_paid_apis")[2] == 0
 
 
@@ -569,6 +574,27 @@ def test_a_warm_start_can_set_some_heads_and_leave_the_others_fresh(two_runs, tm
         for key in before.files:
             np.testing.assert_array_equal(before[key], after[f"accuracy.{key}"])
             assert not np.array_equal(before[key], after[f"fast.{key}"]) or key == "state_b"
-    for bad in ({"init_heads": ("thrifty",)}, {"init_heads": ("accuracy",), "init_from": None}):
+    # A second stage from the heads run: "balanced" starts as its "accuracy" head, "cheap" as
+    # its own; only "fast" is drawn, so those two stay as they started.
+    again = train(
+        replace(
+            config,
+            init_from=str(run.checkpoint),
+            init_heads=("cheap", "balanced=accuracy"),
+            preference_weights={"fast": 1},
+        ),
+        tmp_path / "h2",
+        plot=False,
+        log=None,
+    )
+    with np.load(run.checkpoint) as before, np.load(again.checkpoint) as after:
+        for key in before.files:
+            if key.startswith("accuracy."):
+                tensor = key.removeprefix("accuracy.")
+                np.testing.assert_array_equal(before[key], after[f"balanced.{tensor}"])
+            if key.startswith("cheap."):
+                np.testing.assert_array_equal(before[key], after[key])
+    bad_heads = ({"init_heads": ("thrifty",)}, {"init_heads": ("balanced=thrifty",)})
+    for bad in (*bad_heads, {"init_heads": ("accuracy",), "init_from": None}):
         with pytest.raises(ValueError, match=r"MiniConfig.init_heads .* to warm-start"):
             replace(config, **bad)

@@ -5,7 +5,7 @@ the training defaults without the "train" extra installed."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,8 +79,10 @@ class MiniConfig:
     # only balanced, cheap and fast (`preference_weights`) leaves the "accuracy" head, which
     # also plays "avoid paid APIs", as the start left it.
     preference_heads: bool = False
-    # The heads `init_from` sets (None: all); the others start fresh, e.g. "cheap" and "fast"
-    # heads that explore from scratch beside a trained "accuracy" head.
+    # The heads `init_from` sets (None: all), each from the saved head of its name or, written
+    # "HEAD=SOURCE", from another (`head_sources`); the others start fresh, e.g. "cheap" and
+    # "fast" heads that explore from scratch beside a trained "accuracy" head, or a "balanced"
+    # head that starts as the saved "accuracy" head ("balanced=accuracy").
     init_heads: tuple[str, ...] | None = None
     gae_lambda: float = 0.95
     num_minibatches: int = 4
@@ -108,11 +110,13 @@ class MiniConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"MiniConfig.{name} must be at least 1, got {getattr(self, name)}")
         if self.init_heads is not None:
-            unknown = sorted(set(self.init_heads) - set(HEADS))
+            sources = head_sources(self.init_heads)
+            unknown = sorted({*sources, *sources.values()} - set(HEADS))
             if unknown or not (self.preference_heads and self.init_from):
                 raise ValueError(
                     f"MiniConfig.init_heads {list(self.init_heads)}: heads of {list(HEADS)} to "
-                    f"warm-start (unknown: {unknown}), with preference_heads and init_from set"
+                    f"warm-start, HEAD or HEAD=SOURCE (unknown: {unknown}), with "
+                    "preference_heads and init_from set"
                 )
         if not 0.0 <= self.preference_price_ramp <= 1.0:
             raise ValueError(
@@ -131,6 +135,16 @@ class MiniConfig:
     @property
     def num_updates(self) -> int:
         return max(1, self.total_steps // self.batch_size)
+
+
+def head_sources(init_heads: Sequence[str]) -> dict[str, str]:
+    """{head: the saved head it starts from} of `MiniConfig.init_heads` entries: "HEAD" starts
+    from the saved head of its name, "HEAD=SOURCE" from the saved head SOURCE."""
+    sources = {}
+    for entry in init_heads:
+        head, _, source = entry.partition("=")
+        sources[head] = source or head
+    return sources
 
 
 def write_together(files: Mapping[Path, Callable[[Path], object]]) -> None:

@@ -142,11 +142,12 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
     train.add_argument(
         "--init-heads",
         nargs="+",
-        choices=HEADS,
+        type=init_head,
         default=None,
-        metavar="HEAD",
+        metavar="HEAD[=SOURCE]",
         help=f"with --preference-heads, the heads --init-from sets ({', '.join(HEADS)}; "
-        "default all); the others start fresh",
+        "default all), each from the saved head of its name or SOURCE's (balanced=accuracy); "
+        "the others start fresh",
     )
     train.add_argument(
         "--critic-warmup",
@@ -169,6 +170,15 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
     )
     train.set_defaults(func=cmd_train)
     return train
+
+
+def init_head(text: str) -> str:
+    """An argparse type: HEAD or HEAD=SOURCE, both of `HEADS`."""
+    if any(name not in HEADS for name in text.split("=", 1)):
+        raise argparse.ArgumentTypeError(
+            f"expected HEAD or HEAD=SOURCE of {list(HEADS)}, got {text!r}"
+        )
+    return text
 
 
 def at_least(minimum: int) -> Callable[[str], int]:

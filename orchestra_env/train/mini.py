@@ -66,7 +66,7 @@ from orchestra_env.agents.mini import (  # what the agent reads
 )
 from orchestra_env.observation import preference_mask
 from orchestra_env.rewards import weighted_total
-from orchestra_env.train import MiniConfig, write_together
+from orchestra_env.train import MiniConfig, head_sources, write_together
 from orchestra_env.train.envpool import EnvPool
 from orchestra_env.wrappers import DiscreteRouting, FeatureLayout, FeatureObservation
 from orchestra_env.wrappers.routing import ROUTE_DIM
@@ -221,9 +221,9 @@ def start_from(
     heads: Sequence[str] | None = None,
 ) -> dict:
     """Copy a saved checkpoint's actors into `policy` (its critic stays as it is): one actor
-    into every head, or each head into its own; with `heads`, into those heads only (the
-    others keep their fresh init). Returns the saved checkpoint's record
-    (`OrchestraMini.record`)."""
+    into every head, or each head into its own; with `heads` (`MiniConfig.init_heads`), into
+    those heads only, each from the saved head `head_sources` names (the others keep their
+    fresh init). Returns the saved checkpoint's record (`OrchestraMini.record`)."""
     saved = OrchestraMini(checkpoint)
     if astuple(saved.layout) != astuple(layout):  # FeatureLayout compares by identity
         raise ValueError(
@@ -231,9 +231,10 @@ def start_from(
         )
     if saved.has_heads and len(policy.actors) == 1:
         raise ValueError(f"{checkpoint}: has preference heads; train with --preference-heads")
-    for k, actor in enumerate(policy.actors):
-        if heads is None or HEADS[k] in heads:
-            _copy_actor(actor, saved.actors[k], checkpoint)
+    sources = head_sources(heads) if heads is not None else {head: head for head in HEADS}
+    for head, actor in zip(HEADS, policy.actors, strict=False):  # one actor: "accuracy"'s
+        if head in sources:
+            _copy_actor(actor, saved.actors[HEADS.index(sources[head])], checkpoint)
     return saved.record
 
 
