@@ -377,6 +377,17 @@ def test_two_workers_give_the_same_records_as_one(tmp_path):
     assert episodes_of(two) == episodes_of(one)
 
 
+def test_a_finished_run_lets_its_workers_exit_on_their_own(tmp_path, monkeypatch):
+    # A worker killed at the end leaves its queues' semaphores behind (Python then warns of
+    # leaked semaphores at shutdown); after the last episode each has its stop sentinel.
+    from multiprocessing.context import SpawnProcess
+
+    killed = []
+    monkeypatch.setattr(SpawnProcess, "terminate", lambda self: killed.append(self.name))
+    run(tmp_path / "r.jsonl", episodes=8, workers=2)
+    assert killed == []
+
+
 def test_failures_in_workers_are_logged_like_inline_ones(tmp_path):
     out = tmp_path / "r.jsonl"
     failing = {"fail_tasks": ["alpha/test-0", "beta/test-3"]}

@@ -76,8 +76,8 @@ def run_baselines(
     )
     play = partial(_play_agent, env_id=env_id, runs_dir=runs_dir, episodes=episodes, seed=seed)
     played, failed = [], []
-    # Leaving the block terminates the workers (which ignore Ctrl-C): an interrupted run stops
-    # at once, and its finished episodes stay in the run files for --resume.
+    # Leaving the block early terminates the workers (which ignore Ctrl-C): an interrupted run
+    # stops at once, and its finished episodes stay in the run files for --resume.
     with multiprocessing.get_context("spawn").Pool(workers, initializer=_ignore_sigint) as pool:
         for spec, path, error in pool.imap_unordered(play, todo):
             if error:
@@ -93,6 +93,8 @@ def run_baselines(
                 f"  {spec.name}: {solved}/{len(records)} solved, ${per_task:.4f} per task",
                 markup=False,
             )
+        pool.close()  # done: the workers exit on their own (killed, they leak semaphores)
+        pool.join()
     if not played:
         raise EpisodeError(f"every agent failed on {env_id}; their run files are in {runs_dir}")
     names = {s.name for s in todo} - set(failed)

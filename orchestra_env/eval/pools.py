@@ -21,6 +21,7 @@ from orchestra_env.eval.play import EpisodeError, PlayContext, Result, Unit, pla
 
 EVAL_EXECUTORS = ("process", "ray")  # where `workers` run: local spawned processes or Ray actors
 _POLL_S = 1.0  # how often waiting processes check that their peers are still alive
+_EXIT_GRACE_S = 5.0  # how long a finished pool waits for its workers to exit on their own
 
 
 class UnitPool(Protocol):
@@ -111,11 +112,13 @@ class ProcessPool:
             proc.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         # Unfinished episodes are abandoned: a resumed run plays them again. Units still in
         # the feeder thread are dropped rather than waited for (no reader is left for them).
         self._tasks.cancel_join_thread()
         for proc in self._procs:
+            if exc_type is None:  # done: let workers that took their stop sentinel exit, since
+                proc.join(_EXIT_GRACE_S)  # one killed at exit leaks its queues' semaphores
             if proc.is_alive():
                 proc.terminate()
         for proc in self._procs:
