@@ -264,10 +264,13 @@ def _called_alias(call: str) -> str | None:
     return found.group(1) if found else None
 
 
+@lru_cache(maxsize=4096)  # a problem is read on every turn of its episode, a card every reset
 def _hashed_words(text: str, dim: int) -> np.ndarray:
-    """A stable (crc32, not `hash`) bag of lower-cased words, L2-normalised."""
+    """A stable (crc32, not `hash`) bag of lower-cased words, L2-normalised (read-only)."""
     v = np.zeros(dim, dtype=np.float32)
     for word in re.findall(r"[a-z0-9.]+", text.lower()):
         v[zlib.crc32(word.encode()) % dim] += 1.0
     norm = float(np.linalg.norm(v))
-    return v / norm if norm else v
+    v = v / norm if norm else v
+    v.setflags(write=False)
+    return v
